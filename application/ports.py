@@ -1,0 +1,181 @@
+"""Ports the use cases need besides the object store: repositories, clock, ids.
+
+Repositories speak domain types and raise domain errors (``NotFound``,
+``AlreadyExists``, ``Conflict``) for outcomes a caller can act on, and
+:class:`application.store.StoreError` subclasses when the store itself fails.
+Each port has a contract suite in ``contracts/`` that every adapter passes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from domain import (
+    AgentName,
+    BankFile,
+    BankFileName,
+    Note,
+    NoteCategory,
+    SpaceId,
+    SpaceMeta,
+    SpaceRules,
+    Synthesis,
+    TokenRecord,
+)
+
+__all__ = [
+    "Clock",
+    "IdGenerator",
+    "NoteRef",
+    "BankFileInfo",
+    "SpaceRepository",
+    "NoteRepository",
+    "BankRepository",
+    "TokenRepository",
+]
+
+
+class Clock(Protocol):
+    """The time source (injected so tests control time)."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class IdGenerator(Protocol):
+    """Source of unique ids and token secrets."""
+
+    def new_id(self) -> str:
+        """A fresh id: 16 lowercase hex digits (64 random bits)."""
+        ...
+
+
+@attrs.frozen(order=True)
+class NoteRef:
+    """What a note's key tells without reading it: enough to filter, sort and select.
+
+    Ordering is by ``(created_at, key)``: the order notes were written in.
+    """
+
+    created_at: datetime
+    key: str
+    space_id: SpaceId = attrs.field(order=False)
+    agent: AgentName = attrs.field(order=False)
+    category: NoteCategory = attrs.field(order=False)
+    note_id: str = attrs.field(order=False)
+
+
+@attrs.frozen
+class BankFileInfo:
+    """A bank file's name and size in bytes, from a listing."""
+
+    name: BankFileName
+    size: int
+
+
+class SpaceRepository(Protocol):
+    """Spaces: their metadata, rules and synthesis (``{space}/_meta.json``,
+    ``_rules.md``, ``_synthesis.md``)."""
+
+    async def create(self, meta: SpaceMeta, rules: SpaceRules) -> None:
+        """Create the space. Raises ``AlreadyExists`` if its id is taken."""
+        ...
+
+    async def get(self, space_id: SpaceId) -> SpaceMeta:
+        """The space's metadata. Raises ``NotFound``."""
+        ...
+
+    async def update(self, space_id: SpaceId, change: Callable[[SpaceMeta], SpaceMeta]) -> SpaceMeta:
+        """Apply ``change`` to the metadata with compare-and-swap, retrying when a
+        concurrent writer wins; return the stored result. Raises ``NotFound``, or
+        ``Conflict`` after repeated lost races."""
+        ...
+
+    async def rules(self, space_id: SpaceId) -> SpaceRules:
+        """The space's rules. Raises ``NotFound``."""
+        ...
+
+    async def synthesis(self, space_id: SpaceId) -> Synthesis:
+        """The last synthesis (empty when none). Raises ``NotFound`` for no space."""
+        ...
+
+    async def put_synthesis(self, space_id: SpaceId, synthesis: Synthesis) -> None:
+        """Replace the synthesis."""
+        ...
+
+    async def list_ids(self) -> list[SpaceId]:
+        """Every space id, sorted."""
+        ...
+
+    async def delete(self, space_id: SpaceId) -> int:
+        """Delete every object of the space; return how many. Raises ``NotFound``."""
+        ...
+
+
+class NoteRepository(Protocol):
+    """A space's live notes: one immutable object per note under ``{space}/live/``."""
+
+    async def add(self, note: Note) -> NoteRef:
+        """Store a new note (put-if-absent: a note is never overwritten)."""
+        ...
+
+    async def refs(self, space_id: SpaceId) -> list[NoteRef]:
+        """Refs of every live note, oldest first, read from keys only (one LIST)."""
+        ...
+
+    async def get(self, ref: NoteRef) -> Note:
+        """Read one note. Raises ``NotFound`` when it was consumed meanwhile."""
+        ...
+
+    async def get_many(self, refs: Sequence[NoteRef]) -> list[Note]:
+        """Read notes concurrently, in the order of ``refs``, skipping any consumed
+        meanwhile."""
+        ...
+
+    async def delete(self, ref: NoteRef) -> None:
+        """Delete a note (idempotent)."""
+        ...
+
+
+class BankRepository(Protocol):
+    """A space's memory bank: Markdown files under ``{space}/bank/``."""
+
+    async def get(self, space_id: SpaceId, name: BankFileName) -> BankFile:
+        """Read one bank file. Raises ``NotFound``."""
+        ...
+
+    async def put(self, space_id: SpaceId, file: BankFile) -> None:
+        """Create or replace a bank file."""
+        ...
+
+    async def list(self, space_id: SpaceId) -> list[BankFileInfo]:
+        """Every bank file with its size, sorted by name."""
+        ...
+
+    async def delete(self, space_id: SpaceId, name: BankFileName) -> None:
+        """Delete a bank file (idempotent)."""
+        ...
+
+
+class TokenRepository(Protocol):
+    """Token records (hashes only) in ``_system/tokens.json``."""
+
+    async def all(self) -> list[TokenRecord]:
+        """Every token record, in creation order."""
+        ...
+
+    async def find_by_hash(self, token_hash: str) -> TokenRecord | None:
+        """The record whose hash is ``token_hash``, or None."""
+        ...
+
+    async def update(self, change: Callable[[list[TokenRecord]], list[TokenRecord]]) -> list[TokenRecord]:
+        """Apply ``change`` to the whole list with compare-and-swap, retrying when a
+        concurrent writer wins, so no update is lost across replicas. ``change`` may
+        raise a domain error to abort; nothing is written then. Raises ``Conflict``
+        after repeated lost races."""
+        ...

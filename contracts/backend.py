@@ -1,0 +1,32 @@
+"""What a backend gives the contract suites: the store under test and a backdoor."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import attrs
+
+from application.store import ObjectStore
+
+__all__ = ["Backend", "OpenBackend"]
+
+
+@attrs.frozen
+class Backend:
+    """A fresh, empty store plus a backdoor that reads and writes the same data without
+    going through the adapter under test (a dict, the file system, a plain S3 client).
+
+    Attributes:
+        name: the backend's name in reports.
+        store: the adapter under test.
+        raw_get: the bytes stored under a key, or None.
+        raw_put: store bytes under a key behind the adapter's back.
+    """
+
+    name: str
+    store: ObjectStore
+    raw_get: Callable[[str], bytes | None]
+    raw_put: Callable[[str, bytes], None]
+
+
+OpenBackend = Callable[[], Awaitable[Backend]]

@@ -1,0 +1,42 @@
+"""live-mem's domain: entities, value objects, policies and errors. No I/O here."""
+
+from domain.auth import ALL_SPACES, TOKEN_PREFIX, Identity, TokenRecord
+from domain.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    PermissionDenied,
+    PlanRejected,
+)
+from domain.model import BankFile, Note, SpaceMeta, SpaceRules, Synthesis
+from domain.values import AgentName, BankFileName, NoteCategory, Permission, SpaceId
+
+__all__ = [
+    "ALL_SPACES",
+    "TOKEN_PREFIX",
+    "AgentName",
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "BankFile",
+    "BankFileName",
+    "Conflict",
+    "DomainError",
+    "Identity",
+    "InvalidInput",
+    "LimitExceeded",
+    "Note",
+    "NoteCategory",
+    "NotFound",
+    "Permission",
+    "PermissionDenied",
+    "PlanRejected",
+    "SpaceId",
+    "SpaceMeta",
+    "SpaceRules",
+    "Synthesis",
+    "TokenRecord",
+]

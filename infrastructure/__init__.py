@@ -1,0 +1,1 @@
+"""Adapters: object stores, repositories, codecs, settings, logging, LLM clients."""

@@ -1,0 +1,138 @@
+"""Codecs: domain objects to and from the bytes kept in the object store.
+
+One cattrs converter (JSON flavour) with its hooks registered once; structuring uses
+``forbid_extra_keys=True`` because stored objects may have been edited by hand.
+Notes are Markdown with a YAML front-matter block (PyYAML ``safe_*`` only).
+Every decoding failure is raised as :class:`application.store.CorruptObject`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+import cattrs
+import yaml
+from cattrs.preconf.json import make_converter
+
+from application.store import CorruptObject
+from domain import (
+    AgentName,
+    BankFileName,
+    DomainError,
+    Note,
+    NoteCategory,
+    Permission,
+    SpaceId,
+    SpaceMeta,
+    TokenRecord,
+)
+
+__all__ = [
+    "converter",
+    "encode_json",
+    "decode_json",
+    "encode_note",
+    "decode_note",
+    "encode_meta",
+    "decode_meta",
+    "encode_tokens",
+    "decode_tokens",
+]
+
+T = TypeVar("T")
+_FENCE: Final = "---\n"
+
+
+def _build_converter() -> cattrs.Converter:
+    conv = make_converter(forbid_extra_keys=True)
+    for cls in (SpaceId, AgentName, BankFileName):
+        conv.register_unstructure_hook(cls, lambda v: v.value)
+        conv.register_structure_hook(cls, lambda v, t: t(v))
+    conv.register_unstructure_hook(datetime, lambda v: v.isoformat())
+    conv.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
+    conv.register_unstructure_hook(NoteCategory, lambda v: v.value)
+    conv.register_structure_hook(NoteCategory, lambda v, _t: NoteCategory.parse(v))
+    conv.register_unstructure_hook(Permission, lambda v: v.label)
+    conv.register_structure_hook(Permission, lambda v, _t: Permission.parse(v))
+    return conv
+
+
+converter: Final = _build_converter()
+
+
+def encode_json(value: Any) -> bytes:
+    """Unstructure ``value`` and dump it as indented UTF-8 JSON (readable by people)."""
+    return (json.dumps(converter.unstructure(value), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def decode_json(data: bytes, cls: type[T], what: str) -> T:
+    """Parse JSON bytes into ``cls``. Raises ``CorruptObject`` naming ``what``."""
+    try:
+        value: T = converter.structure(json.loads(data.decode("utf-8")), cls)
+    except (ValueError, TypeError, KeyError, cattrs.BaseValidationError, DomainError) as exc:
+        raise CorruptObject(f"{what} is not valid: {_describe(exc)}") from exc
+    return value
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, cattrs.BaseValidationError):
+        return "; ".join(cattrs.transform_error(exc))
+    return str(exc)[:200]
+
+
+def encode_note(note: Note) -> bytes:
+    """A note as Markdown: YAML front-matter (everything but the content), then the
+    content byte for byte."""
+    header: dict[str, Any] = converter.unstructure(note)
+    content: str = header.pop("content")
+    header["tags"] = list(header["tags"])
+    front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
+    return (_FENCE + front + _FENCE + content).encode("utf-8")
+
+
+def decode_note(data: bytes, what: str = "note") -> Note:
+    """Parse what :func:`encode_note` wrote. Raises ``CorruptObject``."""
+    try:
+        text = data.decode("utf-8")
+        if not text.startswith(_FENCE):
+            raise ValueError("no front-matter")
+        end = text.find("\n" + _FENCE, len(_FENCE) - 1)
+        if end < 0:
+            raise ValueError("unterminated front-matter")
+        header = yaml.safe_load(text[len(_FENCE) : end + 1])
+        if not isinstance(header, dict):
+            raise TypeError("front-matter is not a mapping")
+        header["content"] = text[end + 1 + len(_FENCE) :]
+        note: Note = converter.structure(header, Note)
+    except (ValueError, TypeError, KeyError, yaml.YAMLError, cattrs.BaseValidationError, DomainError) as exc:
+        raise CorruptObject(f"{what} is not valid: {_describe(exc)}") from exc
+    return note
+
+
+def encode_meta(meta: SpaceMeta) -> bytes:
+    """``_meta.json`` bytes."""
+    return encode_json(meta)
+
+
+def decode_meta(data: bytes) -> SpaceMeta:
+    """Parse ``_meta.json``. Raises ``CorruptObject``."""
+    return decode_json(data, SpaceMeta, "space metadata")
+
+
+def encode_tokens(records: list[TokenRecord]) -> bytes:
+    """``_system/tokens.json`` bytes: ``{"version": 1, "tokens": [...]}``."""
+    return encode_json({"version": 1, "tokens": converter.unstructure(records, list[TokenRecord])})
+
+
+def decode_tokens(data: bytes) -> list[TokenRecord]:
+    """Parse ``_system/tokens.json``. Raises ``CorruptObject``."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+        if not isinstance(raw, dict) or raw.get("version") != 1:
+            raise ValueError("unknown tokens.json version")
+        records: list[TokenRecord] = converter.structure(raw["tokens"], list[TokenRecord])
+    except (ValueError, TypeError, KeyError, cattrs.BaseValidationError, DomainError) as exc:
+        raise CorruptObject(f"token file is not valid: {_describe(exc)}") from exc
+    return records

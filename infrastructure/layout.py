@@ -1,0 +1,110 @@
+"""The object layout: the same keys on every store (see docs/architecture.md).
+
+```
+_system/tokens.json                           token records (hashes only)
+_system/spaces/{space}                        one marker per space, for listing spaces
+{space}/_meta.json                            SpaceMeta
+{space}/_rules.md                             the rules, fixed at creation
+{space}/_synthesis.md                         the last synthesis
+{space}/live/{ts}_{agent}_{category}_{id}.md  one note, never rewritten
+{space}/bank/{file}.md                        bank files
+```
+
+``ts`` is the UTC write time as ``YYYYMMDDTHHMMSSffffffZ``, so keys sort in write order.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Final
+
+from application.ports import NoteRef
+from domain import AgentName, BankFileName, InvalidInput, Note, NoteCategory, SpaceId
+
+__all__ = [
+    "TOKENS_KEY",
+    "SPACES_PREFIX",
+    "space_marker_key",
+    "space_prefix",
+    "meta_key",
+    "rules_key",
+    "synthesis_key",
+    "live_prefix",
+    "note_key",
+    "parse_note_key",
+    "bank_prefix",
+    "bank_key",
+]
+
+TOKENS_KEY: Final = "_system/tokens.json"
+SPACES_PREFIX: Final = "_system/spaces/"
+_TS_FORMAT: Final = "%Y%m%dT%H%M%S%fZ"
+_NOTE_NAME_RE: Final = re.compile(
+    r"(?P<ts>\d{8}T\d{12}Z)_(?P<agent>.+)_(?P<category>[a-z]+)_(?P<id>[0-9a-f]{8,32})\.md"
+)
+
+
+def space_marker_key(space_id: SpaceId) -> str:
+    """``_system/spaces/{space}``."""
+    return f"{SPACES_PREFIX}{space_id}"
+
+
+def space_prefix(space_id: SpaceId) -> str:
+    """``{space}/``: every object of the space."""
+    return f"{space_id}/"
+
+
+def meta_key(space_id: SpaceId) -> str:
+    """``{space}/_meta.json``."""
+    return f"{space_id}/_meta.json"
+
+
+def rules_key(space_id: SpaceId) -> str:
+    """``{space}/_rules.md``."""
+    return f"{space_id}/_rules.md"
+
+
+def synthesis_key(space_id: SpaceId) -> str:
+    """``{space}/_synthesis.md``."""
+    return f"{space_id}/_synthesis.md"
+
+
+def live_prefix(space_id: SpaceId) -> str:
+    """``{space}/live/``."""
+    return f"{space_id}/live/"
+
+
+def note_key(note: Note) -> str:
+    """The key of ``note``: ``{space}/live/{ts}_{agent}_{category}_{id}.md``."""
+    stamp = note.created_at.astimezone(UTC).strftime(_TS_FORMAT)
+    return f"{live_prefix(note.space_id)}{stamp}_{note.agent}_{note.category.value}_{note.note_id}.md"
+
+
+def parse_note_key(key: str) -> NoteRef | None:
+    """The :class:`NoteRef` a note key encodes, or None for a key that is not a note's."""
+    space, _, rest = key.partition("/live/")
+    match = _NOTE_NAME_RE.fullmatch(rest)
+    if match is None or "/" in rest:
+        return None
+    try:
+        return NoteRef(
+            created_at=datetime.strptime(match["ts"], _TS_FORMAT).replace(tzinfo=UTC),
+            key=key,
+            space_id=SpaceId(space),
+            agent=AgentName(match["agent"]),
+            category=NoteCategory.parse(match["category"]),
+            note_id=match["id"],
+        )
+    except (InvalidInput, ValueError):
+        return None
+
+
+def bank_prefix(space_id: SpaceId) -> str:
+    """``{space}/bank/``."""
+    return f"{space_id}/bank/"
+
+
+def bank_key(space_id: SpaceId, name: BankFileName) -> str:
+    """``{space}/bank/{name}``."""
+    return f"{bank_prefix(space_id)}{name}"

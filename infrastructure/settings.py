@@ -1,0 +1,108 @@
+"""Settings from the environment (and a ``.env`` file), validated once at start-up.
+
+Every setting is documented in ``ops/.env.example``. With no ``S3_*`` settings the
+server keeps its data in a local directory (``LIVE_MEM_DATA_DIR``, default ``./data``);
+with no ``LLMAAS_*`` settings consolidation is extractive (no model).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Final
+
+import attrs
+from dotenv import dotenv_values
+
+from infrastructure.stores.s3 import S3Config
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+_TRUE: Final = {"1", "true", "yes", "on"}
+_FALSE: Final = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """A setting is missing, malformed or unsafe; the message names it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+@attrs.frozen
+class Settings:
+    """Everything the composition root needs, parsed from ``KEY=value`` strings.
+
+    Attributes:
+        s3: bucket settings, or None for the local directory store.
+        data_dir: the local store's directory (used when ``s3`` is None).
+        port: HTTP port of ``live-mem serve`` (``MCP_SERVER_PORT``).
+    """
+
+    s3: S3Config | None
+    data_dir: Path
+    port: int = 8080
+
+    @classmethod
+    def from_mapping(cls, env: Mapping[str, str]) -> Settings:
+        """Parse settings from a mapping of environment variables.
+
+        Raises:
+            SettingsError: naming the first setting that is wrong.
+        """
+        s3: S3Config | None = None
+        bucket = env.get("S3_BUCKET_NAME", "").strip()
+        if bucket or env.get("S3_ENDPOINT_URL", "").strip():
+            missing = [n for n in ("S3_BUCKET_NAME", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY") if not env.get(n)]
+            if missing:
+                raise SettingsError(f"S3 is configured but {', '.join(missing)} is not set")
+            mode = env.get("S3_SIGNATURE_MODE", "hybrid").strip().lower() or "hybrid"
+            if mode not in ("hybrid", "sigv4"):
+                raise SettingsError(f"S3_SIGNATURE_MODE must be hybrid or sigv4, got {mode!r}")
+            s3 = S3Config(
+                bucket=bucket,
+                access_key_id=env["S3_ACCESS_KEY_ID"],
+                secret_access_key=env["S3_SECRET_ACCESS_KEY"],
+                endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+                region=env.get("S3_REGION_NAME", "").strip() or "us-east-1",
+                signature_mode="hybrid" if mode == "hybrid" else "sigv4",
+                conditional_writes=_bool(env, "S3_CONDITIONAL_WRITES", default=True),
+                max_attempts=_int(env, "S3_MAX_ATTEMPTS", 4, 1, 20),
+            )
+        return cls(
+            s3=s3,
+            data_dir=Path(env.get("LIVE_MEM_DATA_DIR", "").strip() or "data"),
+            port=_int(env, "MCP_SERVER_PORT", 8080, 1, 65535),
+        )
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from ``os.environ`` over the values of ``env_file`` (if it exists):
+    a variable set in the environment wins over the same one in the file."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return Settings.from_mapping(merged)

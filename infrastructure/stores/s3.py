@@ -1,0 +1,302 @@
+"""``S3ObjectStore``: the object store on any S3 API (AWS, MinIO, SeaweedFS, Dell ECS).
+
+Signature modes (``S3_SIGNATURE_MODE``):
+
+- ``sigv4``: every call signed with AWS Signature Version 4 (botocore ``s3v4``).
+- ``hybrid`` (Dell ECS): object calls (PutObject, GetObject, DeleteObject, CopyObject,
+  HeadObject) signed with Signature Version 2 (botocore ``s3``, "Signing and
+  Authenticating REST Requests" in the S3 API reference), while HeadBucket and
+  ListObjectsV2 are signed with SigV4, which is what ECS requires of them.
+  Two clients share the credentials; each call goes through the right one.
+
+Both modes use path-style addressing and send no flexible-checksum headers
+(``x-amz-checksum-*``, ``x-amz-sdk-checksum-algorithm``), which ECS and older S3
+servers reject. Transient failures are retried by botocore's ``standard`` retry mode;
+vendor exceptions are translated into :mod:`application.store` errors here and never
+leave this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import aiohttp
+import attrs
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import BotoCoreError, ClientError
+
+from application.store import (
+    ObjectInfo,
+    ObjectNotFound,
+    PreconditionFailed,
+    StoreAccessDenied,
+    StoredObject,
+    StoreError,
+    StoreUnavailable,
+    check_key,
+)
+from infrastructure.stores._common import check_page_size
+
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+
+__all__ = ["S3Config", "S3ObjectStore", "SignatureMode"]
+
+SignatureMode = Literal["hybrid", "sigv4"]
+
+_NOT_FOUND: Final = {"NoSuchKey", "404", "NotFound"}
+_PRECONDITION: Final = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_DENIED: Final = {
+    "AccessDenied",
+    "403",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "ExpiredToken",
+    "AuthorizationHeaderMalformed",
+}
+_TRANSPORT_ERRORS: Final = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+@attrs.frozen
+class S3Config:
+    """How to reach one bucket.
+
+    Attributes:
+        endpoint_url: the S3 endpoint, e.g. ``https://s3.eu-west-3.amazonaws.com`` or
+            ``http://127.0.0.1:8333``; None for AWS's default endpoint.
+        access_key_id, secret_access_key: credentials.
+        bucket: the bucket; it must exist.
+        region: signing region (SigV4).
+        signature_mode: ``hybrid`` or ``sigv4`` (see the module docstring).
+        conditional_writes: whether the server honours ``If-None-Match``/``If-Match`` on
+            PutObject (AWS since 2024, MinIO, SeaweedFS). When False, put-if-absent and
+            put-if-match are emulated with HEAD + PUT under an in-process lock: atomic
+            only within one process, so such a deployment must run one replica.
+        max_attempts: total attempts per call, botocore ``standard`` retry mode.
+        connect_timeout, read_timeout: seconds.
+    """
+
+    bucket: str
+    access_key_id: str = attrs.field(repr=False)
+    secret_access_key: str = attrs.field(repr=False)
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    signature_mode: SignatureMode = "hybrid"
+    conditional_writes: bool = True
+    max_attempts: int = 4
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+
+    def botocore_config(self, signature_version: str) -> AioConfig:
+        """The botocore config for one of the two signing clients."""
+        return AioConfig(
+            signature_version=signature_version,
+            region_name=self.region,
+            s3={"addressing_style": "path"},
+            retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+
+
+def _code(exc: ClientError) -> str:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return code or status
+
+
+def _translate(exc: Exception, what: str, *, missing: type[StoreError] = ObjectNotFound) -> StoreError:
+    """Map a botocore/aiohttp exception to the port's error family."""
+    if isinstance(exc, ClientError):
+        code = _code(exc)
+        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+        if code in _NOT_FOUND or status == "404":
+            if code == "NoSuchBucket":
+                return StoreUnavailable(f"{what}: the bucket does not exist")
+            return missing(f"{what}: not found")
+        if code in _PRECONDITION or status in ("412", "409"):
+            return PreconditionFailed(f"{what}: precondition failed ({code})")
+        if code in _DENIED or status == "403":
+            return StoreAccessDenied(
+                f"{what}: the store refused our credentials ({code}); check the access key, "
+                "secret and S3_SIGNATURE_MODE"
+            )
+        if code == "NoSuchBucket":
+            return StoreUnavailable(f"{what}: the bucket does not exist")
+        if status.startswith("5") or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+            return StoreUnavailable(f"{what}: the store failed ({code})")
+        return StoreError(f"{what}: the store answered {code}")
+    return StoreUnavailable(f"{what}: cannot reach the store ({type(exc).__name__})")
+
+
+class S3ObjectStore:
+    """An ``ObjectStore`` on an S3 bucket. Build it with :meth:`open` inside the event
+    loop that will use it, and :meth:`close` it when done.
+
+    ``supports_conditional_writes`` is ``config.conditional_writes``.
+    """
+
+    def __init__(
+        self,
+        config: S3Config,
+        object_client: S3Client,
+        list_client: S3Client,
+        stack: contextlib.AsyncExitStack,
+    ) -> None:
+        self._config = config
+        self._objects = object_client
+        self._lists = list_client
+        self._stack = stack
+        self._local_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, config: S3Config, *, on_request: Callable[..., None] | None = None) -> S3ObjectStore:
+        """Create the clients for ``config``.
+
+        Args:
+            config: the bucket and how to sign.
+            on_request: optional botocore ``before-send`` hook (receives ``request=``),
+                registered on both clients; tests use it to read signatures.
+        """
+        session = get_session()
+        stack = contextlib.AsyncExitStack()
+        modes = ("s3", "s3v4") if config.signature_mode == "hybrid" else ("s3v4", "s3v4")
+        clients = []
+        for mode in modes:
+            client = await stack.enter_async_context(
+                session.create_client(
+                    "s3",
+                    endpoint_url=config.endpoint_url,
+                    aws_access_key_id=config.access_key_id,
+                    aws_secret_access_key=config.secret_access_key,
+                    region_name=config.region,
+                    config=config.botocore_config(mode),
+                )
+            )
+            if on_request is not None:
+                client.meta.events.register("before-send.s3", on_request)
+            clients.append(client)
+        return cls(config, clients[0], clients[1], stack)
+
+    @property
+    def supports_conditional_writes(self) -> bool:
+        """As configured (``S3Config.conditional_writes``)."""
+        return self._config.conditional_writes
+
+    async def get(self, key: str) -> StoredObject:
+        """See :meth:`application.store.ObjectStore.get`."""
+        check_key(key)
+        try:
+            response = await self._objects.get_object(Bucket=self._config.bucket, Key=key)
+            async with response["Body"] as body:
+                data = await body.read()
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            raise _translate(exc, f"GET {key!r}") from exc
+        return StoredObject(data=data, etag=response["ETag"].strip('"'))
+
+    async def head(self, key: str) -> ObjectInfo:
+        """See :meth:`application.store.ObjectStore.head`."""
+        check_key(key)
+        try:
+            response = await self._objects.head_object(Bucket=self._config.bucket, Key=key)
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            raise _translate(exc, f"HEAD {key!r}") from exc
+        return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"].strip('"'))
+
+    async def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> str:
+        """See :meth:`application.store.ObjectStore.put`."""
+        return await self._put(key, data, content_type, {})
+
+    async def put_if_absent(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> str:
+        """See :meth:`application.store.ObjectStore.put_if_absent`."""
+        if self._config.conditional_writes:
+            return await self._put(key, data, content_type, {"IfNoneMatch": "*"})
+        async with self._local_lock:  # atomic in this process only: see supports_conditional_writes
+            try:
+                await self.head(key)
+            except ObjectNotFound:
+                return await self._put(key, data, content_type, {})
+            raise PreconditionFailed(f"object {key!r} already exists")
+
+    async def put_if_match(
+        self, key: str, data: bytes, etag: str, *, content_type: str = "application/octet-stream"
+    ) -> str:
+        """See :meth:`application.store.ObjectStore.put_if_match`."""
+        if self._config.conditional_writes:
+            quoted = '"' + etag.strip('"') + '"'
+            return await self._put(key, data, content_type, {"IfMatch": quoted})
+        async with self._local_lock:  # atomic in this process only: see supports_conditional_writes
+            try:
+                current = await self.head(key)
+            except ObjectNotFound:
+                raise PreconditionFailed(f"object {key!r} vanished") from None
+            if current.etag != etag.strip('"'):
+                raise PreconditionFailed(f"object {key!r} changed")
+            return await self._put(key, data, content_type, {})
+
+    async def _put(self, key: str, data: bytes, content_type: str, extra: dict[str, Any]) -> str:
+        check_key(key)
+        params: dict[str, Any] = {"Bucket": self._config.bucket, "Key": key, "Body": bytes(data)}
+        params["ContentType"] = content_type
+        try:
+            response = await self._objects.put_object(**params, **extra)
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            # If-Match on a missing key: AWS answers 404, which is a lost precondition here.
+            raise _translate(exc, f"PUT {key!r}", missing=PreconditionFailed) from exc
+        return response["ETag"].strip('"')
+
+    async def delete(self, key: str) -> None:
+        """See :meth:`application.store.ObjectStore.delete`."""
+        check_key(key)
+        try:
+            await self._objects.delete_object(Bucket=self._config.bucket, Key=key)
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            error = _translate(exc, f"DELETE {key!r}")
+            if not isinstance(error, ObjectNotFound):
+                raise error from exc
+
+    async def list_pages(self, prefix: str = "", *, page_size: int = 1000) -> AsyncIterator[list[ObjectInfo]]:
+        """See :meth:`application.store.ObjectStore.list_pages` (ListObjectsV2, SigV4)."""
+        check_key(prefix, prefix=True)
+        check_page_size(page_size)
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self._config.bucket, "Prefix": prefix, "MaxKeys": page_size}
+            if token:
+                kwargs["ContinuationToken"] = token
+            try:
+                response = await self._lists.list_objects_v2(**kwargs)
+            except (ClientError, *_TRANSPORT_ERRORS) as exc:
+                raise _translate(exc, f"LIST {prefix!r}", missing=StoreUnavailable) from exc
+            page = [
+                ObjectInfo(key=item["Key"], size=item["Size"], etag=item["ETag"].strip('"'))
+                for item in response.get("Contents", [])
+            ]
+            if page:
+                yield page
+            token = response.get("NextContinuationToken")
+            if not response.get("IsTruncated") or not token:
+                return
+
+    async def ping(self) -> None:
+        """HEAD bucket (SigV4). Raises ``StoreUnavailable`` or ``StoreAccessDenied``."""
+        try:
+            await self._lists.head_bucket(Bucket=self._config.bucket)
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            error = _translate(exc, f"HEAD bucket {self._config.bucket!r}", missing=StoreUnavailable)
+            if isinstance(error, StoreAccessDenied | StoreUnavailable):
+                raise error from exc
+            raise StoreUnavailable(str(error)) from exc
+
+    async def close(self) -> None:
+        """Close both clients."""
+        await self._stack.aclose()

@@ -1,0 +1,44 @@
+"""Session-wide fixtures: the two S3 test servers, started once and stopped at the end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.s3_servers import S3Server, moto_server, seaweedfs_server
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[S3Server]:
+    """moto's S3 in server mode on 127.0.0.1 (a thread of the test process)."""
+    with moto_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def seaweedfs() -> Iterator[S3Server]:
+    """A real S3 server (SeaweedFS) on 127.0.0.1, verifying signatures."""
+    with seaweedfs_server() as server:
+        yield server
+
+
+_BACKENDS = ("memory", "filesystem", "moto", "seaweedfs")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many contract tests ran on each backend, by outcome, so a run shows at a
+    glance that every backend ran the whole suite and none was skipped."""
+    counts: dict[str, dict[str, int]] = {b: {} for b in _BACKENDS}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") != "call" and outcome != "error" and outcome != "skipped":
+                continue
+            for backend in _BACKENDS:
+                if f"test_backend_{backend}.py" in nodeid:
+                    counts[backend][outcome] = counts[backend].get(outcome, 0) + 1
+    terminalreporter.section("contract suites per backend")
+    for backend, by_outcome in counts.items():
+        shown = ", ".join(f"{n} {o}" for o, n in sorted(by_outcome.items())) or "not run"
+        terminalreporter.write_line(f"{backend:>11}: {shown}")

@@ -1,0 +1,43 @@
+"""The contract suites on ``S3ObjectStore`` against moto (sigv4 signing)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.backend import Backend, OpenBackend
+from contracts.object_store import ObjectStoreContract
+from contracts.repositories import (
+    BankRepositoryContract,
+    NoteRepositoryContract,
+    SpaceRepositoryContract,
+    TokenRepositoryContract,
+)
+from tests.s3_servers import S3Server
+
+
+@pytest.fixture
+def open_backend(moto: S3Server) -> OpenBackend:
+    async def open_() -> Backend:
+        return await moto.open_backend("sigv4")
+
+    return open_
+
+
+class TestMotoObjectStore(ObjectStoreContract):
+    pass
+
+
+class TestMotoSpaces(SpaceRepositoryContract):
+    pass
+
+
+class TestMotoNotes(NoteRepositoryContract):
+    pass
+
+
+class TestMotoBank(BankRepositoryContract):
+    pass
+
+
+class TestMotoTokens(TokenRepositoryContract):
+    pass

@@ -1,0 +1,45 @@
+"""The contract suites on ``S3ObjectStore`` against seaweedfs (hybrid signing)."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.backend import Backend, OpenBackend
+from contracts.object_store import ObjectStoreContract
+from contracts.repositories import (
+    BankRepositoryContract,
+    NoteRepositoryContract,
+    SpaceRepositoryContract,
+    TokenRepositoryContract,
+)
+from tests.s3_servers import S3Server
+
+
+@pytest.fixture
+def open_backend(seaweedfs: S3Server) -> OpenBackend:
+    async def open_() -> Backend:
+        return await seaweedfs.open_backend("hybrid")
+
+    return open_
+
+
+class TestSeaweedFsObjectStore(ObjectStoreContract):
+    @pytest.fixture
+    def listing_order(self) -> str:
+        return "segments"  # SeaweedFS's filer lists folder by folder
+
+
+class TestSeaweedFsSpaces(SpaceRepositoryContract):
+    pass
+
+
+class TestSeaweedFsNotes(NoteRepositoryContract):
+    pass
+
+
+class TestSeaweedFsBank(BankRepositoryContract):
+    pass
+
+
+class TestSeaweedFsTokens(TokenRepositoryContract):
+    pass
