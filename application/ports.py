@@ -36,6 +36,8 @@ __all__ = [
     "NoteRepository",
     "BankRepository",
     "TokenRepository",
+    "BackupInfo",
+    "BackupRepository",
 ]
 
 
@@ -52,6 +54,10 @@ class IdGenerator(Protocol):
 
     def new_id(self) -> str:
         """A fresh id: 16 lowercase hex digits (64 random bits)."""
+        ...
+
+    def new_secret(self) -> str:
+        """A fresh token secret: ``lm_`` + 32 random bytes, url-safe base64."""
         ...
 
 
@@ -178,4 +184,53 @@ class TokenRepository(Protocol):
         concurrent writer wins, so no update is lost across replicas. ``change`` may
         raise a domain error to abort; nothing is written then. Raises ``Conflict``
         after repeated lost races."""
+        ...
+
+
+@attrs.frozen
+class BackupInfo:
+    """A finished backup of one space.
+
+    Attributes:
+        space_id: the space that was copied.
+        backup_id: ``YYYYMMDDTHHMMSSZ-xxxxxxxx``, sortable by time.
+        created_at: when the copy started.
+        objects: how many objects were copied.
+        size: their total size in bytes.
+    """
+
+    space_id: SpaceId
+    backup_id: str
+    created_at: datetime
+    objects: int
+    size: int
+
+
+class BackupRepository(Protocol):
+    """Copies of whole spaces under ``_backups/{space}/{backup_id}/`` and archives."""
+
+    async def create(self, space_id: SpaceId, backup_id: str, created_at: datetime) -> BackupInfo:
+        """Copy every object of the space, then write the manifest last (a backup
+        without a manifest is incomplete and never listed). Raises ``NotFound``."""
+        ...
+
+    async def list(self, space_id: SpaceId) -> list[BackupInfo]:
+        """Finished backups of the space, oldest first."""
+        ...
+
+    async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId) -> int:
+        """Recreate the backup as space ``target``, which must not exist; return the
+        number of objects written. Raises ``NotFound`` or ``AlreadyExists``."""
+        ...
+
+    async def archive(self, space_id: SpaceId, backup_id: str) -> bytes:
+        """The backup as a gzip-compressed tar archive. Raises ``NotFound``."""
+        ...
+
+    async def delete(self, space_id: SpaceId, backup_id: str) -> None:
+        """Delete a backup. Raises ``NotFound``."""
+        ...
+
+    async def export_space(self, space_id: SpaceId) -> bytes:
+        """The live space as a gzip-compressed tar archive. Raises ``NotFound``."""
         ...

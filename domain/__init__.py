@@ -1,6 +1,6 @@
 """live-mem's domain: entities, value objects, policies and errors. No I/O here."""
 
-from domain.auth import ALL_SPACES, TOKEN_PREFIX, Identity, TokenRecord
+from domain.auth import ALL_SPACES, TOKEN_PREFIX, Identity, TokenRecord, check_bootstrap_key, hash_secret
 from domain.errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -39,4 +39,6 @@ __all__ = [
     "SpaceRules",
     "Synthesis",
     "TokenRecord",
+    "check_bootstrap_key",
+    "hash_secret",
 ]

@@ -7,6 +7,7 @@ SHA-256 digest (hex) is ever stored. The domain holds the records and the rules
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from typing import Final
@@ -16,11 +17,55 @@ import attrs
 from domain.errors import InvalidInput, PermissionDenied
 from domain.values import AgentName, Permission, SpaceId
 
-__all__ = ["TOKEN_PREFIX", "ALL_SPACES", "TokenRecord", "Identity"]
+__all__ = [
+    "TOKEN_PREFIX",
+    "ALL_SPACES",
+    "BOOTSTRAP_KEY_MIN",
+    "TokenRecord",
+    "Identity",
+    "hash_secret",
+    "check_bootstrap_key",
+]
 
 TOKEN_PREFIX: Final = "lm_"  # noqa: S105 - a prefix, not a secret
 ALL_SPACES: Final = "*"
+BOOTSTRAP_KEY_MIN: Final = 32
+_PLACEHOLDERS: Final = (
+    "change",
+    "example",
+    "placeholder",
+    "secret",
+    "password",
+    "admin",
+    "xxxx",
+    "todo",
+    "your",
+)
 _HASH_RE: Final = re.compile(r"[0-9a-f]{64}")
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 (FIPS 180-4) hex digest of a token secret: what is stored instead of it."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_bootstrap_key(key: str) -> str:
+    """Refuse a bootstrap admin key that is short or a known placeholder.
+
+    Raises:
+        InvalidInput: shorter than 32 characters, a placeholder word ("change-me",
+            "example", "secret", ...), or fewer than 10 distinct characters.
+    """
+    lowered = key.lower()
+    if len(key) < BOOTSTRAP_KEY_MIN:
+        raise InvalidInput(f"ADMIN_BOOTSTRAP_KEY must be at least {BOOTSTRAP_KEY_MIN} characters")
+    if any(word in lowered for word in _PLACEHOLDERS) or len(set(key)) < 10:
+        raise InvalidInput(
+            "ADMIN_BOOTSTRAP_KEY looks like a placeholder; generate one with: openssl rand -hex 32"
+        )
+    return key
+
+
 _TOKEN_ID_RE: Final = re.compile(r"[0-9a-f]{8,32}")
 
 

@@ -51,6 +51,10 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
 @attrs.frozen
 class Settings:
     """Everything the composition root needs, parsed from ``KEY=value`` strings.
@@ -64,6 +68,24 @@ class Settings:
     s3: S3Config | None
     data_dir: Path
     port: int = 8080
+    host: str = "127.0.0.1"
+    public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    admin_bootstrap_key: str | None = attrs.field(default=None, repr=False)
+    local_token: str | None = attrs.field(default=None, repr=False)
+    backup_retention: int = 10
+    max_body_bytes: int = 1024 * 1024
+    llm_api_url: str | None = None
+    llm_model: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients use: ``LIVE_MEM_PUBLIC_URL`` or ``http://{host}:{port}``."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}"
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -75,7 +97,9 @@ class Settings:
         s3: S3Config | None = None
         bucket = env.get("S3_BUCKET_NAME", "").strip()
         if bucket or env.get("S3_ENDPOINT_URL", "").strip():
-            missing = [n for n in ("S3_BUCKET_NAME", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY") if not env.get(n)]
+            missing = [
+                n for n in ("S3_BUCKET_NAME", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY") if not env.get(n)
+            ]
             if missing:
                 raise SettingsError(f"S3 is configured but {', '.join(missing)} is not set")
             mode = env.get("S3_SIGNATURE_MODE", "hybrid").strip().lower() or "hybrid"
@@ -95,6 +119,16 @@ class Settings:
             s3=s3,
             data_dir=Path(env.get("LIVE_MEM_DATA_DIR", "").strip() or "data"),
             port=_int(env, "MCP_SERVER_PORT", 8080, 1, 65535),
+            host=env.get("LIVE_MEM_HOST", "").strip() or "127.0.0.1",
+            public_url=env.get("LIVE_MEM_PUBLIC_URL", "").strip() or None,
+            allowed_hosts=_list(env, "LIVE_MEM_ALLOWED_HOSTS"),
+            allowed_origins=_list(env, "LIVE_MEM_ALLOWED_ORIGINS"),
+            admin_bootstrap_key=env.get("ADMIN_BOOTSTRAP_KEY", "").strip() or None,
+            local_token=env.get("LIVE_MEM_TOKEN", "").strip() or None,
+            backup_retention=_int(env, "BACKUP_RETENTION_COUNT", 10, 1, 1000),
+            max_body_bytes=_int(env, "LIVE_MEM_MAX_BODY_BYTES", 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+            llm_api_url=env.get("LLMAAS_API_URL", "").strip() or None,
+            llm_model=env.get("LLMAAS_MODEL", "").strip() or None,
         )
 
 

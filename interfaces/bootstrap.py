@@ -1,16 +1,53 @@
-"""The composition root: the one module that reads settings and builds adapters.
-
-Nothing is built at import time; callers ask for what they need inside their own event
-loop and close it when done.
-"""
+"""The composition root: the one module that reads settings and builds adapters and
+services. Nothing is built at import time; callers build inside their own event loop
+and close the store when done."""
 
 from __future__ import annotations
 
-from application.store import ObjectStore
-from infrastructure.settings import Settings, SettingsError, load_settings
-from infrastructure.stores import FileSystemObjectStore, S3ObjectStore
+from importlib.metadata import PackageNotFoundError, version
 
-__all__ = ["Settings", "SettingsError", "describe_store", "load_settings", "open_store"]
+from application.services import (
+    AuthService,
+    BackupService,
+    BankService,
+    NoteService,
+    Services,
+    SpaceService,
+    SystemService,
+)
+from application.store import ObjectStore
+from infrastructure.logging import configure_logging
+from infrastructure.repositories import (
+    StoreBackupRepository,
+    StoreBankRepository,
+    StoreNoteRepository,
+    StoreSpaceRepository,
+    StoreTokenRepository,
+)
+from infrastructure.settings import Settings, SettingsError, load_settings
+from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
+from infrastructure.system import RandomIds, SystemClock
+
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "build_services",
+    "configure_logging",
+    "describe_store",
+    "load_settings",
+    "memory_services",
+    "services_from_settings",
+    "open_store",
+    "package_version",
+]
+
+
+def package_version() -> str:
+    """The installed distribution's version."""
+    try:
+        return version("live-mem")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
 
 
 async def open_store(settings: Settings) -> ObjectStore:
@@ -27,3 +64,53 @@ def describe_store(settings: Settings) -> str:
         where = settings.s3.endpoint_url or "AWS"
         return f"S3 bucket {settings.s3.bucket} at {where} ({settings.s3.signature_mode} signing)"
     return f"local directory {settings.data_dir.resolve()}"
+
+
+def _llm_status(settings: Settings) -> str:
+    if settings.llm_api_url and settings.llm_model:
+        return f"abstractive ({settings.llm_model})"
+    return "extractive (no model)"
+
+
+def build_services(
+    store: ObjectStore,
+    *,
+    bootstrap_key: str | None,
+    store_kind: str,
+    llm_status: str = "extractive (no model)",
+    backup_retention: int = 10,
+) -> Services:
+    """Wire every service over one store.
+
+    Raises:
+        InvalidInput: a short or placeholder bootstrap key.
+    """
+    clock, ids = SystemClock(), RandomIds()
+    spaces, notes = StoreSpaceRepository(store), StoreNoteRepository(store)
+    bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
+    return Services(
+        store=store,
+        auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
+        spaces=SpaceService(spaces, notes, bank, backups, clock),
+        notes=NoteService(spaces, notes, clock, ids),
+        bank=BankService(spaces, bank),
+        backups=BackupService(spaces, backups, clock, ids, backup_retention),
+        system=SystemService(store, store_kind, llm_status, package_version()),
+    )
+
+
+async def services_from_settings(settings: Settings) -> Services:
+    """Open the configured store and build the services over it."""
+    store = await open_store(settings)
+    return build_services(
+        store,
+        bootstrap_key=settings.admin_bootstrap_key,
+        store_kind=describe_store(settings),
+        llm_status=_llm_status(settings),
+        backup_retention=settings.backup_retention,
+    )
+
+
+def memory_services(bootstrap_key: str | None = None) -> Services:
+    """Services over a fresh in-memory store (tests, demos)."""
+    return build_services(MemoryObjectStore(), bootstrap_key=bootstrap_key, store_kind="memory")

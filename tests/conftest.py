@@ -33,7 +33,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for outcome in ("passed", "failed", "skipped", "error"):
         for report in terminalreporter.stats.get(outcome, []):
             nodeid = getattr(report, "nodeid", "")
-            if getattr(report, "when", "call") != "call" and outcome != "error" and outcome != "skipped":
+            if getattr(report, "when", "call") != "call" and outcome not in {"error", "skipped"}:
                 continue
             for backend in _BACKENDS:
                 if f"test_backend_{backend}.py" in nodeid:

@@ -1,5 +1,6 @@
 """Repository adapters over the ``ObjectStore`` port."""
 
+from infrastructure.repositories.backups import StoreBackupRepository
 from infrastructure.repositories.store_repositories import (
     StoreBankRepository,
     StoreNoteRepository,
@@ -7,4 +8,10 @@ from infrastructure.repositories.store_repositories import (
     StoreTokenRepository,
 )
 
-__all__ = ["StoreBankRepository", "StoreNoteRepository", "StoreSpaceRepository", "StoreTokenRepository"]
+__all__ = [
+    "StoreBackupRepository",
+    "StoreBankRepository",
+    "StoreNoteRepository",
+    "StoreSpaceRepository",
+    "StoreTokenRepository",
+]

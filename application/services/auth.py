@@ -1,0 +1,178 @@
+"""Tokens: authentication of a bearer secret, and the admin use cases on tokens."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+
+import attrs
+
+from application.ports import Clock, IdGenerator, TokenRepository
+from domain import (
+    ALL_SPACES,
+    AgentName,
+    AuthenticationFailed,
+    Identity,
+    InvalidInput,
+    NotFound,
+    Permission,
+    TokenRecord,
+    check_bootstrap_key,
+    hash_secret,
+)
+
+__all__ = ["BOOTSTRAP_AGENT", "AuthService", "IssuedToken"]
+
+BOOTSTRAP_AGENT = AgentName("bootstrap-admin")
+_MAX_EXPIRY_DAYS = 3650
+
+
+@attrs.frozen
+class IssuedToken:
+    """A token just created: its record and its secret, shown this once."""
+
+    record: TokenRecord
+    secret: str
+
+
+class AuthService:
+    """Authenticate bearer secrets and manage tokens (admin only).
+
+    Args:
+        tokens: where records live.
+        clock, ids: time and randomness.
+        bootstrap_key: the ``ADMIN_BOOTSTRAP_KEY``, or None to disable it.
+
+    Raises:
+        InvalidInput: at construction, for a short or placeholder bootstrap key.
+    """
+
+    def __init__(
+        self, tokens: TokenRepository, clock: Clock, ids: IdGenerator, bootstrap_key: str | None
+    ) -> None:
+        self._tokens = tokens
+        self._clock = clock
+        self._ids = ids
+        self._bootstrap_hash = hash_secret(check_bootstrap_key(bootstrap_key)) if bootstrap_key else None
+
+    async def authenticate(self, secret: str | None) -> Identity:
+        """The identity a bearer secret gives.
+
+        Raises:
+            AuthenticationFailed: no secret, an unknown one, or a revoked or expired token.
+        """
+        if not secret:
+            raise AuthenticationFailed("a bearer token is required")
+        digest = hash_secret(secret)
+        if self._bootstrap_hash is not None and hmac.compare_digest(digest, self._bootstrap_hash):
+            return Identity(BOOTSTRAP_AGENT, Permission.ADMIN, (ALL_SPACES,))
+        record = await self._tokens.find_by_hash(digest)
+        if record is None:
+            raise AuthenticationFailed("unknown token")
+        if not record.is_active(self._clock.now()):
+            raise AuthenticationFailed("token is revoked or expired")
+        return record.identity()
+
+    async def create(
+        self,
+        caller: Identity,
+        name: str,
+        permission: str,
+        spaces: Sequence[str],
+        expires_in_days: int | None = None,
+    ) -> IssuedToken:
+        """Create a token (admin). The secret is returned once and never stored.
+
+        Raises:
+            PermissionDenied, InvalidInput.
+        """
+        caller.require(Permission.ADMIN)
+        now = self._clock.now()
+        expires = None
+        if expires_in_days is not None:
+            if not isinstance(expires_in_days, int) or not 1 <= expires_in_days <= _MAX_EXPIRY_DAYS:
+                raise InvalidInput(f"expires_in_days must be between 1 and {_MAX_EXPIRY_DAYS}")
+            expires = now + timedelta(days=expires_in_days)
+        secret = self._ids.new_secret()
+        record = TokenRecord(
+            token_id=self._ids.new_id(),
+            name=AgentName(name),
+            token_hash=hash_secret(secret),
+            permission=Permission.parse(permission),
+            spaces=_spaces(spaces),
+            created_at=now,
+            expires_at=expires,
+        )
+        await self._tokens.update(lambda records: [*records, record])
+        return IssuedToken(record=record, secret=secret)
+
+    async def list(self, caller: Identity) -> list[TokenRecord]:
+        """Every token record (admin)."""
+        caller.require(Permission.ADMIN)
+        return await self._tokens.all()
+
+    async def update(
+        self,
+        caller: Identity,
+        token_id: str,
+        permission: str | None = None,
+        spaces: Sequence[str] | None = None,
+    ) -> TokenRecord:
+        """Change a token's permission and/or spaces (admin). Raises ``NotFound``."""
+        caller.require(Permission.ADMIN)
+        if permission is None and spaces is None:
+            raise InvalidInput("give a permission, spaces, or both")
+        new_permission = None if permission is None else Permission.parse(permission)
+        new_spaces = None if spaces is None else _spaces(spaces)
+
+        def change(record: TokenRecord) -> TokenRecord:
+            return attrs.evolve(
+                record,
+                permission=new_permission or record.permission,
+                spaces=new_spaces if new_spaces is not None else record.spaces,
+            )
+
+        return await self._change(token_id, change)
+
+    async def revoke(self, caller: Identity, token_id: str) -> TokenRecord:
+        """Revoke a token (admin): it authenticates nothing from now on."""
+        caller.require(Permission.ADMIN)
+        return await self._change(token_id, lambda r: attrs.evolve(r, revoked=True))
+
+    async def delete(self, caller: Identity, token_id: str) -> None:
+        """Delete a token record (admin). Raises ``NotFound``."""
+        caller.require(Permission.ADMIN)
+
+        def drop(records: list[TokenRecord]) -> list[TokenRecord]:
+            kept = [r for r in records if r.token_id != token_id]
+            if len(kept) == len(records):
+                raise NotFound(f"no token with id {str(token_id)[:40]!r}")
+            return kept
+
+        await self._tokens.update(drop)
+
+    async def _change(self, token_id: str, change: Callable[[TokenRecord], TokenRecord]) -> TokenRecord:
+        found: list[TokenRecord] = []
+
+        def apply(records: list[TokenRecord]) -> list[TokenRecord]:
+            out = []
+            for record in records:
+                if record.token_id == token_id:
+                    record = change(record)  # noqa: PLW2901
+                    found.append(record)
+                out.append(record)
+            if not found:
+                raise NotFound(f"no token with id {str(token_id)[:40]!r}")
+            return out
+
+        await self._tokens.update(apply)
+        return found[-1]
+
+
+def _spaces(spaces: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(spaces, str) or not isinstance(spaces, list | tuple):
+        raise InvalidInput("spaces must be a list of space ids, or ['*'] for all")
+    if not spaces:
+        raise InvalidInput("spaces must name at least one space, or ['*'] for all")
+    return tuple(spaces)

@@ -1,0 +1,76 @@
+"""Backups: consistent copies of a space kept in the same store."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from application.ports import BackupInfo, BackupRepository, Clock, IdGenerator, SpaceRepository
+from application.services._access import require_space_access
+from domain import Identity, InvalidInput, Permission, SpaceId
+
+__all__ = ["BackupService"]
+
+_BACKUP_ID_RE: Final = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
+
+
+def _backup_id(value: str) -> str:
+    if not isinstance(value, str) or not _BACKUP_ID_RE.fullmatch(value):
+        raise InvalidInput("invalid backup id: use an id from backup_list, e.g. 20260131T120000Z-1a2b3c4d")
+    return value
+
+
+class BackupService:
+    """Create, list, restore, download and delete backups of a space.
+
+    Args:
+        retention: how many backups to keep per space; older ones are deleted after
+            each new backup (``BACKUP_RETENTION_COUNT``).
+    """
+
+    def __init__(
+        self,
+        spaces: SpaceRepository,
+        backups: BackupRepository,
+        clock: Clock,
+        ids: IdGenerator,
+        retention: int,
+    ) -> None:
+        self._spaces = spaces
+        self._backups = backups
+        self._clock = clock
+        self._ids = ids
+        self._retention = retention
+
+    async def create(self, caller: Identity, space_id: str) -> BackupInfo:
+        """Copy the whole space (manage); prune beyond the retention count."""
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        await self._spaces.get(space)
+        now = self._clock.now()
+        backup_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{self._ids.new_id()[:8]}"
+        info = await self._backups.create(space, backup_id, now)
+        existing = await self._backups.list(space)
+        for old in existing[: max(0, len(existing) - self._retention)]:
+            await self._backups.delete(space, old.backup_id)
+        return info
+
+    async def list(self, caller: Identity, space_id: str) -> list[BackupInfo]:
+        """Finished backups of a space, oldest first (read)."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        return await self._backups.list(space)
+
+    async def restore(self, caller: Identity, space_id: str, backup_id: str, target_space_id: str) -> int:
+        """Recreate a backup as a new space (manage on both); the target must not exist."""
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        target = require_space_access(caller, Permission.MANAGE, target_space_id)
+        return await self._backups.restore(space, _backup_id(backup_id), target)
+
+    async def download(self, caller: Identity, space_id: str, backup_id: str) -> bytes:
+        """A backup as a tar.gz archive (read)."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        return await self._backups.archive(space, _backup_id(backup_id))
+
+    async def delete(self, caller: Identity, space_id: str, backup_id: str) -> None:
+        """Delete one backup (manage)."""
+        space: SpaceId = require_space_access(caller, Permission.MANAGE, space_id)
+        await self._backups.delete(space, _backup_id(backup_id))

@@ -1,0 +1,155 @@
+"""Live notes: write, read (filtered, newest first, paginated) and search."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from application.ports import Clock, IdGenerator, NoteRef, NoteRepository, SpaceRepository
+from application.services._access import require_space_access
+from domain import (
+    AgentName,
+    Identity,
+    InvalidInput,
+    Note,
+    NoteCategory,
+    Permission,
+)
+
+__all__ = ["READ_LIMIT_MAX", "SEARCH_SCAN_MAX", "NotePage", "NoteService"]
+
+READ_LIMIT_MAX: Final = 200
+SEARCH_SCAN_MAX: Final = 5000
+SEARCH_QUERY_MAX: Final = 200
+
+
+@attrs.frozen
+class NotePage:
+    """One page of notes, newest first; ``next_cursor`` is None on the last page."""
+
+    notes: list[Note]
+    next_cursor: str | None
+    total_matching: int
+
+
+def _encode_cursor(ref: NoteRef) -> str:
+    return base64.urlsafe_b64encode(f"{ref.created_at.isoformat()}\n{ref.key}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        stamp, key = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().split("\n", 1)
+        return datetime.fromisoformat(stamp), key
+    except (ValueError, UnicodeError, binascii.Error):
+        raise InvalidInput("invalid cursor: pass back the next_cursor of a previous page") from None
+
+
+def _limit(limit: int, high: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= high:
+        raise InvalidInput(f"limit must be between 1 and {high}")
+    return limit
+
+
+class NoteService:
+    """Write and read a space's live notes."""
+
+    def __init__(
+        self, spaces: SpaceRepository, notes: NoteRepository, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._spaces = spaces
+        self._notes = notes
+        self._clock = clock
+        self._ids = ids
+
+    async def write(
+        self, caller: Identity, space_id: str, category: str, content: str, tags: Sequence[str] | None = None
+    ) -> Note:
+        """Append a note as the caller (write). The note is stored before this returns.
+
+        Raises:
+            PermissionDenied, InvalidInput, LimitExceeded, NotFound (no such space).
+        """
+        space = require_space_access(caller, Permission.WRITE, space_id)
+        note = Note(
+            space_id=space,
+            note_id=self._ids.new_id(),
+            agent=caller.name,
+            category=NoteCategory.parse(category),
+            content=content,
+            created_at=self._clock.now(),
+            tags=tags if tags is not None else (),
+        )
+        await self._spaces.get(space)  # NotFound before anything is written
+        await self._notes.add(note)
+        return note
+
+    async def read(
+        self,
+        caller: Identity,
+        space_id: str,
+        *,
+        category: str | None = None,
+        agent: str | None = None,
+        since: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> NotePage:
+        """Live notes newest first, filtered by category, agent and ``since`` (ISO 8601,
+        inclusive), ``limit`` (1-200) a page; pass ``next_cursor`` back for the next page.
+        Filters work on keys alone; only the page's notes are read."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        limit = _limit(limit, READ_LIMIT_MAX)
+        wanted_category = NoteCategory.parse(category) if category else None
+        wanted_agent = AgentName(agent) if agent else None
+        since_at = _parse_since(since) if since else None
+        await self._spaces.get(space)
+        refs = [
+            r
+            for r in reversed(await self._notes.refs(space))
+            if (wanted_category is None or r.category is wanted_category)
+            and (wanted_agent is None or r.agent == wanted_agent)
+            and (since_at is None or r.created_at >= since_at)
+        ]
+        total = len(refs)
+        if cursor:
+            after = _decode_cursor(cursor)
+            refs = [r for r in refs if (r.created_at, r.key) < after]
+        page = refs[:limit]
+        notes = await self._notes.get_many(page)
+        next_cursor = _encode_cursor(page[-1]) if len(refs) > limit else None
+        return NotePage(notes=notes, next_cursor=next_cursor, total_matching=total)
+
+    async def search(self, caller: Identity, space_id: str, query: str, limit: int = 20) -> list[Note]:
+        """Notes whose content, tags or agent contain every word of ``query``
+        (case-insensitive), newest first; scans at most the 5,000 newest notes."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        limit = _limit(limit, READ_LIMIT_MAX)
+        if not isinstance(query, str) or not query.strip() or len(query) > SEARCH_QUERY_MAX:
+            raise InvalidInput(f"query must be 1-{SEARCH_QUERY_MAX} characters")
+        words = query.lower().split()
+        await self._spaces.get(space)
+        refs = list(reversed(await self._notes.refs(space)))[:SEARCH_SCAN_MAX]
+        found: list[Note] = []
+        for start in range(0, len(refs), 100):
+            for note in await self._notes.get_many(refs[start : start + 100]):
+                haystack = " ".join((note.content, " ".join(note.tags), note.agent.value)).lower()
+                if all(w in haystack for w in words):
+                    found.append(note)
+                    if len(found) == limit:
+                        return found
+        return found
+
+
+def _parse_since(since: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(since)
+    except (TypeError, ValueError):
+        raise InvalidInput("since must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
+    if parsed.tzinfo is None:
+        raise InvalidInput("since must include a timezone, e.g. 2026-01-31T12:00:00Z")
+    return parsed

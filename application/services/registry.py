@@ -1,0 +1,28 @@
+"""The set of services one server instance runs with (built by the composition root)."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.services.auth import AuthService
+from application.services.backups import BackupService
+from application.services.bank import BankService
+from application.services.notes import NoteService
+from application.services.spaces import SpaceService
+from application.services.system import SystemService
+from application.store import ObjectStore
+
+__all__ = ["Services"]
+
+
+@attrs.frozen
+class Services:
+    """Every use-case service, sharing one object store."""
+
+    store: ObjectStore
+    auth: AuthService
+    spaces: SpaceService
+    notes: NoteService
+    bank: BankService
+    backups: BackupService
+    system: SystemService

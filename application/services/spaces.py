@@ -1,0 +1,156 @@
+"""Spaces: create, list, inspect, update, delete and export."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import attrs
+
+from application.ports import (
+    BackupRepository,
+    BankFileInfo,
+    BankRepository,
+    Clock,
+    NoteRepository,
+    SpaceRepository,
+)
+from application.services._access import require_space_access
+from domain import (
+    ALL_SPACES,
+    AgentName,
+    Identity,
+    InvalidInput,
+    Permission,
+    SpaceId,
+    SpaceMeta,
+    SpaceRules,
+)
+
+__all__ = ["SpaceOverview", "SpaceService"]
+
+
+@attrs.frozen
+class SpaceOverview:
+    """What ``space_info`` and ``space_summary`` report.
+
+    Attributes:
+        meta: the stored metadata.
+        notes: live notes waiting for consolidation.
+        notes_by_category, notes_by_agent: their counts.
+        bank_files: bank files with sizes.
+        synthesis: the last synthesis text ("" when none).
+    """
+
+    meta: SpaceMeta
+    notes: int
+    notes_by_category: dict[str, int]
+    notes_by_agent: dict[str, int]
+    bank_files: list[BankFileInfo]
+    synthesis: str
+
+
+class SpaceService:
+    """The space use cases; every method checks the caller's permission first."""
+
+    def __init__(
+        self,
+        spaces: SpaceRepository,
+        notes: NoteRepository,
+        bank: BankRepository,
+        backups: BackupRepository,
+        clock: Clock,
+    ) -> None:
+        self._spaces = spaces
+        self._notes = notes
+        self._bank = bank
+        self._backups = backups
+        self._clock = clock
+
+    async def create(
+        self, caller: Identity, space_id: str, description: str = "", rules: str = ""
+    ) -> SpaceMeta:
+        """Create a space (manage). Empty ``rules`` get :meth:`SpaceRules.default`.
+        A token limited to some spaces may only create spaces among them.
+
+        Raises:
+            PermissionDenied, InvalidInput, AlreadyExists.
+        """
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        parsed = SpaceRules(rules) if isinstance(rules, str) and rules.strip() else SpaceRules.default()
+        if not parsed.file_names():
+            raise InvalidInput("the rules declare no bank file: add headings such as '## progress.md'")
+        meta = SpaceMeta(
+            space_id=space, description=description, owner=caller.name, created_at=self._clock.now()
+        )
+        await self._spaces.create(meta, parsed)
+        return meta
+
+    async def list(self, caller: Identity) -> list[SpaceMeta]:
+        """The spaces the caller may see (read), sorted by id."""
+        caller.require(Permission.READ)
+        ids = await self._spaces.list_ids()
+        if caller.permission < Permission.ADMIN and ALL_SPACES not in caller.spaces:
+            ids = [i for i in ids if caller.can_use(i)]
+        metas = []
+        for space in ids:
+            try:
+                metas.append(await self._spaces.get(space))
+            except LookupError:
+                continue  # deleted meanwhile
+        return metas
+
+    async def rules(self, caller: Identity, space_id: str) -> SpaceRules:
+        """The space's rules (read)."""
+        space = self._readable(caller, space_id)
+        return await self._spaces.rules(space)
+
+    async def overview(self, caller: Identity, space_id: str) -> SpaceOverview:
+        """Metadata, live note counts, bank files and synthesis (read)."""
+        space = self._readable(caller, space_id)
+        meta = await self._spaces.get(space)
+        refs = await self._notes.refs(space)
+        return SpaceOverview(
+            meta=meta,
+            notes=len(refs),
+            notes_by_category=dict(Counter(r.category.value for r in refs)),
+            notes_by_agent=dict(Counter(r.agent.value for r in refs)),
+            bank_files=await self._bank.list(space),
+            synthesis=(await self._spaces.synthesis(space)).text,
+        )
+
+    async def update(
+        self, caller: Identity, space_id: str, description: str | None = None, owner: str | None = None
+    ) -> SpaceMeta:
+        """Change the description and/or owner (manage)."""
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        if description is None and owner is None:
+            raise InvalidInput("give a description, an owner, or both")
+        new_owner = None if owner is None else AgentName(owner)
+        probe = SpaceMeta(space, description or "", AgentName("probe"), self._clock.now())  # validates text
+
+        def change(meta: SpaceMeta) -> SpaceMeta:
+            return attrs.evolve(
+                meta,
+                description=probe.description if description is not None else meta.description,
+                owner=new_owner or meta.owner,
+            )
+
+        return await self._spaces.update(space, change)
+
+    async def delete(self, caller: Identity, space_id: str, confirm: bool = False) -> int:
+        """Delete a space and everything in it (manage); ``confirm`` must be True.
+        Backups are kept. Returns the number of objects removed."""
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        if confirm is not True:
+            raise InvalidInput("deleting a space cannot be undone: call again with confirm=true")
+        return await self._spaces.delete(space)
+
+    async def export(self, caller: Identity, space_id: str) -> bytes:
+        """The whole space as a tar.gz archive (read)."""
+        space = self._readable(caller, space_id)
+        await self._spaces.get(space)
+        return await self._backups.export_space(space)
+
+    @staticmethod
+    def _readable(caller: Identity, space_id: str) -> SpaceId:
+        return require_space_access(caller, Permission.READ, space_id)

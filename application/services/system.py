@@ -1,0 +1,60 @@
+"""System use cases: health, about, whoami."""
+
+from __future__ import annotations
+
+import attrs
+
+from application.store import ObjectStore, StoreError
+from domain import Identity
+
+__all__ = ["Health", "SystemService"]
+
+
+@attrs.frozen
+class Health:
+    """Health of the server's dependencies.
+
+    Attributes:
+        ok: True when the store answers.
+        store: ``ok`` or the store's error message.
+        store_kind: a secret-free description of the store.
+        conditional_writes: whether the store's conditional writes are atomic across replicas.
+        llm: ``extractive (no model)`` or the configured model's status.
+    """
+
+    ok: bool
+    store: str
+    store_kind: str
+    conditional_writes: bool
+    llm: str
+
+
+class SystemService:
+    """Health (no token needed), about and whoami."""
+
+    def __init__(self, store: ObjectStore, store_kind: str, llm_status: str, version: str) -> None:
+        self._store = store
+        self._store_kind = store_kind
+        self._llm_status = llm_status
+        self.version = version
+
+    async def health(self) -> Health:
+        """Ping the store (S3: HEAD bucket)."""
+        try:
+            await self._store.ping()
+        except StoreError as exc:
+            status, ok = str(exc), False
+        else:
+            status, ok = "ok", True
+        return Health(
+            ok=ok,
+            store=status,
+            store_kind=self._store_kind,
+            conditional_writes=self._store.supports_conditional_writes,
+            llm=self._llm_status,
+        )
+
+    @staticmethod
+    def whoami(caller: Identity) -> Identity:
+        """The caller's own identity."""
+        return caller

@@ -1,0 +1,167 @@
+"""Backups and archives over an ``ObjectStore``.
+
+A backup of space ``s`` is a copy of every object under ``s/`` at
+``_backups/s/{backup_id}/objects/...`` plus ``_backups/s/{backup_id}/manifest.json``,
+written last: a backup without a manifest (a crash mid-copy) is never listed.
+Archives are gzip-compressed POSIX tar files whose members are the object keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import io
+import tarfile
+from datetime import datetime
+from typing import Final
+
+import attrs
+
+from application.ports import BackupInfo
+from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
+from domain import AlreadyExists, NotFound, SpaceId
+from infrastructure import codecs, layout
+
+__all__ = ["BACKUPS_PREFIX", "StoreBackupRepository"]
+
+BACKUPS_PREFIX: Final = "_backups/"
+_COPY_CONCURRENCY: Final = 16
+
+
+@attrs.frozen
+class _Manifest:
+    space_id: SpaceId
+    backup_id: str
+    created_at: datetime
+    objects: int
+    size: int
+
+
+def _root(space_id: SpaceId, backup_id: str) -> str:
+    return f"{BACKUPS_PREFIX}{space_id}/{backup_id}/"
+
+
+async def _keys(store: ObjectStore, prefix: str) -> list[str]:
+    return [info.key async for page in store.list_pages(prefix) for info in page]
+
+
+class StoreBackupRepository:
+    """Implements :class:`application.ports.BackupRepository`."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    async def _copy(self, pairs: builtins.list[tuple[str, str]]) -> int:
+        semaphore = asyncio.Semaphore(_COPY_CONCURRENCY)
+        total = 0
+
+        async def one(source: str, target: str) -> None:
+            nonlocal total
+            async with semaphore:
+                try:
+                    data = (await self._store.get(source)).data
+                except ObjectNotFound:
+                    return  # consumed meanwhile (a note carried into the bank)
+                total += len(data)
+                await self._store.put(target, data)
+
+        await asyncio.gather(*(one(s, t) for s, t in pairs))
+        return total
+
+    async def create(self, space_id: SpaceId, backup_id: str, created_at: datetime) -> BackupInfo:
+        """See :class:`application.ports.BackupRepository`."""
+        prefix = layout.space_prefix(space_id)
+        keys = await _keys(self._store, prefix)
+        if layout.meta_key(space_id) not in keys:
+            raise NotFound(f"space {space_id} does not exist")
+        root = _root(space_id, backup_id)
+        size = await self._copy([(k, f"{root}objects/{k.removeprefix(prefix)}") for k in keys])
+        manifest = _Manifest(space_id, backup_id, created_at, len(keys), size)
+        await self._store.put_if_absent(f"{root}manifest.json", codecs.encode_json(manifest))
+        return BackupInfo(space_id, backup_id, created_at, len(keys), size)
+
+    async def list(self, space_id: SpaceId) -> list[BackupInfo]:
+        """See :class:`application.ports.BackupRepository`."""
+        prefix = f"{BACKUPS_PREFIX}{space_id}/"
+        found = []
+        for key in await _keys(self._store, prefix):
+            rest = key.removeprefix(prefix)
+            if rest.count("/") == 1 and rest.endswith("/manifest.json"):
+                manifest = codecs.decode_json((await self._store.get(key)).data, _Manifest, "backup manifest")
+                found.append(BackupInfo(**attrs.asdict(manifest, recurse=False)))
+        return sorted(found, key=lambda b: b.backup_id)
+
+    async def _object_keys(self, space_id: SpaceId, backup_id: str) -> builtins.list[str]:
+        root = _root(space_id, backup_id)
+        try:
+            await self._store.head(f"{root}manifest.json")
+        except ObjectNotFound:
+            raise NotFound(f"space {space_id} has no backup {backup_id}") from None
+        return await _keys(self._store, f"{root}objects/")
+
+    async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId) -> int:
+        """See :class:`application.ports.BackupRepository`. Notes and metadata are
+        rewritten to name the target space; the target's metadata is claimed last with
+        put-if-absent, so a racing creator of the same id wins cleanly."""
+        keys = await self._object_keys(space_id, backup_id)
+        if await _keys(self._store, layout.space_prefix(target)):
+            raise AlreadyExists(f"space {target} already exists; restore into a new space id")
+        objects = f"{_root(space_id, backup_id)}objects/"
+        meta_source = f"{objects}_meta.json"
+        for key in keys:
+            if key == meta_source:
+                continue
+            data = (await self._store.get(key)).data
+            relative = key.removeprefix(objects)
+            if relative.startswith("live/"):
+                note = codecs.decode_note(data)
+                data = codecs.encode_note(attrs.evolve(note, space_id=target))
+                relative = layout.note_key(attrs.evolve(note, space_id=target)).removeprefix(
+                    layout.space_prefix(target)
+                )
+            await self._store.put(f"{layout.space_prefix(target)}{relative}", data)
+        meta = codecs.decode_meta((await self._store.get(meta_source)).data)
+        try:
+            await self._store.put_if_absent(
+                layout.meta_key(target), codecs.encode_meta(attrs.evolve(meta, space_id=target))
+            )
+        except PreconditionFailed:
+            raise AlreadyExists(f"space {target} was created meanwhile") from None
+        await self._store.put(layout.space_marker_key(target), b"")
+        return len(keys)
+
+    async def archive(self, space_id: SpaceId, backup_id: str) -> bytes:
+        """See :class:`application.ports.BackupRepository`."""
+        keys = await self._object_keys(space_id, backup_id)
+        objects = f"{_root(space_id, backup_id)}objects/"
+        return await self._tar([(k, f"{space_id}/{k.removeprefix(objects)}") for k in keys])
+
+    async def delete(self, space_id: SpaceId, backup_id: str) -> None:
+        """See :class:`application.ports.BackupRepository`. The manifest goes first, so
+        a delete that stops half-way leaves no listed, incomplete backup."""
+        root = _root(space_id, backup_id)
+        keys = await self._object_keys(space_id, backup_id)
+        await self._store.delete(f"{root}manifest.json")
+        for key in keys:
+            await self._store.delete(key)
+
+    async def export_space(self, space_id: SpaceId) -> bytes:
+        """See :class:`application.ports.BackupRepository`."""
+        keys = await _keys(self._store, layout.space_prefix(space_id))
+        if not keys:
+            raise NotFound(f"space {space_id} does not exist")
+        return await self._tar([(k, k) for k in keys])
+
+    async def _tar(self, members: builtins.list[tuple[str, str]]) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
+            for key, name in members:
+                try:
+                    data = (await self._store.get(key)).data
+                except ObjectNotFound:
+                    continue
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()

@@ -1,0 +1,93 @@
+"""The ASGI application: MCP over streamable HTTP (``/mcp``) and legacy SSE (``/sse``,
+``/messages/``), ``/health`` and ``/metrics``; bearer tokens verified by the SDK's
+middleware through :class:`BearerTokenVerifier`."""
+
+from __future__ import annotations
+
+import attrs
+from mcp.server.auth.provider import AccessToken
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from application.services import Services
+from domain import AuthenticationFailed
+from interfaces.mcp.context import identity_claims
+from interfaces.mcp.server import build_mcp_server
+from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
+
+__all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
+
+
+class BearerTokenVerifier:
+    """The SDK's ``TokenVerifier`` over :meth:`AuthService.authenticate`: a revoked or
+    expired token is refused on its next request."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        """An access token carrying the identity as claims, or None (HTTP 401)."""
+        try:
+            identity = await self._services.auth.authenticate(token)
+        except AuthenticationFailed:
+            return None
+        return AccessToken(
+            token=token,
+            client_id=identity.name.value,
+            scopes=[identity.permission.label],
+            claims=identity_claims(identity),
+        )
+
+
+@attrs.frozen
+class HttpOptions:
+    """HTTP settings of the app.
+
+    Attributes:
+        public_url: base URL clients use (OAuth protected-resource metadata).
+        allowed_hosts, allowed_origins: DNS-rebinding protection (``Host`` and
+            ``Origin`` checks, MCP transport security); empty lists disable the check.
+        max_body_bytes: request body limit.
+    """
+
+    public_url: str = "http://127.0.0.1:8080"
+    allowed_hosts: tuple[str, ...] = ("127.0.0.1:*", "localhost:*", "[::1]:*")
+    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
+    max_body_bytes: int = 1024 * 1024
+
+
+def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | None = None) -> Starlette:
+    """The whole HTTP app. Its lifespan runs the streamable HTTP session manager."""
+    metrics = metrics or Metrics()
+    mcp = build_mcp_server(
+        services, metrics, token_verifier=BearerTokenVerifier(services), public_url=options.public_url
+    )
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=bool(options.allowed_hosts or options.allowed_origins),
+        allowed_hosts=list(options.allowed_hosts),
+        allowed_origins=list(options.allowed_origins),
+    )
+
+    async def health(_: Request) -> Response:
+        report = await services.system.health()
+        body = {
+            "status": "ok" if report.ok else "degraded",
+            "version": services.system.version,
+            "store": report.store,
+            "llm": report.llm,
+        }
+        return JSONResponse(body, status_code=200 if report.ok else 503)
+
+    async def prometheus(_: Request) -> Response:
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    app = mcp.streamable_http_app(max_request_body_size=options.max_body_bytes, transport_security=security)
+    sse = mcp.sse_app(max_request_body_size=options.max_body_bytes, transport_security=security)
+    app.router.routes.append(Route("/health", health, methods=["GET"]))
+    app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
+    known = {getattr(r, "path", None) for r in app.router.routes}
+    app.router.routes.extend(r for r in sse.router.routes if getattr(r, "path", None) not in known)
+    return app

@@ -1,0 +1,123 @@
+"""What every tool needs: the services, the caller's identity, error mapping, logs, metrics."""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+import structlog
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver.exceptions import ToolError
+
+from application.services import Services
+from application.store import StoreAccessDenied, StoreError, StoreUnavailable
+from domain import AgentName, DomainError, Identity, InvalidInput, Permission
+from interfaces.metrics import Metrics
+
+__all__ = ["ToolContext", "identity_claims"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+log = structlog.get_logger("live_mem.tools")
+
+
+def identity_claims(identity: Identity) -> dict[str, Any]:
+    """The claims the HTTP token verifier attaches to an access token."""
+    return {
+        "name": identity.name.value,
+        "permission": identity.permission.label,
+        "spaces": list(identity.spaces),
+    }
+
+
+def _identity_from_claims(claims: dict[str, Any]) -> Identity:
+    return Identity(
+        AgentName(claims["name"]), Permission.parse(claims["permission"]), tuple(claims["spaces"])
+    )
+
+
+def _message(exc: Exception) -> str:
+    """The text an agent sees for an error: domain messages as they are, store
+    failures without internals, anything else as an opaque reference."""
+    if isinstance(exc, DomainError):
+        return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, StoreUnavailable | StoreAccessDenied):
+        return "StoreUnavailable: the object store is unavailable; try again later"
+    if isinstance(exc, StoreError):
+        return "StoreError: the object store refused the operation"
+    return "InternalError: unexpected server error"
+
+
+class ToolContext:
+    """Shared by every tool of one MCP server.
+
+    Args:
+        services: the use cases.
+        metrics: Prometheus metrics of this app.
+        local_token: the token to act with when no HTTP bearer token is present (stdio
+            and in-memory connections); None means such calls are unauthenticated.
+    """
+
+    def __init__(self, services: Services, metrics: Metrics, local_token: str | None) -> None:
+        self.services = services
+        self.metrics = metrics
+        self._local_token = local_token
+
+    async def caller(self) -> Identity:
+        """The identity of the current call. Over HTTP the SDK's bearer middleware has
+        verified the token; stdio and in-memory calls verify the local token per call,
+        so a revoked token stops working at once.
+
+        Raises:
+            AuthenticationFailed.
+        """
+        access = get_access_token()
+        if access is not None and access.claims:
+            identity = _identity_from_claims(access.claims)
+        else:
+            identity = await self.services.auth.authenticate(self._local_token)
+        structlog.contextvars.bind_contextvars(agent=identity.name.value)
+        return identity
+
+    def tool(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        """Wrap a tool: request id and space in the logs, metrics, and every error turned
+        into a ``ToolError`` whose text carries no stack trace or internal detail."""
+        name = fn.__name__
+
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            request_id = uuid.uuid4().hex[:12]
+            space = kwargs.get("space_id")
+            with structlog.contextvars.bound_contextvars(
+                request_id=request_id, tool=name, space=space if isinstance(space, str) else None
+            ):
+                started = time.perf_counter()
+                outcome = "ok"
+                try:
+                    return await fn(*args, **kwargs)
+                except ToolError:
+                    outcome = "error"
+                    raise
+                except (DomainError, StoreError) as exc:
+                    outcome = type(exc).__name__
+                    log.info("tool_refused", error=type(exc).__name__, message=str(exc)[:300])
+                    raise ToolError(_message(exc)) from None
+                except (ValueError, TypeError) as exc:
+                    outcome = "InvalidInput"
+                    log.info("tool_bad_input", error=type(exc).__name__)
+                    raise ToolError(_message(InvalidInput("invalid parameters"))) from None
+                except Exception:
+                    outcome = "InternalError"
+                    log.exception("tool_failed", request_id=request_id)
+                    raise ToolError(
+                        f"InternalError: unexpected server error (request {request_id})"
+                    ) from None
+                finally:
+                    elapsed = time.perf_counter() - started
+                    self.metrics.observe_tool(name, outcome, elapsed)
+                    log.info("tool_call", outcome=outcome, duration_ms=round(elapsed * 1000, 2))
+
+        return wrapper

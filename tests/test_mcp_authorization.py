@@ -1,0 +1,107 @@
+"""The authorization matrix, generated from one table: every tool called as every kind of
+caller; each cell is allowed or denied as the permission ladder says, and a denied call
+changes nothing in the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from domain import Permission
+from tests.mcp_support import OTHER, ROLES, SPACE, Deployment, connect, deploy, error_text
+
+Args = Callable[[Deployment], dict[str, Any]]
+
+# tool -> (permission it needs, whether it acts on the space SPACE, arguments)
+TABLE: dict[str, tuple[Permission, bool, Args]] = {
+    "system_health": (Permission.READ, False, lambda d: {}),
+    "system_about": (Permission.READ, False, lambda d: {}),
+    "system_whoami": (Permission.READ, False, lambda d: {}),
+    "space_create": (Permission.MANAGE, True, lambda d: {"space_id": SPACE, "description": "again"}),
+    "space_list": (Permission.READ, False, lambda d: {}),
+    "space_info": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "space_rules": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "space_summary": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "space_update": (Permission.MANAGE, True, lambda d: {"space_id": SPACE, "description": "changed"}),
+    "space_delete": (Permission.MANAGE, True, lambda d: {"space_id": SPACE, "confirm": True}),
+    "space_export": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "live_note": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "category": "todo", "content": "x"}),
+    "live_read": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "live_search": (Permission.READ, True, lambda d: {"space_id": SPACE, "query": "s3"}),
+    "bank_read": (Permission.READ, True, lambda d: {"space_id": SPACE, "filename": "progress.md"}),
+    "bank_read_all": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "bank_list": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "backup_create": (Permission.MANAGE, True, lambda d: {"space_id": SPACE}),
+    "backup_list": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "backup_restore": (Permission.MANAGE, True, lambda d: {"backup_id": d.backup_id, "confirm": True}),
+    "backup_download": (Permission.READ, True, lambda d: {"backup_id": d.backup_id}),
+    "backup_delete": (Permission.MANAGE, True, lambda d: {"backup_id": d.backup_id, "confirm": True}),
+    "admin_create_token": (Permission.ADMIN, False, lambda d: {"name": "new-agent", "permissions": "read"}),
+    "admin_list_tokens": (Permission.ADMIN, False, lambda d: {}),
+    "admin_update_token": (
+        Permission.ADMIN,
+        False,
+        lambda d: {"token_hash": d.victim_token_id, "permissions": "write"},
+    ),
+    "admin_revoke_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
+    "admin_delete_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
+}
+
+LEVEL = {
+    "read": Permission.READ,
+    "write": Permission.WRITE,
+    "manage": Permission.MANAGE,
+    "admin": Permission.ADMIN,
+    "other_space": Permission.MANAGE,
+}
+
+
+def expected_allowed(role: str, needed: Permission, on_space: bool) -> bool:
+    """The rule under test, stated once: a valid token with enough permission on the space."""
+    if role not in LEVEL:
+        return False  # no token, revoked, expired
+    if on_space and role == "other_space":
+        return False  # its token names only OTHER
+    return LEVEL[role] >= needed
+
+
+def test_the_table_covers_every_tool() -> None:
+    import asyncio
+
+    from mcp import Client
+
+    from interfaces.bootstrap import memory_services
+    from interfaces.mcp import build_mcp_server
+    from interfaces.metrics import Metrics
+
+    async def names() -> set[str]:
+        async with Client(build_mcp_server(memory_services(), Metrics())) as client:
+            return {t.name for t in (await client.list_tools()).tools}
+
+    assert set(TABLE) == asyncio.run(names())
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("tool", sorted(TABLE))
+async def test_authorization_cell(tool: str, role: str) -> None:
+    needed, on_space, args = TABLE[tool]
+    deployment = await deploy()
+    before = deployment.snapshot()
+    async with connect(deployment.services, deployment.tokens[role]) as client:
+        result = await client.call_tool(tool, args(deployment))
+    text = error_text(result)
+    denied = "PermissionDenied:" in text or "AuthenticationFailed:" in text
+    if expected_allowed(role, needed, on_space):
+        assert not denied, f"{tool} as {role} was refused: {text}"
+    else:
+        assert denied, f"{tool} as {role} was not refused: {text or 'it succeeded'}"
+        assert deployment.snapshot() == before, f"{tool} as {role} changed the store while refused"
+
+
+async def test_space_list_shows_only_the_callers_spaces() -> None:
+    deployment = await deploy()
+    async with connect(deployment.services, deployment.tokens["other_space"]) as client:
+        result = await client.call_tool("space_list", {})
+    assert [s["space_id"] for s in result.structured_content["spaces"]] == [OTHER]
