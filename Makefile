@@ -26,5 +26,8 @@ test: lint  ## everything CI runs: the checks above, then the whole test suite
 test-fast: setup  ## the test suite without the S3 servers
 	$(BIN)/python -m pytest -k "not moto and not seaweedfs and not Moto and not SeaweedFs"
 
+run: setup  ## start the server on the embedded defaults (./data, extractive) and print a token + client configs
+	$(BIN)/live-mem serve --quickstart
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

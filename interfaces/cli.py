@@ -1,23 +1,115 @@
-"""The ``live-mem`` command line (click)."""
+"""The ``live-mem`` command line (click): serve, and the same use cases as the MCP tools
+for operators, with human output or ``--json``.
+
+Commands act with ``--token``, else ``LIVE_MEM_TOKEN``, else ``ADMIN_BOOTSTRAP_KEY``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import attrs
 import click
 
+from application.services import Services
 from application.store import StoreError
+from domain import DomainError, Identity
 from interfaces import bootstrap
+from interfaces.client_configs import client_configs
+from interfaces.serve import run_http, run_stdio
 
 __all__ = ["main"]
+
+T = TypeVar("T")
+
+
+def _settings(**overrides: Any) -> bootstrap.Settings:
+    try:
+        settings = bootstrap.load_settings()
+    except bootstrap.SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return attrs.evolve(settings, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _run(work: Callable[[Services, Identity], Awaitable[T]], token: str | None) -> T:
+    """Build the services, authenticate, run ``work``, close the store; domain and store
+    errors become a one-line error and exit status 1."""
+    settings = _settings()
+
+    async def main() -> T:
+        services = await bootstrap.services_from_settings(settings)
+        try:
+            caller = await services.auth.authenticate(
+                token or settings.local_token or settings.admin_bootstrap_key
+            )
+            return await work(services, caller)
+        finally:
+            await services.store.close()
+
+    try:
+        return asyncio.run(main())
+    except (DomainError, StoreError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def _emit(as_json: bool, data: Any, human: Callable[[Any], str]) -> None:
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else human(data))
+
+
+token_option = click.option("--token", envvar="LIVE_MEM_TOKEN", help="Bearer token to act with.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @click.group()
 @click.version_option(package_name="live-mem")
 def main() -> None:
     """live-mem: shared working memory for AI agents (an MCP server)."""
+    bootstrap.configure_logging()
+
+
+@main.command()
+@click.option("--stdio", is_flag=True, help="Serve MCP over stdin/stdout for one local client.")
+@click.option("--host", help="Bind address (LIVE_MEM_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (MCP_SERVER_PORT, default 8080).")
+@click.option("--quickstart", is_flag=True, help="Create an admin token and print client configurations.")
+def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> None:
+    """Run the server: MCP at /mcp (streamable HTTP) and /sse, plus /health and /metrics."""
+    settings = _settings(host=host, port=port)
+    if stdio:
+        asyncio.run(run_stdio(settings))
+        return
+    if quickstart and not settings.admin_bootstrap_key:
+        settings = attrs.evolve(settings, admin_bootstrap_key=secrets.token_urlsafe(32))
+
+    async def announce(services: Services) -> None:
+        if not quickstart:
+            return
+        admin = await services.auth.authenticate(settings.admin_bootstrap_key)
+        issued = await services.auth.create(admin, f"quickstart-admin-{secrets.token_hex(3)}", "admin", ["*"])
+        url = f"{settings.base_url}/mcp"
+        lines = [
+            "",
+            "live-mem is starting",
+            f"  MCP URL (streamable HTTP): {url}",
+            f"  legacy SSE:                {settings.base_url}/sse",
+            f"  store:                     {bootstrap.describe_store(settings)}",
+            f"  admin token (shown once):  {issued.secret}",
+            "",
+        ]
+        for client, snippet in client_configs(url, issued.secret).items():
+            lines += [f"--- {client}", snippet, ""]
+        lines.append("Press Ctrl+C to stop.")
+        click.echo("\n".join(lines))
+
+    try:
+        asyncio.run(run_http(settings, on_ready=announce))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.group()
@@ -26,13 +118,10 @@ def store() -> None:
 
 
 @store.command("check")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 def store_check(as_json: bool) -> None:
     """Check that the configured store answers and accepts our credentials."""
-    try:
-        settings = bootstrap.load_settings()
-    except bootstrap.SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
+    settings = _settings()
 
     async def check() -> str | None:
         opened = await bootstrap.open_store(settings)
@@ -46,8 +135,192 @@ def store_check(as_json: bool) -> None:
 
     error = asyncio.run(check())
     where = bootstrap.describe_store(settings)
-    if as_json:
-        click.echo(json.dumps({"store": where, "ok": error is None, "error": error}))
-    else:
-        click.echo(f"{where}: {'ok' if error is None else error}")
+    _emit(
+        as_json,
+        {"store": where, "ok": error is None, "error": error},
+        lambda d: f"{d['store']}: {'ok' if d['ok'] else d['error']}",
+    )
     sys.exit(0 if error is None else 1)
+
+
+@main.group()
+def tokens() -> None:
+    """Create, list and revoke tokens (admin)."""
+
+
+@tokens.command("create")
+@click.argument("name")
+@click.option("--permission", type=click.Choice(["read", "write", "manage", "admin"]), default="write")
+@click.option("--space", "spaces", multiple=True, help="A space the token may use (repeat); none means all.")
+@click.option("--expires-in-days", type=int)
+@token_option
+@json_option
+def tokens_create(
+    name: str,
+    permission: str,
+    spaces: tuple[str, ...],
+    expires_in_days: int | None,
+    token: str | None,
+    as_json: bool,
+) -> None:
+    """Create a token; its secret is printed once."""
+    issued = _run(
+        lambda s, me: s.auth.create(me, name, permission, list(spaces) or ["*"], expires_in_days), token
+    )
+    data = {
+        "token_id": issued.record.token_id,
+        "name": name,
+        "permission": permission,
+        "spaces": list(issued.record.spaces),
+        "token": issued.secret,
+    }
+    _emit(as_json, data, lambda d: f"created token {d['token_id']} for {d['name']}: {d['token']}")
+
+
+@tokens.command("list")
+@token_option
+@json_option
+def tokens_list(token: str | None, as_json: bool) -> None:
+    """List token metadata (never secrets)."""
+    records = _run(lambda s, me: s.auth.list(me), token)
+    data = [
+        {
+            "token_id": r.token_id,
+            "name": r.name.value,
+            "permission": r.permission.label,
+            "spaces": list(r.spaces),
+            "revoked": r.revoked,
+        }
+        for r in records
+    ]
+    _emit(
+        as_json,
+        data,
+        lambda d: (
+            "\n".join(
+                f"{r['token_id']}  {r['name']:<24} {r['permission']:<7} {','.join(r['spaces'])}"
+                f"{'  (revoked)' if r['revoked'] else ''}"
+                for r in d
+            )
+            or "no tokens"
+        ),
+    )
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@token_option
+def tokens_revoke(token_id: str, token: str | None) -> None:
+    """Revoke a token by id."""
+    _run(lambda s, me: s.auth.revoke(me, token_id), token)
+    click.echo(f"revoked {token_id}")
+
+
+@main.group()
+def spaces() -> None:
+    """Create and list spaces."""
+
+
+@spaces.command("list")
+@token_option
+@json_option
+def spaces_list(token: str | None, as_json: bool) -> None:
+    """List the spaces the token may use."""
+    metas = _run(lambda s, me: s.spaces.list(me), token)
+    data = [
+        {"space_id": m.space_id.value, "description": m.description, "owner": m.owner.value} for m in metas
+    ]
+    _emit(
+        as_json,
+        data,
+        lambda d: "\n".join(f"{m['space_id']:<24} {m['description']}" for m in d) or "no spaces",
+    )
+
+
+@spaces.command("create")
+@click.argument("space_id")
+@click.option("--description", default="")
+@click.option("--rules", "rules_file", type=click.File("r", encoding="utf-8"), help="Markdown rules file.")
+@token_option
+def spaces_create(space_id: str, description: str, rules_file: Any, token: str | None) -> None:
+    """Create a space (with rules from a file, or the default rules)."""
+    rules = rules_file.read() if rules_file else ""
+    _run(lambda s, me: s.spaces.create(me, space_id, description, rules), token)
+    click.echo(f"created space {space_id}")
+
+
+@main.group()
+def notes() -> None:
+    """Write and read live notes."""
+
+
+@notes.command("write")
+@click.argument("space_id")
+@click.argument("category")
+@click.argument("content")
+@token_option
+def notes_write(space_id: str, category: str, content: str, token: str | None) -> None:
+    """Append a note as the token's agent."""
+    note = _run(lambda s, me: s.notes.write(me, space_id, category, content), token)
+    click.echo(f"wrote note {note.note_id}")
+
+
+@notes.command("read")
+@click.argument("space_id")
+@click.option("--limit", type=int, default=20)
+@click.option("--category")
+@click.option("--agent")
+@token_option
+@json_option
+def notes_read(
+    space_id: str, limit: int, category: str | None, agent: str | None, token: str | None, as_json: bool
+) -> None:
+    """Show live notes, newest first."""
+    page = _run(lambda s, me: s.notes.read(me, space_id, category=category, agent=agent, limit=limit), token)
+    data = [
+        {
+            "timestamp": n.created_at.isoformat(),
+            "agent": n.agent.value,
+            "category": n.category.value,
+            "content": n.content,
+        }
+        for n in page.notes
+    ]
+    _emit(
+        as_json,
+        data,
+        lambda d: (
+            "\n".join(f"{n['timestamp'][:19]} {n['agent']:<20} {n['category']:<11} {n['content']}" for n in d)
+            or "no notes"
+        ),
+    )
+
+
+@main.group()
+def bank() -> None:
+    """Read the memory bank."""
+
+
+@bank.command("list")
+@click.argument("space_id")
+@token_option
+@json_option
+def bank_list(space_id: str, token: str | None, as_json: bool) -> None:
+    """List bank files with sizes."""
+    infos = _run(lambda s, me: s.bank.list(me, space_id), token)
+    data = [{"filename": i.name.value, "size": i.size} for i in infos]
+    _emit(as_json, data, lambda d: "\n".join(f"{f['size']:>8}  {f['filename']}" for f in d) or "empty bank")
+
+
+@bank.command("read")
+@click.argument("space_id")
+@click.argument("filename")
+@token_option
+def bank_read(space_id: str, filename: str, token: str | None) -> None:
+    """Print one bank file."""
+    file = _run(lambda s, me: s.bank.read(me, space_id, filename), token)
+    click.echo(file.content)
+
+
+if __name__ == "__main__":  # python -m interfaces.cli
+    main()

@@ -407,7 +407,8 @@ def _bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def bank_list(space_id: str) -> dict[str, Any]:
-        """Bank file names and sizes, without content (needs read)."""
+        """Bank file names and sizes in bytes, without content (needs read). Use bank_read
+        for one file or bank_read_all for all of them."""
         me = await ctx.caller()
         files = await s.bank.list(me, space_id)
         return {
@@ -473,7 +474,8 @@ def _backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def backup_delete(backup_id: str, confirm: bool = False) -> dict[str, Any]:
-        """Delete a backup (needs manage). Pass confirm=true."""
+        """Delete a backup for good (needs manage). backup_id as given by backup_list;
+        pass confirm=true. Errors: NotFound, InvalidInput."""
         me = await ctx.caller()
         if confirm is not True:
             raise InvalidInput("deleting a backup cannot be undone: call again with confirm=true")
@@ -515,7 +517,8 @@ def _admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def admin_list_tokens() -> dict[str, Any]:
-        """Every token's metadata, never a secret (needs admin)."""
+        """Every token's metadata: id, hash, name, permission, spaces, expiry, revoked.
+        Secrets are never stored, so never shown (needs admin)."""
         me = await ctx.caller()
         tokens = [_token(r) for r in await s.auth.list(me)]
         return {"status": "ok", "tokens": tokens, "total": len(tokens)}
@@ -539,14 +542,16 @@ def _admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def admin_revoke_token(token_hash: str) -> dict[str, Any]:
-        """Revoke a token: it stops working at once (needs admin)."""
+        """Revoke a token: it stops working at once, on every replica (needs admin).
+        token_hash: the token's id or hash from admin_list_tokens. Errors: NotFound."""
         me = await ctx.caller()
         return {"status": "ok", **_token(await s.auth.revoke(me, await resolve(token_hash)))}
 
     @mcp.tool()
     @ctx.tool
     async def admin_delete_token(token_hash: str) -> dict[str, Any]:
-        """Delete a token's record (needs admin)."""
+        """Delete a token's record for good (needs admin); revoke first to keep an audit trail.
+        token_hash: the token's id or hash from admin_list_tokens. Errors: NotFound."""
         me = await ctx.caller()
         token_id = await resolve(token_hash)
         await s.auth.delete(me, token_id)

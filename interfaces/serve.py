@@ -1,0 +1,82 @@
+"""Running the server: HTTP under hypercorn, or stdio for a local MCP client."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+
+import structlog
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config
+
+from application.services import Services
+from interfaces import bootstrap
+from interfaces.http import HttpOptions, build_http_app
+from interfaces.mcp import build_mcp_server
+from interfaces.metrics import Metrics
+
+__all__ = ["hypercorn_config", "run_http", "run_stdio"]
+
+log = structlog.get_logger("live_mem.serve")
+
+
+def hypercorn_config(host: str, port: int) -> Config:
+    """Hypercorn settings for live-mem: one bind, no access log (structlog logs each
+    tool call), graceful shutdown within 10 s, keep-alive for agents' sessions."""
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.graceful_timeout = 10.0
+    config.keep_alive_timeout = 75.0
+    config.include_server_header = False
+    return config
+
+
+def http_options(settings: bootstrap.Settings) -> HttpOptions:
+    """The HTTP options the settings give (allowed hosts default to loopback names)."""
+    defaults = HttpOptions()
+    return HttpOptions(
+        public_url=settings.base_url,
+        allowed_hosts=settings.allowed_hosts or defaults.allowed_hosts,
+        allowed_origins=settings.allowed_origins or defaults.allowed_origins,
+        max_body_bytes=settings.max_body_bytes,
+    )
+
+
+async def run_http(
+    settings: bootstrap.Settings,
+    *,
+    on_ready: Callable[[Services], Awaitable[None]] | None = None,
+    shutdown: asyncio.Event | None = None,
+) -> None:
+    """Serve HTTP until SIGINT/SIGTERM (or ``shutdown`` is set).
+
+    Raises:
+        InvalidInput: a short or placeholder ``ADMIN_BOOTSTRAP_KEY``.
+    """
+    services = await bootstrap.services_from_settings(settings)
+    stop = shutdown or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    app = build_http_app(services, http_options(settings), Metrics())
+    if not services.store.supports_conditional_writes:
+        log.warning("no_conditional_writes", advice="this deployment must run a single replica")
+    log.info("serving", url=f"{settings.base_url}/mcp", store=bootstrap.describe_store(settings))
+    try:
+        if on_ready is not None:
+            await on_ready(services)
+        await hypercorn_serve(app, hypercorn_config(settings.host, settings.port), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    finally:
+        await services.store.close()
+
+
+async def run_stdio(settings: bootstrap.Settings) -> None:
+    """Serve MCP over stdin/stdout, acting with ``LIVE_MEM_TOKEN`` (or the bootstrap key)."""
+    services = await bootstrap.services_from_settings(settings)
+    token = settings.local_token or settings.admin_bootstrap_key
+    try:
+        await build_mcp_server(services, Metrics(), local_token=token).run_stdio_async()
+    finally:
+        await services.store.close()

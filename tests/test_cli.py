@@ -1,0 +1,73 @@
+"""The ``live-mem`` command line against a local data directory, and ``serve --stdio``
+driven by the SDK's stdio client."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from mcp import Client, StdioServerParameters
+
+from interfaces.cli import main
+from tests.mcp_support import BOOTSTRAP_KEY, payload
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {"LIVE_MEM_DATA_DIR": str(tmp_path / "data"), "ADMIN_BOOTSTRAP_KEY": BOOTSTRAP_KEY}
+    for key in ("S3_BUCKET_NAME", "S3_ENDPOINT_URL", "LIVE_MEM_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return values
+
+
+def run(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_spaces_notes_tokens_and_bank(env: dict[str, str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.md"
+    rules.write_text("# Rules\n\n## log.md\nEverything.\n")
+    assert "created space demo" in run(env, "spaces", "create", "demo", "--rules", str(rules))
+    assert "demo" in run(env, "spaces", "list")
+    created = json.loads(run(env, "tokens", "create", "bob", "--space", "demo", "--json"))
+    assert created["token"].startswith("lm_")
+    run(env, "notes", "write", "demo", "decision", "ship it", "--token", created["token"])
+    notes = json.loads(run(env, "notes", "read", "demo", "--json"))
+    assert [(n["agent"], n["content"]) for n in notes] == [("bob", "ship it")]
+    assert "bob" in run(env, "tokens", "list")
+    run(env, "tokens", "revoke", created["token_id"])
+    refused = CliRunner().invoke(main, ["notes", "read", "demo", "--token", created["token"]], env=env)
+    assert refused.exit_code == 1
+    assert "AuthenticationFailed" in refused.output
+    assert run(env, "bank", "list", "demo").strip() == "empty bank"
+
+
+def test_bad_input_gives_a_clear_error_and_exit_1(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["spaces", "create", "Not_Valid"], env=env)
+    assert result.exit_code == 1
+    assert "invalid space id" in result.output
+
+
+def test_store_check(env: dict[str, str]) -> None:
+    out = json.loads(run(env, "store", "check", "--json"))
+    assert out["ok"] is True
+
+
+async def test_serve_stdio(env: dict[str, str]) -> None:
+    params = StdioServerParameters(
+        command=sys.executable,
+        args=["-m", "interfaces.cli", "serve", "--stdio"],
+        env={**os.environ, **env, "LIVE_MEM_TOKEN": BOOTSTRAP_KEY},
+    )
+    async with Client(params) as client:
+        created = payload(await client.call_tool("space_create", {"space_id": "stdio-space"}))
+        listed = payload(await client.call_tool("space_list", {}))
+    assert created["status"] == "created"
+    assert [s["space_id"] for s in listed["spaces"]] == ["stdio-space"]

@@ -1,0 +1,98 @@
+"""The HTTP app over a real socket: streamable HTTP and SSE with bearer tokens, health,
+metrics, and 50 agents writing at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+
+from application.services import Services
+from domain import Identity, Note
+from tests.http_support import running_server, sse_mcp_client, streamable_client
+from tests.mcp_support import BOOTSTRAP_KEY, SPACE, deploy, payload
+
+
+@pytest.mark.parametrize("transport", ["streamable", "sse"])
+async def test_tools_over_http_with_a_bearer_token(transport: str) -> None:
+    deployment = await deploy()
+    make = streamable_client if transport == "streamable" else sse_mcp_client
+    async with running_server(deployment.services) as base, make(base, deployment.tokens["write"]) as client:
+        me = payload(await client.call_tool("system_whoami", {}))
+        written = payload(
+            await client.call_tool(
+                "live_note", {"space_id": SPACE, "category": "insight", "content": f"over {transport}"}
+            )
+        )
+        read = payload(await client.call_tool("live_read", {"space_id": SPACE, "limit": 1}))
+    assert me["name"] == "write-agent"
+    assert written["agent"] == "write-agent"
+    assert read["notes"][0]["content"] == f"over {transport}"
+
+
+async def test_requests_without_a_valid_token_get_401() -> None:
+    deployment = await deploy()
+    async with running_server(deployment.services) as base, httpx2.AsyncClient() as http:
+        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+        headers = {"Accept": "application/json, text/event-stream"}
+        missing = await http.post(f"{base}/mcp", json=body, headers=headers)
+        revoked = await http.post(
+            f"{base}/mcp",
+            json=body,
+            headers={**headers, "Authorization": f"Bearer {deployment.tokens['revoked']}"},
+        )
+        sse = await http.get(f"{base}/sse", headers={"Authorization": "Bearer lm_nope"})
+    assert (missing.status_code, revoked.status_code, sse.status_code) == (401, 401, 401)
+
+
+async def test_health_and_metrics() -> None:
+    deployment = await deploy()
+    async with running_server(deployment.services) as base:
+        async with streamable_client(base, BOOTSTRAP_KEY) as client:
+            await client.call_tool("space_list", {})
+        async with httpx2.AsyncClient() as http:
+            health = await http.get(f"{base}/health")
+            metrics = await http.get(f"{base}/metrics")
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+    assert 'livemem_tool_calls_total{outcome="ok",tool="space_list"} 1.0' in metrics.text
+
+
+async def test_fifty_agents_writing_forty_notes_each_lose_nothing() -> None:
+    deployment = await deploy()
+    services = deployment.services
+    admin = await services.auth.authenticate(BOOTSTRAP_KEY)
+    agents = [
+        (await services.auth.create(admin, f"agent-{i:02d}", "write", [SPACE])).secret for i in range(50)
+    ]
+    before = (await services.notes.read(admin, SPACE, limit=200)).total_matching
+
+    async def agent(index: int, token: str, client_base: str) -> None:
+        async with streamable_client(client_base, token) as client:
+            for n in range(40):
+                payload(
+                    await client.call_tool(
+                        "live_note",
+                        {"space_id": SPACE, "category": "progress", "content": f"agent {index} note {n}"},
+                    )
+                )
+
+    async with running_server(services) as base:
+        await asyncio.gather(*(agent(i, t, base) for i, t in enumerate(agents)))
+    notes = [n async for n in _all_notes(services, admin)]
+    written = {n.content for n in notes if n.agent.value.startswith("agent-")}
+    assert len(notes) - before == 2000
+    assert written == {f"agent {i} note {n}" for i in range(50) for n in range(40)}
+
+
+async def _all_notes(services: Services, admin: Identity) -> AsyncIterator[Note]:
+    cursor = None
+    while True:
+        page = await services.notes.read(admin, SPACE, limit=200, cursor=cursor)
+        for note in page.notes:
+            yield note
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
