@@ -215,6 +215,8 @@ class SpaceMeta:
         notes_written: how many notes were ever written (a counter, best effort).
         consolidations: how many consolidations committed.
         last_consolidation_at: when the last one committed, if any.
+        last_run_id: the journal id of the last committed batch (makes a replayed
+            commit idempotent).
     """
 
     space_id: SpaceId
@@ -223,3 +225,4 @@ class SpaceMeta:
     created_at: datetime = attrs.field(validator=_aware)
     consolidations: int = 0
     last_consolidation_at: datetime | None = None
+    last_run_id: str | None = None

@@ -8,6 +8,7 @@ Every decoding failure is raised as :class:`application.store.CorruptObject`.
 
 from __future__ import annotations
 
+import enum
 import json
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -16,6 +17,7 @@ import cattrs
 import yaml
 from cattrs.preconf.json import make_converter
 
+from application.consolidation.ports import JobState
 from application.store import CorruptObject
 from domain import (
     AgentName,
@@ -28,6 +30,7 @@ from domain import (
     SpaceMeta,
     TokenRecord,
 )
+from domain.consolidation import JournalState, OpKind
 
 __all__ = [
     "converter",
@@ -45,6 +48,10 @@ T = TypeVar("T")
 _FENCE: Final = "---\n"
 
 
+def _enum_value(value: enum.StrEnum) -> str:
+    return value.value
+
+
 def _build_converter() -> cattrs.Converter:
     conv = make_converter(forbid_extra_keys=True)
     for cls in (SpaceId, AgentName, BankFileName):
@@ -52,7 +59,8 @@ def _build_converter() -> cattrs.Converter:
         conv.register_structure_hook(cls, lambda v, t: t(v))
     conv.register_unstructure_hook(datetime, lambda v: v.isoformat())
     conv.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
-    conv.register_unstructure_hook(NoteCategory, lambda v: v.value)
+    for string_enum in (NoteCategory, OpKind, JournalState, JobState):
+        conv.register_unstructure_hook(string_enum, _enum_value)
     conv.register_structure_hook(NoteCategory, lambda v, _t: NoteCategory.parse(v))
     conv.register_unstructure_hook(Permission, lambda v: v.label)
     conv.register_structure_hook(Permission, lambda v, _t: Permission.parse(v))

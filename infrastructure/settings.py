@@ -40,6 +40,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -78,6 +91,12 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     llm_api_url: str | None = None
     llm_model: str | None = None
+    llm_api_key: str | None = attrs.field(default=None, repr=False)
+    llm_max_tokens: int = 4096
+    llm_temperature: float = 0.2
+    llm_context_tokens: int = 32768
+    consolidation_timeout: int = 600
+    consolidation_max_notes: int = 2000
 
     @property
     def base_url(self) -> str:
@@ -86,6 +105,11 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when ``LLMAAS_API_URL`` and ``LLMAAS_MODEL`` are set (abstractive mode)."""
+        return bool(self.llm_api_url and self.llm_model)
 
     @classmethod
     def from_mapping(cls, env: Mapping[str, str]) -> Settings:
@@ -129,6 +153,12 @@ class Settings:
             max_body_bytes=_int(env, "LIVE_MEM_MAX_BODY_BYTES", 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
             llm_api_url=env.get("LLMAAS_API_URL", "").strip() or None,
             llm_model=env.get("LLMAAS_MODEL", "").strip() or None,
+            llm_api_key=env.get("LLMAAS_API_KEY", "").strip() or None,
+            llm_max_tokens=_int(env, "LLMAAS_MAX_TOKENS", 4096, 64, 1_000_000),
+            llm_temperature=_float(env, "LLMAAS_TEMPERATURE", 0.2, 0.0, 2.0),
+            llm_context_tokens=_int(env, "LLMAAS_CONTEXT_TOKENS", 32768, 1024, 10_000_000),
+            consolidation_timeout=_int(env, "CONSOLIDATION_TIMEOUT", 600, 5, 86_400),
+            consolidation_max_notes=_int(env, "CONSOLIDATION_MAX_NOTES", 2000, 1, 1_000_000),
         )
 
 

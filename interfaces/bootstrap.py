@@ -6,6 +6,14 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from application.consolidation import (
+    AbstractivePlanner,
+    ConsolidationJobs,
+    ConsolidationService,
+    ExtractivePlanner,
+    Planner,
+)
+from application.ports import Clock
 from application.services import (
     AuthService,
     BackupService,
@@ -16,6 +24,7 @@ from application.services import (
     SystemService,
 )
 from application.store import ObjectStore
+from infrastructure.llm import OpenAICompatibleModel
 from infrastructure.logging import configure_logging
 from infrastructure.repositories import (
     StoreBackupRepository,
@@ -23,6 +32,11 @@ from infrastructure.repositories import (
     StoreNoteRepository,
     StoreSpaceRepository,
     StoreTokenRepository,
+)
+from infrastructure.repositories.consolidation import (
+    StoreJobRepository,
+    StoreJournalRepository,
+    StoreLeaseRepository,
 )
 from infrastructure.settings import Settings, SettingsError, load_settings
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
@@ -67,9 +81,25 @@ def describe_store(settings: Settings) -> str:
 
 
 def _llm_status(settings: Settings) -> str:
-    if settings.llm_api_url and settings.llm_model:
+    if settings.llm_configured:
         return f"abstractive ({settings.llm_model})"
     return "extractive (no model)"
+
+
+def planner_from_settings(settings: Settings) -> Planner:
+    """Abstractive over the configured OpenAI-compatible endpoint, else extractive."""
+    if not settings.llm_configured:
+        return ExtractivePlanner()
+    model = OpenAICompatibleModel(
+        base_url=settings.llm_api_url or "",
+        api_key=settings.llm_api_key or "",
+        model=settings.llm_model or "",
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        context_tokens=settings.llm_context_tokens,
+        timeout=float(settings.consolidation_timeout),
+    )
+    return AbstractivePlanner(model)
 
 
 def build_services(
@@ -79,15 +109,22 @@ def build_services(
     store_kind: str,
     llm_status: str = "extractive (no model)",
     backup_retention: int = 10,
+    planner: Planner | None = None,
+    clock: Clock | None = None,
+    consolidation_timeout: float = 600.0,
+    consolidation_max_notes: int = 2000,
 ) -> Services:
-    """Wire every service over one store.
+    """Wire every service over one store (extractive consolidation unless a planner is
+    given; the system clock unless a clock is given).
 
     Raises:
         InvalidInput: a short or placeholder bootstrap key.
     """
-    clock, ids = SystemClock(), RandomIds()
+    clock = clock or SystemClock()
+    ids = RandomIds()
     spaces, notes = StoreSpaceRepository(store), StoreNoteRepository(store)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
+    journals = StoreJournalRepository(store)
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
@@ -96,6 +133,24 @@ def build_services(
         bank=BankService(spaces, bank),
         backups=BackupService(spaces, backups, clock, ids, backup_retention),
         system=SystemService(store, store_kind, llm_status, package_version()),
+        consolidation=ConsolidationJobs(
+            ConsolidationService(
+                spaces=spaces,
+                notes=notes,
+                bank=bank,
+                journals=journals,
+                leases=StoreLeaseRepository(store),
+                planner=planner or ExtractivePlanner(),
+                clock=clock,
+                lease_seconds=consolidation_timeout,
+                max_notes=consolidation_max_notes,
+            ),
+            jobs=StoreJobRepository(store),
+            journals=journals,
+            clock=clock,
+            ids=ids,
+            timeout_seconds=consolidation_timeout,
+        ),
     )
 
 
@@ -108,9 +163,16 @@ async def services_from_settings(settings: Settings) -> Services:
         store_kind=describe_store(settings),
         llm_status=_llm_status(settings),
         backup_retention=settings.backup_retention,
+        planner=planner_from_settings(settings),
+        consolidation_timeout=float(settings.consolidation_timeout),
+        consolidation_max_notes=settings.consolidation_max_notes,
     )
 
 
-def memory_services(bootstrap_key: str | None = None) -> Services:
+def memory_services(
+    bootstrap_key: str | None = None, *, planner: Planner | None = None, clock: Clock | None = None
+) -> Services:
     """Services over a fresh in-memory store (tests, demos)."""
-    return build_services(MemoryObjectStore(), bootstrap_key=bootstrap_key, store_kind="memory")
+    return build_services(
+        MemoryObjectStore(), bootstrap_key=bootstrap_key, store_kind="memory", planner=planner, clock=clock
+    )

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import attrs
 import click
 
+from application.consolidation import JobRecord
 from application.services import Services
 from application.store import StoreError
 from domain import DomainError, Identity
@@ -294,6 +295,40 @@ def notes_read(
             or "no notes"
         ),
     )
+
+
+@main.command()
+@click.argument("space_id")
+@click.option("--agent", default="", help="Only this agent's notes (manage needed for another agent).")
+@token_option
+@json_option
+def consolidate(space_id: str, agent: str, token: str | None, as_json: bool) -> None:
+    """Consolidate a space's live notes into its memory bank now, and print the report."""
+
+    async def work(s: Services, me: Identity) -> JobRecord:
+        job = await s.consolidation.submit(me, space_id, agent)
+        await s.consolidation.drain()
+        return await s.consolidation.status(me, job.job_id)
+
+    job = _run(work, token)
+    data = {"job_id": job.job_id, "state": job.state.value, "error": job.error, "report": job.report}
+    _emit(as_json, data, _describe_job)
+    sys.exit(0 if job.state.value == "succeeded" else 1)
+
+
+def _describe_job(data: dict[str, Any]) -> str:
+    report = data["report"] or {}
+    lines = [f"job {data['job_id']}: {data['state']}"]
+    if data["error"]:
+        lines.append(f"error: {data['error']}")
+    if report:
+        lines.append(
+            f"{report['notes_consumed']} notes in {report['batches']} batches, "
+            f"{len(report['files_changed'])} files changed ({', '.join(report['files_changed'])}), "
+            f"{report['tokens_in']} tokens in / {report['tokens_out']} out, {report['duration_s']} s, "
+            f"mode {report['mode']}"
+        )
+    return "\n".join(lines)
 
 
 @main.group()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -64,12 +65,30 @@ async def run_http(
     if not services.store.supports_conditional_writes:
         log.warning("no_conditional_writes", advice="this deployment must run a single replica")
     log.info("serving", url=f"{settings.base_url}/mcp", store=bootstrap.describe_store(settings))
+    resumer = asyncio.create_task(_resume_abandoned_jobs(services, settings.consolidation_timeout, stop))
     try:
         if on_ready is not None:
             await on_ready(services)
         await hypercorn_serve(app, hypercorn_config(settings.host, settings.port), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     finally:
+        stop.set()
+        await resumer
         await services.store.close()
+
+
+async def _resume_abandoned_jobs(services: Services, period_base: float, stop: asyncio.Event) -> None:
+    """At start and then every ``period_base / 4`` seconds, resume consolidation jobs whose
+    server died (unfinished and untouched for longer than the consolidation timeout)."""
+    while not stop.is_set():
+        try:
+            resumed = await services.consolidation.resume_abandoned()
+            if resumed:
+                log.warning("resumed_jobs", count=resumed)
+        except Exception:
+            log.exception("resume_failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=max(1.0, period_base / 4))
+    await services.consolidation.drain()
 
 
 async def run_stdio(settings: bootstrap.Settings) -> None:

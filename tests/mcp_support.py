@@ -35,6 +35,7 @@ class Deployment:
     tokens: dict[str, str | None]
     backup_id: str
     victim_token_id: str
+    job_id: str
 
     @property
     def store(self) -> MemoryObjectStore:
@@ -77,7 +78,9 @@ async def deploy() -> Deployment:
         SpaceId(SPACE), BankFile(BankFileName("progress.md"), "# Progress\n\n- storage works\n")
     )
     backup = await services.backups.create(admin, SPACE)
-    return Deployment(services, tokens, f"{SPACE}/{backup.backup_id}", victim.record.token_id)
+    job = await services.consolidation.submit(admin, SPACE, agent="nobody")  # consumes nothing
+    await services.consolidation.drain()
+    return Deployment(services, tokens, f"{SPACE}/{backup.backup_id}", victim.record.token_id, job.job_id)
 
 
 @asynccontextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from application.access import require_space_access
 from application.ports import BackupInfo, BackupRepository, Clock, IdGenerator, SpaceRepository
-from application.services._access import require_space_access
 from domain import Identity, InvalidInput, Permission, SpaceId
 
 __all__ = ["BackupService"]

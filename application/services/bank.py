@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from application.access import require_space_access
 from application.ports import BankFileInfo, BankRepository, SpaceRepository
-from application.services._access import require_space_access
 from domain import BankFile, BankFileName, Identity, Permission
 
 __all__ = ["BankService"]

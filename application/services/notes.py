@@ -10,8 +10,8 @@ from typing import Final
 
 import attrs
 
+from application.access import require_space_access
 from application.ports import Clock, IdGenerator, NoteRef, NoteRepository, SpaceRepository
-from application.services._access import require_space_access
 from domain import (
     AgentName,
     Identity,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from application.consolidation.jobs import ConsolidationJobs
 from application.services.auth import AuthService
 from application.services.backups import BackupService
 from application.services.bank import BankService
@@ -26,3 +27,4 @@ class Services:
     bank: BankService
     backups: BackupService
     system: SystemService
+    consolidation: ConsolidationJobs

@@ -6,6 +6,7 @@ from collections import Counter
 
 import attrs
 
+from application.access import require_space_access
 from application.ports import (
     BackupRepository,
     BankFileInfo,
@@ -14,7 +15,6 @@ from application.ports import (
     NoteRepository,
     SpaceRepository,
 )
-from application.services._access import require_space_access
 from domain import (
     ALL_SPACES,
     AgentName,

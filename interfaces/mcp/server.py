@@ -16,6 +16,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
 from pydantic import AnyHttpUrl
 
+from application.consolidation import JobRecord
 from application.ports import BackupInfo
 from application.services import Services
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
@@ -74,6 +75,21 @@ def _backup(info: BackupInfo) -> dict[str, Any]:
         "created_at": info.created_at.isoformat(),
         "objects": info.objects,
         "size": info.size,
+    }
+
+
+def _job(job: JobRecord) -> dict[str, Any]:
+    return {
+        "job_id": job.job_id,
+        "space_id": job.space_id.value,
+        "state": job.state.value,
+        "requested_by": job.requested_by,
+        "agent": job.agent_scope,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "attempts": job.attempts,
+        "error": job.error,
+        "report": job.report,
     }
 
 
@@ -416,6 +432,36 @@ def _bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
             "space_id": space_id,
             "files": [{"filename": f.name.value, "size": f.size} for f in files],
         }
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_consolidate(space_id: str, agent: str = "") -> dict[str, Any]:
+        """Start consolidating live notes into the memory bank; returns a job_id at once
+        (poll bank_consolidation_status). With write permission it consolidates your own
+        notes; with manage, every note (agent empty) or one agent's. One consolidation
+        runs per space at a time; notes written meanwhile wait for the next one. A failed
+        batch leaves its notes in live/."""
+        me = await ctx.caller()
+        job = await s.consolidation.submit(me, space_id, agent)
+        return {"status": "accepted", **_job(job)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_consolidation_status(job_id: str) -> dict[str, Any]:
+        """A consolidation job's state (queued, running, succeeded, failed), its error if
+        it failed, and its report: notes consumed, files changed, LLM tokens in and out,
+        duration (needs read on the job's space)."""
+        me = await ctx.caller()
+        return {"status": "ok", **_job(await s.consolidation.status(me, job_id))}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_history(space_id: str, limit: int = 20) -> dict[str, Any]:
+        """Past consolidation batches, newest first: when, mode, notes consumed (which
+        ones), files changed, LLM tokens in and out, duration (needs read)."""
+        me = await ctx.caller()
+        runs = await s.consolidation.history(me, space_id, limit)
+        return {"status": "ok", "space_id": space_id, "runs": runs, "count": len(runs)}
 
     @mcp.resource("livemem://{space_id}/bank/{filename}", mime_type="text/markdown")
     async def bank_file(space_id: str, filename: str) -> str:

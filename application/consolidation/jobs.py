@@ -1,0 +1,186 @@
+"""Consolidation jobs: asked for over MCP, run in the background, kept in the store so
+that they and their status survive a restart, resumed by any server once stale."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import structlog
+
+from application.access import require_space_access
+from application.consolidation.ports import JobRecord, JobRepository, JobState, JournalRepository
+from application.consolidation.service import ConsolidationFailed, ConsolidationService
+from application.ports import Clock, IdGenerator
+from domain import AgentName, Conflict, DomainError, Identity, Permission
+from domain.consolidation import JournalState
+
+__all__ = ["ConsolidationJobs"]
+
+log = structlog.get_logger("live_mem.jobs")
+
+
+class ConsolidationJobs:
+    """Submit, run, inspect and resume consolidation jobs; decides who may consolidate.
+
+    Args:
+        timeout_seconds: a run's limit (``CONSOLIDATION_TIMEOUT``); also the lease length
+            and the age after which an unfinished job counts as abandoned and is resumed.
+    """
+
+    def __init__(
+        self,
+        service: ConsolidationService,
+        *,
+        jobs: JobRepository,
+        journals: JournalRepository,
+        clock: Clock,
+        ids: IdGenerator,
+        timeout_seconds: float = 600.0,
+    ) -> None:
+        self._service = service
+        self._jobs = jobs
+        self._journals = journals
+        self._clock = clock
+        self._ids = ids
+        self._timeout = timeout_seconds
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def submit(self, caller: Identity, space_id: str, agent: str = "") -> JobRecord:
+        """Queue a consolidation and start it in the background; return at once.
+
+        Who may: with write, one's own notes (``agent`` empty or one's own name); with
+        manage, every note (``agent`` empty) or another agent's.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound.
+        """
+        scope: AgentName | None
+        if agent and agent != caller.name.value:
+            space = require_space_access(caller, Permission.MANAGE, space_id)
+            scope = AgentName(agent)
+        elif agent:
+            space = require_space_access(caller, Permission.WRITE, space_id)
+            scope = caller.name
+        else:
+            space = require_space_access(caller, Permission.WRITE, space_id)
+            scope = None if caller.permission >= Permission.MANAGE else caller.name
+        now = self._clock.now()
+        job = JobRecord(
+            job_id=self._ids.new_id(),
+            space_id=space,
+            requested_by=caller.name.value,
+            agent_scope=scope.value if scope else None,
+            state=JobState.QUEUED,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._service.space_exists(space)
+        await self._jobs.put(job)
+        self._start(job)
+        return job
+
+    async def status(self, caller: Identity, job_id: str) -> JobRecord:
+        """A job's record (read permission on its space). Raises ``NotFound``."""
+        job = await self._jobs.get(job_id)
+        require_space_access(caller, Permission.READ, job.space_id.value)
+        return job
+
+    async def history(self, caller: Identity, space_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """Committed batches, newest first: notes consumed (which ones), files changed,
+        tokens in/out, duration (read)."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        await self._service.space_exists(space)
+        journals = [j for j in await self._journals.list(space) if j.state is JournalState.COMMITTED]
+        return [
+            {
+                "run_id": j.run_id,
+                "job_id": j.job_id,
+                "at": j.started_at.isoformat(),
+                "mode": j.mode,
+                "notes_consumed": len(j.consumed),
+                "notes": [
+                    {
+                        "note_id": c.note_id,
+                        "agent": c.agent.value,
+                        "category": c.category.value,
+                        "timestamp": c.created_at.isoformat(),
+                    }
+                    for c in j.consumed
+                ],
+                "files_changed": sorted(j.files),
+                "tokens_in": j.tokens_in,
+                "tokens_out": j.tokens_out,
+                "duration_s": j.duration_s,
+            }
+            for j in reversed(journals[-max(1, min(limit, 500)) :])
+        ]
+
+    async def resume_abandoned(self) -> int:
+        """Start every unfinished job not touched for longer than the timeout (its server
+        died); return how many were started."""
+        stale_before = self._clock.now() - timedelta(seconds=self._timeout)
+        started = 0
+        running = self._running()
+        for job in await self._jobs.unfinished():
+            if job.job_id not in running and job.updated_at <= stale_before:
+                self._start(job)
+                started += 1
+        return started
+
+    async def run_now(self, job: JobRecord) -> JobRecord:
+        """Run a job in this task and return its final record (the CLI and the runner)."""
+        job = attrs.evolve(
+            job, state=JobState.RUNNING, updated_at=self._clock.now(), attempts=job.attempts + 1
+        )
+        await self._jobs.put(job)
+        scope = AgentName(job.agent_scope) if job.agent_scope else None
+        try:
+            async with asyncio.timeout(self._timeout):
+                report = await self._service.consolidate(job.space_id, job.job_id, scope)
+        except ConsolidationFailed as exc:
+            job = attrs.evolve(job, state=JobState.FAILED, error=str(exc), report=exc.report.as_dict())
+        except Conflict as exc:
+            job = attrs.evolve(job, state=JobState.FAILED, error=f"Conflict: {exc}")
+        except DomainError as exc:
+            job = attrs.evolve(job, state=JobState.FAILED, error=f"{type(exc).__name__}: {exc}")
+        except TimeoutError:
+            job = attrs.evolve(
+                job,
+                state=JobState.FAILED,
+                error=f"timed out after {self._timeout:.0f} s; committed batches stay, the rest wait",
+            )
+        except Exception as exc:  # a store or model outage: the job fails, nothing is lost
+            log.exception("consolidation_crashed", job_id=job.job_id)
+            job = attrs.evolve(
+                job,
+                state=JobState.FAILED,
+                error=f"the run stopped on an internal error ({type(exc).__name__}); "
+                "prepared work is rolled forward by the next run",
+            )
+        else:
+            job = attrs.evolve(job, state=JobState.SUCCEEDED, report=report.as_dict())
+        job = attrs.evolve(job, updated_at=self._clock.now())
+        await self._jobs.put(job)
+        return job
+
+    def _running(self) -> set[str]:
+        return {t.get_name() for t in self._tasks if not t.done()}
+
+    def _start(self, job: JobRecord) -> None:
+        async def run() -> None:
+            try:
+                await self.run_now(job)
+            except Exception:
+                log.exception("job_record_failed", job_id=job.job_id)
+
+        task = asyncio.create_task(run(), name=job.job_id)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for every job started by this instance (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

@@ -1,0 +1,166 @@
+"""The two ways to build an edit plan for a batch: extractive (the deterministic router,
+no model) and abstractive (a language model writes the plan)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Final, Protocol
+
+import attrs
+
+from application.consolidation.ports import LanguageModel
+from domain import BankFileName, Note, SpaceRules
+from domain.consolidation import (
+    EDIT_PLAN_SCHEMA,
+    Budget,
+    EditPlan,
+    RoutingTable,
+    estimate_tokens,
+    extractive_plan,
+)
+from domain.consolidation.markdown import Document
+
+__all__ = [
+    "AbstractivePlanner",
+    "ExtractivePlanner",
+    "PlanRequest",
+    "PlannedBatch",
+    "Planner",
+    "render_prompt",
+]
+
+EXTRACTIVE_BATCH_NOTES: Final = 200
+
+
+@attrs.frozen
+class PlanRequest:
+    """Everything a planner sees for one batch."""
+
+    notes: Sequence[Note]
+    bank: Mapping[BankFileName, str]
+    rules: SpaceRules
+    synthesis: str
+    table: RoutingTable
+    previous_error: str | None = None
+
+
+@attrs.frozen
+class PlannedBatch:
+    """A plan and what it cost."""
+
+    plan: EditPlan
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+
+class Planner(Protocol):
+    """Builds the edit plan of one batch."""
+
+    @property
+    def mode(self) -> str:
+        """``extractive`` or ``abstractive (model name)``."""
+        ...
+
+    def budget(self, rules: SpaceRules, synthesis: str) -> Budget:
+        """The token budget batches are packed to."""
+        ...
+
+    async def plan(self, request: PlanRequest) -> PlannedBatch:
+        """The batch's edit plan. May raise ``ModelError`` (abstractive)."""
+        ...
+
+
+class ExtractivePlanner:
+    """The router of :mod:`domain.consolidation.router`: verbatim, dated bullets."""
+
+    mode = "extractive"
+
+    def budget(self, rules: SpaceRules, synthesis: str) -> Budget:
+        """No model: batches are capped by note count only."""
+        return Budget(context_tokens=10**9, answer_tokens=0, fixed_tokens=0, max_notes=EXTRACTIVE_BATCH_NOTES)
+
+    async def plan(self, request: PlanRequest) -> PlannedBatch:
+        """Route every note of the batch."""
+        return PlannedBatch(extractive_plan(request.notes, request.bank, request.rules, request.table))
+
+
+SYSTEM_PROMPT: Final = """You maintain the memory bank of a team of AI agents: Markdown files whose
+names and roles the rules define. You receive the rules, the synthesis of the previous
+consolidation, the bank files concerned, and new notes, oldest first. Fold the notes into
+the bank by answering with an edit plan in JSON:
+- operations: a list of {op, file, section, content, level}. op is one of create_file,
+  rewrite_file, replace_section, append_to_section, prepend_to_section, add_section,
+  delete_section. file is a file named by the rules. section is the exact text of an
+  existing heading (for add_section: the new heading's text). content is Markdown.
+- synthesis: a short summary of the state of the work to carry forward.
+Rules: never invent facts no note states; name people, versions, issue numbers and dates
+exactly as the notes do; merge duplicates; replace what later notes supersede; keep each
+file to its role; never drop most of a file. Answer with the JSON object only."""
+
+
+def render_prompt(request: PlanRequest, needed: Sequence[BankFileName]) -> str:
+    """The user message for one batch: rules, synthesis, the needed files in full, the
+    other files by section titles only, the notes, and the previous error if any."""
+    parts = [
+        "# Rules",
+        request.rules.text.strip(),
+        "",
+        "# Synthesis of the last consolidation",
+        request.synthesis.strip() or "(none yet)",
+        "",
+        "# Bank files",
+    ]
+    for name in request.rules.file_names():
+        text = request.bank.get(name)
+        if text is None:
+            parts.append(f"## {name} (does not exist yet: create_file)")
+        elif name in needed:
+            parts += [f"## {name}", "````markdown", text.rstrip("\n"), "````"]
+        else:
+            titles = ", ".join(s.title for s in Document.parse(text).sections)
+            parts.append(f"## {name} (not shown; sections: {titles or 'none'})")
+    parts += ["", "# New notes (oldest first)"]
+    for note in request.notes:
+        parts.append(
+            f"- [{note.created_at.date()} {note.agent} {note.category.value}] {note.content.strip()}"
+        )
+    if request.previous_error:
+        parts += [
+            "",
+            "# Your previous answer was refused",
+            request.previous_error,
+            "Answer again with a corrected plan.",
+        ]
+    return "\n".join(parts)
+
+
+class AbstractivePlanner:
+    """A language model writes the plan (JSON schema answer); notes are packed into
+    batches that fit the model's context with the files they need."""
+
+    def __init__(self, model: LanguageModel) -> None:
+        self._model = model
+
+    @property
+    def mode(self) -> str:
+        """``abstractive (model)``."""
+        return f"abstractive ({self._model.name})"
+
+    def budget(self, rules: SpaceRules, synthesis: str) -> Budget:
+        """Context minus the answer, the instructions, rules and synthesis."""
+        fixed = (
+            estimate_tokens(SYSTEM_PROMPT) + estimate_tokens(rules.text) + estimate_tokens(synthesis) + 200
+        )
+        return Budget(self._model.context_tokens, self._model.max_answer_tokens, fixed, max_notes=100)
+
+    async def plan(self, request: PlanRequest) -> PlannedBatch:
+        """One model call."""
+        needed = sorted({request.table.route(n)[0] for n in request.notes}, key=lambda n: n.value)
+        answer = await self._model.complete(
+            SYSTEM_PROMPT,
+            render_prompt(request, needed),
+            schema=EDIT_PLAN_SCHEMA,
+            schema_name="edit_plan",
+            response_type=EditPlan,
+        )
+        return PlannedBatch(answer.value, answer.input_tokens, answer.output_tokens)

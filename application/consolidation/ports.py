@@ -1,0 +1,177 @@
+"""Ports of consolidation: the language model, journals, leases and jobs."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+import attrs
+
+from domain import SpaceId
+from domain.consolidation import Journal
+
+__all__ = [
+    "ModelError",
+    "ModelUnavailable",
+    "ModelTimeout",
+    "InvalidModelOutput",
+    "ModelAnswer",
+    "LanguageModel",
+    "JournalRepository",
+    "Lease",
+    "LeaseRepository",
+    "JobState",
+    "JobRecord",
+    "JobRepository",
+]
+
+T = TypeVar("T")
+
+
+class ModelError(Exception):
+    """Base of the language model port's errors; adapters raise nothing else."""
+
+
+class ModelUnavailable(ModelError):
+    """The endpoint could not be reached, refused us, or kept failing after retries."""
+
+
+class ModelTimeout(ModelError):
+    """The model did not answer in time."""
+
+
+class InvalidModelOutput(ModelError):
+    """The answer is not JSON of the requested shape; the message says what is wrong."""
+
+
+@attrs.frozen
+class ModelAnswer(Generic[T]):
+    """A parsed answer and the tokens the provider counted (0 when it reports none)."""
+
+    value: T
+    input_tokens: int
+    output_tokens: int
+
+
+class LanguageModel(Protocol):
+    """A chat model that answers with JSON matching a schema."""
+
+    @property
+    def name(self) -> str:
+        """The model's name, for reports."""
+        ...
+
+    @property
+    def context_tokens(self) -> int:
+        """The context window the prompts must fit in."""
+        ...
+
+    @property
+    def max_answer_tokens(self) -> int:
+        """Tokens reserved for each answer."""
+        ...
+
+    async def complete(
+        self, system: str, user: str, *, schema: dict[str, Any], schema_name: str, response_type: type[T]
+    ) -> ModelAnswer[T]:
+        """Ask once; parse the answer into ``response_type``.
+
+        Raises:
+            ModelUnavailable, ModelTimeout, InvalidModelOutput.
+        """
+        ...
+
+
+class JournalRepository(Protocol):
+    """Journals under ``{space}/_consolidations/{run_id}.json``."""
+
+    async def prepare(self, journal: Journal) -> None:
+        """Write a ``prepared`` journal (put-if-absent: a run id is used once)."""
+        ...
+
+    async def mark_committed(self, journal: Journal) -> None:
+        """Record that ``journal`` is fully applied."""
+        ...
+
+    async def list(self, space_id: SpaceId) -> list[Journal]:
+        """Every journal of the space, oldest first."""
+        ...
+
+
+@attrs.frozen
+class Lease:
+    """A space's consolidation lease: who holds it until when, and the ETag that proves
+    the holder wrote the current version."""
+
+    space_id: SpaceId
+    holder: str
+    expires_at: datetime
+    etag: str
+
+
+class LeaseRepository(Protocol):
+    """One lease per space in ``{space}/_lease.json``, taken with conditional writes."""
+
+    async def acquire(self, space_id: SpaceId, holder: str, until: datetime, now: datetime) -> Lease:
+        """Take the lease (put-if-absent), or take over an expired one (put-if-match).
+
+        Raises:
+            Conflict: another holder's lease has not expired.
+        """
+        ...
+
+    async def renew(self, lease: Lease, until: datetime) -> Lease:
+        """Extend our lease. Raises ``Conflict`` if someone took it over."""
+        ...
+
+    async def release(self, lease: Lease) -> None:
+        """Give the lease back if we still hold it."""
+        ...
+
+
+class JobState(enum.StrEnum):
+    """A consolidation job's life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@attrs.frozen
+class JobRecord:
+    """A consolidation job as stored in ``_system/jobs/{job_id}.json``.
+
+    Attributes:
+        report: the consolidation report once finished (see ``ConsolidationReport``).
+        error: why it failed, fit for the caller.
+        attempts: how many times a server started it (a restart resumes it).
+    """
+
+    job_id: str
+    space_id: SpaceId
+    requested_by: str
+    agent_scope: str | None
+    state: JobState
+    created_at: datetime
+    updated_at: datetime
+    attempts: int = 0
+    error: str | None = None
+    report: dict[str, Any] | None = None
+
+
+class JobRepository(Protocol):
+    """Consolidation jobs, so that they and their status survive a restart."""
+
+    async def put(self, job: JobRecord) -> None:
+        """Create or replace a job record."""
+        ...
+
+    async def get(self, job_id: str) -> JobRecord:
+        """Raises ``NotFound``."""
+        ...
+
+    async def unfinished(self) -> list[JobRecord]:
+        """Jobs queued or running, oldest first."""
+        ...

@@ -1,0 +1,284 @@
+"""The consolidation use case: live notes into the memory bank, crash-safe.
+
+Protocol (see ``docs/consolidation.md``):
+
+1. take the space's lease (conditional writes), holder = the job id;
+2. roll forward any journal left ``prepared``;
+3. select the space's notes written before the run started, oldest first (all, or one
+   agent's), at most ``max_notes``;
+4. pack them into batches by estimated tokens; for each batch: plan (one retry with the
+   error if the plan is invalid), validate and apply it in memory, write the journal
+   ``prepared``, then apply it (:meth:`ConsolidationService._commit`) and renew the lease;
+5. release the lease and report.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import attrs
+import structlog
+
+from application.consolidation.planners import PlannedBatch, Planner, PlanRequest
+from application.consolidation.ports import (
+    InvalidModelOutput,
+    JournalRepository,
+    Lease,
+    LeaseRepository,
+    ModelError,
+)
+from application.ports import BankRepository, Clock, NoteRef, NoteRepository, SpaceRepository
+from domain import (
+    AgentName,
+    BankFile,
+    BankFileName,
+    Note,
+    PlanRejected,
+    SpaceId,
+    SpaceMeta,
+    Synthesis,
+)
+from domain.consolidation import (
+    ConsumedNote,
+    Journal,
+    JournalState,
+    RoutingTable,
+    apply_plan,
+    estimate_tokens,
+    pack_batches,
+)
+
+__all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
+
+log = structlog.get_logger("live_mem.consolidation")
+
+
+class ConsolidationFailed(Exception):
+    """A batch could not be planned or applied; its notes stay in live/. Committed
+    batches before it stay committed. The message is fit for the job status."""
+
+    def __init__(self, message: str, report: ConsolidationReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@attrs.frozen
+class ConsolidationReport:
+    """What one run did.
+
+    Attributes:
+        notes_consumed: notes carried into the bank.
+        notes_remaining: notes of the scope left for a later run (over ``max_notes``).
+        files_changed: bank files written, sorted.
+        batches, run_ids: committed batches and their journal ids.
+        tokens_in, tokens_out: model usage (0 in extractive mode).
+        duration_s: wall time of the run.
+        mode: ``extractive`` or ``abstractive (model)``.
+        recovered: journals found ``prepared`` and rolled forward first.
+    """
+
+    notes_consumed: int = 0
+    notes_remaining: int = 0
+    files_changed: tuple[str, ...] = ()
+    batches: int = 0
+    run_ids: tuple[str, ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_s: float = 0.0
+    mode: str = "extractive"
+    recovered: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            **attrs.asdict(self),
+            "files_changed": list(self.files_changed),
+            "run_ids": list(self.run_ids),
+        }
+
+
+class ConsolidationService:
+    """Runs consolidations. Authorization is checked by the caller (the job runner)."""
+
+    def __init__(
+        self,
+        *,
+        spaces: SpaceRepository,
+        notes: NoteRepository,
+        bank: BankRepository,
+        journals: JournalRepository,
+        leases: LeaseRepository,
+        planner: Planner,
+        clock: Clock,
+        lease_seconds: float = 600.0,
+        max_notes: int = 2000,
+    ) -> None:
+        self._spaces = spaces
+        self._notes = notes
+        self._bank = bank
+        self._journals = journals
+        self._leases = leases
+        self._planner = planner
+        self._clock = clock
+        self._lease = timedelta(seconds=lease_seconds)
+        self._max_notes = max_notes
+
+    @property
+    def mode(self) -> str:
+        """The planner's mode."""
+        return self._planner.mode
+
+    async def space_exists(self, space_id: SpaceId) -> None:
+        """Raises ``NotFound`` when the space does not exist."""
+        await self._spaces.get(space_id)
+
+    async def consolidate(
+        self, space_id: SpaceId, job_id: str, agent: AgentName | None = None
+    ) -> ConsolidationReport:
+        """Run one consolidation of ``space_id`` (all notes, or ``agent``'s).
+
+        Raises:
+            NotFound: no such space.
+            Conflict: another consolidation of the space holds the lease.
+            ConsolidationFailed: a batch failed; earlier batches stay committed.
+            StoreError: the store failed; whatever was prepared is rolled forward next time.
+        """
+        started = time.perf_counter()
+        await self._spaces.get(space_id)
+        now = self._clock.now()
+        lease = await self._leases.acquire(space_id, job_id, now + self._lease, now)
+        try:
+            recovered = await self.roll_forward(space_id)
+            # The notes that exist now; any written while the run goes on are left alone.
+            refs = [r for r in await self._notes.refs(space_id) if agent is None or r.agent == agent]
+            selected, remaining = refs[: self._max_notes], max(0, len(refs) - self._max_notes)
+            report = ConsolidationReport(mode=self.mode, recovered=recovered, notes_remaining=remaining)
+            if selected:
+                report = await self._run(space_id, job_id, selected, lease, report)
+            return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
+        finally:
+            await self._leases.release(lease)
+
+    async def roll_forward(self, space_id: SpaceId) -> int:
+        """Commit every journal left ``prepared``; return how many."""
+        pending = [j for j in await self._journals.list(space_id) if j.state is JournalState.PREPARED]
+        for journal in pending:
+            log.warning("rolling_forward", space=str(space_id), run_id=journal.run_id)
+            await self._commit(journal)
+        return len(pending)
+
+    async def _run(
+        self,
+        space_id: SpaceId,
+        job_id: str,
+        refs: Sequence[NoteRef],
+        lease: Lease,
+        report: ConsolidationReport,
+    ) -> ConsolidationReport:
+        rules = await self._spaces.rules(space_id)
+        table = RoutingTable.from_rules(rules)
+        synthesis = (await self._spaces.synthesis(space_id)).text
+        bank = {
+            info.name: (await self._bank.get(space_id, info.name)).content
+            for info in await self._bank.list(space_id)
+        }
+        notes = await self._notes.get_many(refs)
+        keys = {r.note_id: r.key for r in refs}
+        batches = pack_batches(
+            notes,
+            self._planner.budget(rules, synthesis),
+            item_tokens=lambda n: estimate_tokens(n.content) + 20,
+            needs=lambda n: table.route(n)[0],
+            need_tokens=lambda f: estimate_tokens(bank.get(f, "")),
+        )
+        files: set[str] = set(report.files_changed)
+        for index, batch in enumerate(batches):
+            planned, changed, new_synthesis, duration = await self._plan(
+                PlanRequest(batch, bank, rules, synthesis, table), report
+            )
+            stamp = self._clock.now()
+            journal = Journal(
+                run_id=f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{job_id[:12]}-{index:03d}",
+                space_id=space_id,
+                job_id=job_id,
+                state=JournalState.PREPARED,
+                mode=self.mode,
+                files={name.value: file.content for name, file in changed.items()},
+                synthesis=new_synthesis.text,
+                consumed=tuple(_consumed(n, keys[n.note_id]) for n in batch),
+                tokens_in=planned.tokens_in,
+                tokens_out=planned.tokens_out,
+                started_at=stamp,
+                duration_s=duration,
+            )
+            await self._journals.prepare(journal)
+            await self._commit(journal)
+            bank.update({name: file.content for name, file in changed.items()})
+            synthesis = new_synthesis.text
+            files.update(name.value for name in changed)
+            report = attrs.evolve(
+                report,
+                notes_consumed=report.notes_consumed + len(batch),
+                files_changed=tuple(sorted(files)),
+                batches=report.batches + 1,
+                run_ids=(*report.run_ids, journal.run_id),
+                tokens_in=report.tokens_in + planned.tokens_in,
+                tokens_out=report.tokens_out + planned.tokens_out,
+            )
+            lease = await self._leases.renew(lease, self._clock.now() + self._lease)
+        return report
+
+    async def _plan(
+        self, base: PlanRequest, report: ConsolidationReport
+    ) -> tuple[PlannedBatch, dict[BankFileName, BankFile], Synthesis, float]:
+        """Plan and validate, with one retry that shows the planner its error."""
+        started = time.perf_counter()
+        error: str | None = None
+        spent_in = spent_out = 0
+        for _attempt in range(2):
+            try:
+                planned = await self._planner.plan(attrs.evolve(base, previous_error=error))
+                spent_in += planned.tokens_in
+                spent_out += planned.tokens_out
+                changed, new_synthesis = apply_plan(planned.plan, base.bank, base.rules)
+            except (PlanRejected, InvalidModelOutput) as exc:
+                error = str(exc)
+                log.warning("plan_refused", error=error[:300])
+                continue
+            except ModelError as exc:
+                raise ConsolidationFailed(f"the language model failed: {exc}", report) from exc
+            planned = attrs.evolve(planned, tokens_in=spent_in, tokens_out=spent_out)
+            return planned, changed, new_synthesis, round(time.perf_counter() - started, 4)
+        raise ConsolidationFailed(
+            f"the edit plan was refused twice; the batch's {len(base.notes)} notes stay in live/: {error}",
+            report,
+        )
+
+    async def _commit(self, journal: Journal) -> None:
+        """Apply a prepared journal. Every step is idempotent (see the module docstring)."""
+        space = journal.space_id
+        for name, content in journal.files.items():
+            await self._bank.put(space, BankFile(BankFileName(name), content))
+        await self._spaces.put_synthesis(space, Synthesis(journal.synthesis))
+
+        def count(meta: SpaceMeta) -> SpaceMeta:
+            if meta.last_run_id == journal.run_id:
+                return meta
+            return attrs.evolve(
+                meta,
+                consolidations=meta.consolidations + 1,
+                last_consolidation_at=journal.started_at,
+                last_run_id=journal.run_id,
+            )
+
+        await self._spaces.update(space, count)
+        for c in journal.consumed:
+            await self._notes.delete(NoteRef(c.created_at, c.key, space, c.agent, c.category, c.note_id))
+        await self._journals.mark_committed(attrs.evolve(journal, state=JournalState.COMMITTED))
+
+
+def _consumed(note: Note, key: str) -> ConsumedNote:
+    return ConsumedNote(key, note.note_id, note.agent, note.category, note.created_at, note.content)

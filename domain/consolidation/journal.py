@@ -1,0 +1,68 @@
+"""The consolidation journal: what one batch will write, recorded before it writes.
+
+A journal is written in state ``prepared`` with the full resulting content of every
+changed bank file, the new synthesis and the consumed notes (keys and text). Only then are
+the bank, synthesis and metadata written and the notes deleted; last, the journal is
+marked ``committed``. Every step is idempotent, so a journal found ``prepared`` after a
+crash is simply committed again (rolled forward): no note is lost, none applied twice.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from domain.values import AgentName, NoteCategory, SpaceId
+
+__all__ = ["ConsumedNote", "Journal", "JournalState"]
+
+
+class JournalState(enum.StrEnum):
+    """``prepared``: decided, maybe partly applied. ``committed``: fully applied."""
+
+    PREPARED = "prepared"
+    COMMITTED = "committed"
+
+
+@attrs.frozen
+class ConsumedNote:
+    """A note a batch carried into the bank: its key, identity and text."""
+
+    key: str
+    note_id: str
+    agent: AgentName
+    category: NoteCategory
+    created_at: datetime
+    content: str
+
+
+@attrs.frozen
+class Journal:
+    """One batch of one consolidation run.
+
+    Attributes:
+        run_id: ``{YYYYMMDDTHHMMSSffffffZ}-{job}-{batch}``, sortable by time.
+        space_id, job_id: where and for which job.
+        state: see :class:`JournalState`.
+        mode: ``extractive`` or ``abstractive (model)``.
+        files: resulting content of every bank file the batch changes.
+        synthesis: the new synthesis.
+        consumed: the notes the batch consumes.
+        tokens_in, tokens_out: model usage (0 for extractive).
+        started_at, duration_s: when the batch began and how long it took to plan.
+    """
+
+    run_id: str
+    space_id: SpaceId
+    job_id: str
+    state: JournalState
+    mode: str
+    files: dict[str, str]
+    synthesis: str
+    consumed: tuple[ConsumedNote, ...]
+    tokens_in: int
+    tokens_out: int
+    started_at: datetime
+    duration_s: float

@@ -1,0 +1,146 @@
+"""Journals, leases and jobs over an ``ObjectStore`` (JSON, readable by people).
+
+Layout: ``{space}/_consolidations/{run_id}.json``, ``{space}/_lease.json``,
+``_system/jobs/{job_id}.json``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+
+import attrs
+
+from application.consolidation.ports import JobRecord, JobState, Lease
+from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
+from domain import Conflict, NotFound, SpaceId
+from domain.consolidation import Journal
+from infrastructure import codecs
+
+__all__ = ["JOBS_PREFIX", "StoreJobRepository", "StoreJournalRepository", "StoreLeaseRepository"]
+
+JOBS_PREFIX = "_system/jobs/"
+_JSON = "application/json"
+
+
+def _journal_prefix(space_id: SpaceId) -> str:
+    return f"{space_id}/_consolidations/"
+
+
+class StoreJournalRepository:
+    """Implements :class:`application.consolidation.ports.JournalRepository`."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    async def prepare(self, journal: Journal) -> None:
+        """See the port."""
+        key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
+        await self._store.put_if_absent(key, codecs.encode_json(journal), content_type=_JSON)
+
+    async def mark_committed(self, journal: Journal) -> None:
+        """See the port."""
+        key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
+        await self._store.put(key, codecs.encode_json(journal), content_type=_JSON)
+
+    async def list(self, space_id: SpaceId) -> builtins.list[Journal]:
+        """See the port."""
+        found = []
+        async for page in self._store.list_pages(_journal_prefix(space_id)):
+            for info in page:
+                if info.key.endswith(".json"):
+                    data = (await self._store.get(info.key)).data
+                    found.append(codecs.decode_json(data, Journal, f"journal {info.key}"))
+        return sorted(found, key=lambda j: j.run_id)
+
+
+@attrs.frozen
+class _LeaseBody:
+    holder: str
+    expires_at: datetime
+
+
+class StoreLeaseRepository:
+    """Implements :class:`application.consolidation.ports.LeaseRepository` with
+    put-if-absent (take) and put-if-match (take over an expired lease, renew)."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    @staticmethod
+    def _key(space_id: SpaceId) -> str:
+        return f"{space_id}/_lease.json"
+
+    async def acquire(self, space_id: SpaceId, holder: str, until: datetime, now: datetime) -> Lease:
+        """See the port."""
+        key = self._key(space_id)
+        body = codecs.encode_json(_LeaseBody(holder, until))
+        try:
+            etag = await self._store.put_if_absent(key, body, content_type=_JSON)
+        except PreconditionFailed:
+            try:
+                current = await self._store.get(key)
+            except ObjectNotFound:
+                raise Conflict("the consolidation lease changed hands; try again") from None
+            held = codecs.decode_json(current.data, _LeaseBody, "lease")
+            if held.expires_at > now and held.holder != holder:
+                raise Conflict(
+                    f"a consolidation of {space_id} is already running (job {held.holder}, "
+                    f"lease until {held.expires_at.isoformat()})"
+                ) from None
+            try:
+                etag = await self._store.put_if_match(key, body, current.etag, content_type=_JSON)
+            except PreconditionFailed:
+                raise Conflict("another server took the consolidation lease first") from None
+        return Lease(space_id, holder, until, etag)
+
+    async def renew(self, lease: Lease, until: datetime) -> Lease:
+        """See the port."""
+        body = codecs.encode_json(_LeaseBody(lease.holder, until))
+        try:
+            etag = await self._store.put_if_match(
+                self._key(lease.space_id), body, lease.etag, content_type=_JSON
+            )
+        except PreconditionFailed:
+            raise Conflict("the consolidation lease was taken over; this run stops") from None
+        return attrs.evolve(lease, expires_at=until, etag=etag)
+
+    async def release(self, lease: Lease) -> None:
+        """See the port. Only deletes the lease if its ETag is still ours."""
+        try:
+            current = await self._store.head(self._key(lease.space_id))
+        except ObjectNotFound:
+            return
+        if current.etag == lease.etag:
+            await self._store.delete(self._key(lease.space_id))
+
+
+class StoreJobRepository:
+    """Implements :class:`application.consolidation.ports.JobRepository`."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    async def put(self, job: JobRecord) -> None:
+        """See the port."""
+        await self._store.put(f"{JOBS_PREFIX}{job.job_id}.json", codecs.encode_json(job), content_type=_JSON)
+
+    async def get(self, job_id: str) -> JobRecord:
+        """See the port."""
+        if not isinstance(job_id, str) or not job_id.isalnum() or len(job_id) > 32:
+            raise NotFound("no such job")
+        try:
+            data = (await self._store.get(f"{JOBS_PREFIX}{job_id}.json")).data
+        except ObjectNotFound:
+            raise NotFound(f"no consolidation job {job_id}") from None
+        return codecs.decode_json(data, JobRecord, f"job {job_id}")
+
+    async def unfinished(self) -> builtins.list[JobRecord]:
+        """See the port."""
+        jobs = []
+        async for page in self._store.list_pages(JOBS_PREFIX):
+            for info in page:
+                job = codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key)
+                if job.state in (JobState.QUEUED, JobState.RUNNING):
+                    jobs.append(job)
+        return sorted(jobs, key=lambda j: j.created_at)
