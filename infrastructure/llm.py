@@ -49,7 +49,11 @@ def parse_json_leniently(text: str) -> Any:
     cleaned = _THINK.sub("", text or "").strip()
     cleaned = _FENCE.sub("", cleaned).strip()
     start, end = cleaned.find("{"), cleaned.rfind("}")
-    if start < 0 or end <= start:
+    if start >= 0 and end <= start:
+        raise InvalidModelOutput(
+            "the answer is not valid JSON: it stops before its closing brace (truncated?)"
+        )
+    if start < 0:
         raise InvalidModelOutput(f"the answer holds no JSON object (it starts: {cleaned[:80]!r})")
     try:
         return json.loads(cleaned[start : end + 1], strict=False)

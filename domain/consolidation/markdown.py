@@ -57,6 +57,13 @@ def _ensure_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
 
+def _blank_line_after(text: str) -> str:
+    """``text`` ending with exactly one blank line (or just a newline when empty)."""
+    if text.endswith("\n\n"):
+        return text
+    return (_ensure_newline(text) if text.strip() else "") + "\n"
+
+
 def _block(content: str) -> str:
     """Content as a block that ends with one newline."""
     return content.strip("\n") + "\n"
@@ -141,14 +148,9 @@ class Document:
         preamble = self.preamble
         sections = list(self.sections)
         if sections:
-            last = sections[-1]
-            sections[-1] = attrs.evolve(
-                last, body=_ensure_newline(last.body) if last.body.strip() else last.body
-            )
-            if not sections[-1].body.endswith("\n\n") and sections[-1].body.strip():
-                sections[-1] = attrs.evolve(sections[-1], body=sections[-1].body + "\n")
-        elif preamble.strip() and not preamble.endswith("\n\n"):
-            preamble = _ensure_newline(preamble) + "\n"
+            sections[-1] = attrs.evolve(sections[-1], body=_blank_line_after(sections[-1].body))
+        elif preamble.strip():
+            preamble = _blank_line_after(preamble)
         sections.append(Section(title.strip(), level, f"{'#' * level} {title.strip()}\n", body))
         return Document(preamble, tuple(sections))
 

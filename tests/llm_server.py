@@ -1,0 +1,110 @@
+"""A scripted OpenAI-compatible chat completions server on 127.0.0.1 (Starlette under
+hypercorn): each request gets the next scripted answer; requests are recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import attrs
+from hypercorn.asyncio import serve
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from interfaces.serve import hypercorn_config
+from tests.s3_servers import free_port
+
+
+@attrs.define
+class Answer:
+    """One scripted answer.
+
+    Attributes:
+        content: the assistant message text (a plan, or garbage).
+        status: HTTP status; not 200 sends an OpenAI-style error body.
+        delay: seconds to wait first.
+        refuse_json_schema: answer 400 when the request asks for ``json_schema``.
+        finish_reason: ``stop`` or ``length``.
+    """
+
+    content: str = ""
+    status: int = 200
+    delay: float = 0.0
+    refuse_json_schema: bool = False
+    finish_reason: str = "stop"
+
+
+def plan_json(operations: list[dict[str, Any]], synthesis: str = "carried forward") -> str:
+    """An edit plan as the model would write it."""
+    return json.dumps({"operations": operations, "synthesis": synthesis})
+
+
+@attrs.define
+class ScriptedLLM:
+    """The server's state: the script (the last answer repeats) and what it received."""
+
+    script: list[Answer]
+    requests: list[dict[str, Any]] = attrs.field(factory=list)
+    paths: list[str] = attrs.field(factory=list)
+
+    async def handle(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        self.requests.append(body)
+        self.paths.append(request.url.path)
+        answer = self.script.pop(0) if len(self.script) > 1 else self.script[0]
+        await asyncio.sleep(answer.delay)
+        wants_schema = (body.get("response_format") or {}).get("type") == "json_schema"
+        if answer.refuse_json_schema and wants_schema:
+            return _error(400, "response_format of type json_schema is not supported by this server")
+        if answer.status != 200:
+            return _error(answer.status, "scripted failure")
+        return JSONResponse(
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "finish_reason": answer.finish_reason,
+                        "message": {"role": "assistant", "content": answer.content},
+                    }
+                ],
+                "usage": {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165},
+            }
+        )
+
+
+def _error(status: int, message: str) -> Response:
+    return JSONResponse(
+        {"error": {"message": message, "type": "invalid_request_error", "code": None}}, status_code=status
+    )
+
+
+@contextlib.asynccontextmanager
+async def scripted_llm(script: list[Answer]) -> AsyncIterator[tuple[str, ScriptedLLM]]:
+    """Serve the script; yield the base URL (without ``/v1``) and the state."""
+    state = ScriptedLLM(script)
+    app = Starlette(routes=[Route("/v1/chat/completions", state.handle, methods=["POST"])])
+    port = free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, hypercorn_config("127.0.0.1", port), shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.02)
+        else:
+            writer.close()
+            break
+    try:
+        yield f"http://127.0.0.1:{port}", state
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)

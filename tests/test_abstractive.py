@@ -1,0 +1,218 @@
+"""The abstractive path end to end: consolidation jobs, the real openai-based adapter and a
+scripted OpenAI-compatible HTTP server (JSON-schema answers, JSON-mode-only servers, slow
+answers, errors, and adversarial plans). The model here is a script: no figure of answer
+quality comes from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from application.consolidation import AbstractivePlanner, JobRecord
+from application.services import Services
+from domain import BankFile, BankFileName, SpaceId
+from infrastructure.llm import OpenAICompatibleModel
+from infrastructure.repositories import StoreBankRepository
+from infrastructure.stores import MemoryObjectStore
+from tests.consolidation_support import KEY, FakeClock, seed, services_over
+from tests.llm_server import Answer, plan_json, scripted_llm
+
+SPACE = "proj"
+GOOD = plan_json(
+    [
+        {"op": "create_file", "file": "decisions.md", "section": "", "content": "# Decisions\n", "level": 1},
+        {
+            "op": "add_section",
+            "file": "decisions.md",
+            "section": "Storage",
+            "level": 2,
+            "content": "- 2026-03-02: everything in S3, no database (alice)",
+        },
+    ]
+)
+
+
+def _services(base: str, *, timeout: float = 10.0) -> Services:
+    model = OpenAICompatibleModel(
+        base_url=f"{base}/v1",
+        api_key="test-key",
+        model="scripted-model",
+        max_tokens=1000,
+        context_tokens=16000,
+        timeout=timeout,
+        max_retries=0,
+    )
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    return services_over(services.store, clock, AbstractivePlanner(model))  # type: ignore[arg-type]
+
+
+async def _run(
+    services: Services, seed_bank: dict[str, str] | None = None
+) -> tuple[JobRecord, dict[str, str], int]:
+    clock = FakeClock()
+    admin = await seed(services, clock)
+    for name, content in (seed_bank or {}).items():
+        await StoreBankRepository(services.store).put(SpaceId(SPACE), BankFile(BankFileName(name), content))
+    job = await services.consolidation.submit(admin, SPACE)
+    await services.consolidation.drain()
+    done = await services.consolidation.status(admin, job.job_id)
+    bank = {f.name.value: f.content for f in await services.bank.read_all(admin, SPACE)}
+    live = (await services.notes.read(admin, SPACE, limit=200)).total_matching
+    return done, bank, live
+
+
+async def test_json_schema_answers_are_applied_and_tokens_counted() -> None:
+    async with scripted_llm([Answer(GOOD)]) as (base, llm):
+        done, bank, live = await _run(_services(base))
+    assert done.state.value == "succeeded", done.error
+    assert (
+        bank["decisions.md"]
+        == "# Decisions\n\n## Storage\n\n- 2026-03-02: everything in S3, no database (alice)\n\n"
+    )
+    assert live == 0
+    assert done.report is not None
+    assert (done.report["tokens_in"], done.report["tokens_out"]) == (120, 45)
+    assert done.report["mode"] == "abstractive (scripted-model)"
+    assert llm.paths == ["/v1/chat/completions"]  # LLMAAS_API_URL used as given
+    request = llm.requests[0]
+    assert request["model"] == "scripted-model"
+    assert request["response_format"]["type"] == "json_schema"
+    assert "Store everything in S3; no database." in request["messages"][1]["content"]
+
+
+async def test_a_server_without_json_schema_gets_json_mode() -> None:
+    async with scripted_llm([Answer(GOOD, refuse_json_schema=True)]) as (base, llm):
+        done, bank, _ = await _run(_services(base))
+    assert done.state.value == "succeeded", done.error
+    assert [r["response_format"]["type"] for r in llm.requests] == ["json_schema", "json_object"]
+    assert "Storage" in bank["decisions.md"]
+
+
+async def test_think_blocks_fences_and_raw_newlines_are_tolerated() -> None:
+    messy = (
+        "<think>let me plan\n{not json}</think>\n```json\n"
+        + GOOD.replace("no database", "no\ndatabase")
+        + "\n```"
+    )
+    async with scripted_llm([Answer(messy)]) as (base, _):
+        done, bank, _ = await _run(_services(base))
+    assert done.state.value == "succeeded", done.error
+    assert "no\ndatabase" in bank["decisions.md"]
+
+
+async def test_an_invalid_plan_gets_one_retry_with_the_error() -> None:
+    bad = plan_json(
+        [{"op": "append_to_section", "file": "decisions.md", "section": "Nope", "content": "x", "level": 2}]
+    )
+    async with scripted_llm([Answer(bad), Answer(GOOD)]) as (base, llm):
+        done, _, live = await _run(_services(base))
+    assert done.state.value == "succeeded", done.error
+    assert live == 0
+    assert "Your previous answer was refused" in llm.requests[1]["messages"][1]["content"]
+
+
+BIG = "# Progress\n\n## Done\n" + "- a line of history that must not vanish\n" * 60
+ADVERSARIAL: dict[str, tuple[Answer, str]] = {
+    "invalid JSON": (Answer("I think you should store things in S3."), "no JSON object"),
+    "truncated JSON": (
+        Answer('{"operations": [{"op": "add_section", "file": "decisions.md", "sec'),
+        "not valid JSON",
+    ),
+    "cut at the token limit": (Answer(GOOD, finish_reason="length"), "cut off"),
+    "../ file name": (
+        Answer(
+            plan_json(
+                [
+                    {
+                        "op": "create_file",
+                        "file": "../beta/_meta.json",
+                        "section": "",
+                        "content": "x",
+                        "level": 1,
+                    }
+                ]
+            )
+        ),
+        "illegal bank file name",
+    ),
+    "absolute file name": (
+        Answer(
+            plan_json(
+                [{"op": "create_file", "file": "/etc/evil.md", "section": "", "content": "x", "level": 1}]
+            )
+        ),
+        "illegal bank file name",
+    ),
+    "unknown section": (
+        Answer(
+            plan_json(
+                [
+                    {
+                        "op": "replace_section",
+                        "file": "progress.md",
+                        "section": "Nope",
+                        "content": "x",
+                        "level": 2,
+                    }
+                ]
+            )
+        ),
+        "no section 'Nope'",
+    ),
+    "rewrite dropping most of a file": (
+        Answer(
+            plan_json(
+                [
+                    {
+                        "op": "rewrite_file",
+                        "file": "progress.md",
+                        "section": "",
+                        "content": "# Progress\n",
+                        "level": 1,
+                    }
+                ]
+            )
+        ),
+        "may not drop more than half",
+    ),
+    "empty plan": (Answer(plan_json([])), "no operations"),
+    "wrong shape": (Answer('{"operations": "all of them", "synthesis": 3}'), "does not match the schema"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ADVERSARIAL))
+async def test_adversarial_answers_fail_the_job_clearly_and_write_nothing(case: str) -> None:
+    answer, message = ADVERSARIAL[case]
+    async with scripted_llm([answer]) as (base, _):
+        done, bank, live = await _run(_services(base), {"progress.md": BIG})
+    assert done.state.value == "failed"
+    assert message in (done.error or ""), done.error
+    assert bank == {"progress.md": BIG}
+    assert live == 10
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (Answer(GOOD, delay=3.0), "did not answer in time"),
+        (Answer(status=500), "HTTP 500"),
+        (Answer(status=401), "HTTP 401"),
+    ],
+)
+async def test_slow_or_failing_endpoints_fail_the_job_and_keep_the_notes(
+    answer: Answer, message: str
+) -> None:
+    async with scripted_llm([answer]) as (base, _):
+        done, bank, live = await _run(_services(base, timeout=0.5))
+    assert done.state.value == "failed"
+    assert message in (done.error or ""), done.error
+    assert bank == {}
+    assert live == 10
+
+
+def test_the_key_is_a_valid_bootstrap_key() -> None:
+    assert len(KEY) >= 32
+    assert isinstance(ADVERSARIAL, dict)
+    _: Any = None

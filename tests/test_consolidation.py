@@ -1,0 +1,209 @@
+"""The consolidation use case on a memory store (extractive planner): what it writes,
+what it leaves, and that no fault or concurrent run loses or doubles a note."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from application.consolidation import ConsolidationFailed, ExtractivePlanner
+from application.consolidation.planners import PlannedBatch, PlanRequest
+from application.services import Services
+from application.store import StoreError
+from domain import AgentName, BankFileName, Conflict, SpaceId
+from domain.consolidation import JournalState
+from infrastructure.repositories.consolidation import StoreJournalRepository
+from infrastructure.stores import MemoryObjectStore
+from tests.consolidation_support import NOTES, FakeClock, FaultyStore, SmallBatches, seed, services_over
+
+SPACE = SpaceId("proj")
+
+
+async def _bank(services: Services) -> dict[str, str]:
+    admin = await services.auth.authenticate("Rt5yU8iO2pA4sD6fG1hJ3kL9zX7cV0bNmQ")
+    return {f.name.value: f.content for f in await services.bank.read_all(admin, SPACE.value)}
+
+
+async def _live_ids(services: Services) -> set[str]:
+    from infrastructure.repositories import StoreNoteRepository
+
+    return {r.note_id for r in await StoreNoteRepository(services.store).refs(SPACE)}
+
+
+async def test_extractive_run_files_every_note_and_consumes_it() -> None:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    admin = await seed(services, clock)
+    job = await services.consolidation.submit(admin, SPACE.value)
+    await services.consolidation.drain()
+    done = await services.consolidation.status(admin, job.job_id)
+    assert done.state.value == "succeeded", done.error
+    assert done.report is not None
+    assert done.report["notes_consumed"] == 10
+    assert done.report["files_changed"] == ["activeContext.md", "decisions.md", "progress.md"]
+    bank = await _bank(services)
+    assert "Store everything in S3; no database." in bank["decisions.md"]
+    assert "## Known issues" in bank["progress.md"]
+    assert "## 2026-W10" in bank["progress.md"]
+    assert "## Next steps" in bank["activeContext.md"]
+    assert "## Open questions" in bank["activeContext.md"]
+    # the repeated progress note was merged into the first one
+    assert bank["progress.md"].count("The S3 adapter passes its contract suite.") == 1
+    assert "(also bob 2026-03-05)" in bank["progress.md"]
+    assert await _live_ids(services) == set()
+    history = await services.consolidation.history(admin, SPACE.value)
+    assert sum(run["notes_consumed"] for run in history) == 10
+    meta = await services.spaces.overview(admin, SPACE.value)
+    assert meta.meta.consolidations == 1
+    assert meta.synthesis.startswith("Extractive consolidation filed 10 notes")
+
+
+async def test_each_note_lands_in_exactly_one_bank_file() -> None:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    admin = await seed(services, clock)
+    await services.consolidation.submit(admin, SPACE.value)
+    await services.consolidation.drain()
+    bank = await _bank(services)
+    for _agent, _category, content in set(NOTES):
+        assert sum(content in text for text in bank.values()) == 1, content
+
+
+async def test_a_writer_consolidates_only_its_own_notes() -> None:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    admin = await seed(services, clock)
+    alice = await services.auth.authenticate(
+        (await services.auth.create(admin, "alice", "write", [SPACE.value])).secret
+    )
+    await services.consolidation.submit(alice, SPACE.value)
+    await services.consolidation.drain()
+    page = await services.notes.read(admin, SPACE.value, limit=50)
+    assert {n.agent.value for n in page.notes} == {"bob", "carol"}
+    assert page.total_matching == 6
+
+
+async def test_notes_written_during_a_run_are_left_alone() -> None:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    admin = await seed(services, clock)
+
+    class WritesMidRun(ExtractivePlanner):
+        async def plan(self, request: PlanRequest) -> PlannedBatch:
+            await services.notes.write(admin, SPACE.value, "todo", "written while consolidating")
+            return await super().plan(request)
+
+    racing = services_over(services.store, clock, WritesMidRun())
+    await racing.consolidation.submit(admin, SPACE.value)
+    await racing.consolidation.drain()
+    page = await services.notes.read(admin, SPACE.value)
+    assert [n.content for n in page.notes] == ["written while consolidating"]
+    assert "written while consolidating" not in "".join((await _bank(services)).values())
+
+
+async def test_concurrent_runs_on_one_space_one_runs_and_no_note_is_consumed_twice() -> None:
+    clock = FakeClock()
+    store = MemoryObjectStore()
+    services = services_over(store, clock, SmallBatches())
+    await seed(services, clock)
+    other = services_over(store, clock, SmallBatches())
+
+    async def run(s: Services, job: str) -> Any:
+        try:
+            return await s.consolidation._service.consolidate(SPACE, job)
+        except Conflict as exc:
+            return exc
+
+    results = await asyncio.gather(run(services, "job-a"), run(other, "job-b"))
+    assert sum(isinstance(r, Conflict) for r in results) == 1
+    journals = await StoreJournalRepository(store).list(SPACE)
+    consumed = [c.note_id for j in journals for c in j.consumed]
+    assert len(consumed) == len(set(consumed)) == 10
+
+
+async def _clean_bank() -> dict[str, str]:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock, SmallBatches())
+    await seed(services, clock)
+    await services.consolidation._service.consolidate(SPACE, "baseline")
+    return await _bank(services)
+
+
+async def _count_calls() -> int:
+    clock = FakeClock()
+    counting = FaultyStore(MemoryObjectStore())
+    services = services_over(counting, clock, SmallBatches())
+    await seed(services, clock)
+    before = counting.calls
+    await services.consolidation._service.consolidate(SPACE, "count")
+    return counting.calls - before
+
+
+async def test_a_fault_at_every_store_call_loses_no_note_and_recovers_the_same_bank() -> None:
+    expected = await _clean_bank()
+    total = await _count_calls()
+    assert total > 30  # several batches, each with journal, bank, meta, deletes
+    for k in range(1, total + 1):
+        clock = FakeClock()
+        faulty = FaultyStore(MemoryObjectStore())
+        services = services_over(faulty, clock, SmallBatches())
+        await seed(services, clock)
+        original = await _live_ids(services)
+        faulty.calls, faulty.fail_at = 0, k
+        with pytest.raises((StoreError, ConsolidationFailed)):
+            await services.consolidation._service.consolidate(SPACE, f"faulty-{k}")
+        faulty.fail_at = None
+        clock.advance(3600)  # any lease the failed run kept has expired
+        await services.consolidation._service.consolidate(SPACE, f"recovery-{k}")
+        journals = await StoreJournalRepository(faulty.inner).list(SPACE)
+        assert all(j.state is JournalState.COMMITTED for j in journals), k
+        consumed = [c.note_id for j in journals for c in j.consumed]
+        live = await _live_ids(services)
+        for note_id in original:
+            assert (note_id in live) + consumed.count(note_id) == 1, (k, note_id)
+        assert await _bank(services) == expected, k
+
+
+async def test_a_stale_prepared_journal_is_rolled_forward_first() -> None:
+    clock = FakeClock()
+    store = MemoryObjectStore()
+    faulty = FaultyStore(store)
+    services = services_over(faulty, clock, SmallBatches())
+    await seed(services, clock)
+    journals = StoreJournalRepository(store)
+    original = journals.mark_committed
+
+    async def crash(journal: Any) -> None:
+        raise StoreError("crash before commit")
+
+    journals_repo = services.consolidation._service._journals
+    journals_repo.mark_committed = crash  # type: ignore[method-assign]
+    with pytest.raises(StoreError):
+        await services.consolidation._service.consolidate(SPACE, "crashes")
+    journals_repo.mark_committed = original  # type: ignore[method-assign]
+    prepared = [j for j in await journals.list(SPACE) if j.state is JournalState.PREPARED]
+    assert len(prepared) == 1
+    clock.advance(3600)
+    report = await services.consolidation._service.consolidate(SPACE, "recovers")
+    assert report.recovered == 1
+    assert all(j.state is JournalState.COMMITTED for j in await journals.list(SPACE))
+    assert await _live_ids(services) == set()
+
+
+async def test_consolidating_a_missing_space_or_another_agents_notes_is_refused() -> None:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    admin = await seed(services, clock)
+    writer = await services.auth.authenticate(
+        (await services.auth.create(admin, "dave", "write", [SPACE.value])).secret
+    )
+    from domain import NotFound, PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        await services.consolidation.submit(writer, SPACE.value, agent="alice")
+    with pytest.raises(NotFound):
+        await services.consolidation.submit(admin, "nope")
+    assert AgentName("alice")  # the scope name itself is valid
+    assert BankFileName("decisions.md")
