@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
@@ -30,6 +30,7 @@ class Answer:
         delay: seconds to wait first.
         refuse_json_schema: answer 400 when the request asks for ``json_schema``.
         finish_reason: ``stop`` or ``length``.
+        make: builds the content from the prompt (the user message) instead.
     """
 
     content: str = ""
@@ -37,6 +38,7 @@ class Answer:
     delay: float = 0.0
     refuse_json_schema: bool = False
     finish_reason: str = "stop"
+    make: Callable[[str], str] | None = None
 
 
 def plan_json(operations: list[dict[str, Any]], synthesis: str = "carried forward") -> str:
@@ -63,6 +65,7 @@ class ScriptedLLM:
             return _error(400, "response_format of type json_schema is not supported by this server")
         if answer.status != 200:
             return _error(answer.status, "scripted failure")
+        content = answer.make(body["messages"][-1]["content"]) if answer.make else answer.content
         return JSONResponse(
             {
                 "id": "chatcmpl-1",
@@ -73,7 +76,7 @@ class ScriptedLLM:
                     {
                         "index": 0,
                         "finish_reason": answer.finish_reason,
-                        "message": {"role": "assistant", "content": answer.content},
+                        "message": {"role": "assistant", "content": content},
                     }
                 ],
                 "usage": {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165},
@@ -108,3 +111,23 @@ async def scripted_llm(script: list[Answer]) -> AsyncIterator[tuple[str, Scripte
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=15)
+
+
+def log_every_note(prompt: str) -> str:
+    """A deterministic "model": every note of the prompt becomes one bullet in the
+    ``Log`` section of ``decisions.md``, in order, so the final bank is the same however
+    the notes were batched."""
+    new_notes = prompt.split("# New notes (oldest first)", 1)[1].split("\n# ", 1)[0]
+    notes = [line for line in new_notes.splitlines() if line.startswith("- [")]
+    bullets = "\n".join(notes)
+    if "## Log" in prompt:
+        op = {
+            "op": "append_to_section",
+            "file": "decisions.md",
+            "section": "Log",
+            "content": bullets,
+            "level": 2,
+        }
+    else:
+        op = {"op": "add_section", "file": "decisions.md", "section": "Log", "content": bullets, "level": 2}
+    return plan_json([op], synthesis=f"{len(notes)} notes logged")

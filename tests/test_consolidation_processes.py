@@ -1,0 +1,145 @@
+"""Consolidation across real server processes: a server killed with SIGKILL in the middle
+of a run, and two servers racing on one SeaweedFS bucket. The model is a scripted
+OpenAI-compatible server that answers slowly, so that runs last long enough to interrupt."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+
+from tests.consolidation_support import KEY
+from tests.http_support import streamable_client
+from tests.llm_server import Answer, log_every_note, scripted_llm
+from tests.mcp_support import payload
+from tests.process_support import server_process, wait_healthy
+from tests.s3_servers import S3Server
+
+SPACE = "killed"
+RULES = "# Rules\n\n## decisions.md\nEvery decision, in order.\n"
+NOTES = [f"decision {i:02d}: keep the storage layer behind one port, variant {i}" for i in range(16)]
+
+
+def _env(llm_base: str, **extra: str) -> dict[str, str]:
+    return {
+        "ADMIN_BOOTSTRAP_KEY": KEY,
+        "LLMAAS_API_URL": f"{llm_base}/v1",
+        "LLMAAS_API_KEY": "test",
+        "LLMAAS_MODEL": "scripted",
+        "LLMAAS_MAX_TOKENS": "64",
+        "LLMAAS_CONTEXT_TOKENS": "1024",
+        "CONSOLIDATION_TIMEOUT": "6",
+        **extra,
+    }
+
+
+async def _call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    return payload(await client.call_tool(tool, args))
+
+
+async def _prepare(base: str) -> str:
+    async with streamable_client(base, KEY) as client:
+        await _call(client, "space_create", {"space_id": SPACE, "rules": RULES})
+        for note in NOTES:
+            await _call(client, "live_note", {"space_id": SPACE, "category": "decision", "content": note})
+        return str((await _call(client, "bank_consolidate", {"space_id": SPACE}))["job_id"])
+
+
+async def _wait_job(base: str, job_id: str, patience: float = 90.0) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    async with streamable_client(base, KEY) as client:
+        while True:
+            job = await _call(client, "bank_consolidation_status", {"job_id": job_id})
+            if job["state"] in ("succeeded", "failed") or loop.time() > deadline:
+                return job
+            await asyncio.sleep(0.3)
+
+
+def _journals(data: Path) -> list[dict[str, Any]]:
+    folder = data / SPACE / "_consolidations"
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+
+
+def _live(data: Path) -> list[str]:
+    folder = data / SPACE / "live"
+    return [json.dumps(p.read_text()) for p in folder.glob("*.md")] if folder.exists() else []
+
+
+async def test_a_server_killed_mid_run_loses_nothing_and_the_restart_finishes(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    async with scripted_llm([Answer(make=log_every_note, delay=0.5)]) as (llm_base, _):
+        env = _env(llm_base, LIVE_MEM_DATA_DIR=str(data))
+        with server_process(env, tmp_path / "a.log") as (first, base):
+            await wait_healthy(base)
+            job_id = await _prepare(base)
+            for _ in range(200):
+                if any(j["state"] == "committed" for j in _journals(data)):
+                    break
+                await asyncio.sleep(0.05)
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait()
+        consumed = [c["note_id"] for j in _journals(data) for c in j["consumed"]]
+        assert consumed, "the run was killed before its first batch committed"
+        assert len(consumed) + len(_live(data)) == len(NOTES)  # nothing lost, nothing doubled
+        with server_process(env, tmp_path / "b.log") as (_, base):
+            await wait_healthy(base)
+            job = await _wait_job(base, job_id)
+    assert job["state"] == "succeeded", job
+    assert job["attempts"] == 2
+    journals = _journals(data)
+    assert all(j["state"] == "committed" for j in journals)
+    consumed = [c["content"] for j in journals for c in j["consumed"]]
+    assert sorted(consumed) == sorted(NOTES)
+    assert _live(data) == []
+    bank = (data / SPACE / "bank" / "decisions.md").read_text()
+    logged = [line for line in bank.splitlines() if line.startswith("- [")]
+    assert [line.split("] ", 1)[1] for line in logged] == NOTES  # the same bank as an uninterrupted run
+
+
+async def test_two_servers_on_one_seaweedfs_bucket_run_one_consolidation(
+    seaweedfs: S3Server, tmp_path: Path
+) -> None:
+    bucket = seaweedfs.new_bucket()
+    s3 = {
+        "S3_ENDPOINT_URL": seaweedfs.endpoint_url,
+        "S3_BUCKET_NAME": bucket,
+        "S3_ACCESS_KEY_ID": seaweedfs.access_key,
+        "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
+        "S3_SIGNATURE_MODE": "hybrid",
+    }
+    async with scripted_llm([Answer(make=log_every_note, delay=0.3)]) as (llm_base, _):
+        env = _env(llm_base, **s3)
+        with (
+            server_process(env, tmp_path / "a.log") as (_, base_a),
+            server_process(env, tmp_path / "b.log") as (_, base_b),
+        ):
+            await asyncio.gather(wait_healthy(base_a), wait_healthy(base_b))
+            async with streamable_client(base_a, KEY) as client:
+                await _call(client, "space_create", {"space_id": SPACE, "rules": RULES})
+                for note in NOTES:
+                    await _call(
+                        client, "live_note", {"space_id": SPACE, "category": "decision", "content": note}
+                    )
+
+            async def submit(base: str) -> str:
+                async with streamable_client(base, KEY) as client:
+                    return str((await _call(client, "bank_consolidate", {"space_id": SPACE}))["job_id"])
+
+            jobs = await asyncio.gather(submit(base_a), submit(base_b))
+            results = await asyncio.gather(_wait_job(base_a, jobs[0]), _wait_job(base_b, jobs[1]))
+            async with streamable_client(base_a, KEY) as client:
+                history = await _call(client, "bank_history", {"space_id": SPACE, "limit": 500})
+                live = await _call(client, "live_read", {"space_id": SPACE})
+    states = sorted(r["state"] for r in results)
+    assert states == ["failed", "succeeded"], results
+    loser = next(r for r in results if r["state"] == "failed")
+    assert "Conflict" in loser["error"]
+    consumed = [n["note_id"] for run in history["runs"] for n in run["notes"]]
+    assert len(consumed) == len(set(consumed)) == len(NOTES)
+    assert live["total"] == 0
