@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup lint test test-fast run clean
+.PHONY: setup lint test test-fast run demo bench clean
 
 $(STAMP): pyproject.toml ops/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ test-fast: setup  ## the test suite without the S3 servers
 
 run: setup  ## start the server on the embedded defaults (./data, extractive) and print a token + client configs
 	$(BIN)/live-mem serve --quickstart
+
+demo: setup  ## replay the shared dataset (600 notes, 148 agents) over MCP, consolidate, print the bank
+	$(BIN)/python -m ops.demo
+
+bench: setup  ## benchmarks (not part of make test): latency, bank reads, LLM tokens per note, memory
+	$(BIN)/python -m ops.bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

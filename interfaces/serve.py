@@ -22,15 +22,20 @@ __all__ = ["hypercorn_config", "run_http", "run_stdio"]
 log = structlog.get_logger("live_mem.serve")
 
 
-def hypercorn_config(host: str, port: int) -> Config:
-    """Hypercorn settings for live-mem: one bind, no access log (structlog logs each
-    tool call), graceful shutdown within 10 s, keep-alive for agents' sessions."""
-    config = Config()
+def hypercorn_config(host: str, port: int, toml: str | None = None) -> Config:
+    """Hypercorn settings: those of ``toml`` (``HYPERCORN_CONFIG``, e.g.
+    ``ops/hypercorn.toml``) or the defaults below, always bound to ``host:port``.
+    Defaults: no access log (structlog logs each tool call), graceful shutdown within
+    10 s, keep-alive above common proxy idle timeouts."""
+    if toml:
+        config = Config.from_toml(toml)
+    else:
+        config = Config()
+        config.accesslog = None
+        config.graceful_timeout = 10.0
+        config.keep_alive_timeout = 75.0
+        config.include_server_header = False
     config.bind = [f"{host}:{port}"]
-    config.accesslog = None
-    config.graceful_timeout = 10.0
-    config.keep_alive_timeout = 75.0
-    config.include_server_header = False
     return config
 
 
@@ -69,7 +74,8 @@ async def run_http(
     try:
         if on_ready is not None:
             await on_ready(services)
-        await hypercorn_serve(app, hypercorn_config(settings.host, settings.port), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        config = hypercorn_config(settings.host, settings.port, settings.hypercorn_config)
+        await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     finally:
         stop.set()
         await resumer

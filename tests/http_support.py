@@ -7,16 +7,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx2
 from hypercorn.asyncio import serve
 from mcp import Client
 from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
 
 from application.services import Services
 from interfaces.http import HttpOptions, build_http_app
 from interfaces.serve import hypercorn_config
-from tests.s3_servers import free_port
+from ops.server import free_port, mcp_client
 
 
 @contextlib.asynccontextmanager
@@ -44,9 +42,7 @@ async def running_server(services: Services) -> AsyncIterator[str]:
 
 def streamable_client(base: str, token: str | None) -> Client:
     """An SDK client over streamable HTTP with a bearer token."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    http = httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30.0, read=120.0))
-    return Client(streamable_http_client(f"{base}/mcp", http_client=http))
+    return mcp_client(base, token)
 
 
 def sse_mcp_client(base: str, token: str | None) -> Client:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from interfaces.serve import hypercorn_config
-from tests.s3_servers import free_port
+from ops.server import free_port
 
 
 @attrs.define

@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from botocore.config import Config
 
 from contracts.backend import Backend
 from infrastructure.stores import S3Config, S3ObjectStore, SignatureMode
+from ops.server import free_port
 
 ACCESS_KEY = "livemem-test-access"
 SECRET_KEY = "livemem-test-secret-0123456789"
@@ -87,13 +87,6 @@ class S3Server:
 
         store = await S3ObjectStore.open(self.config(bucket, mode))
         return Backend(name=self.name, store=store, raw_get=raw_get, raw_put=raw_put)
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager

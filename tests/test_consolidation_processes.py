@@ -13,11 +13,11 @@ from typing import Any
 
 from mcp import Client
 
+from ops.server import server_process, wait_healthy
 from tests.consolidation_support import KEY
 from tests.http_support import streamable_client
 from tests.llm_server import Answer, log_every_note, scripted_llm
 from tests.mcp_support import payload
-from tests.process_support import server_process, wait_healthy
 from tests.s3_servers import S3Server
 
 SPACE = "killed"

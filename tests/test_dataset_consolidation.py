@@ -8,8 +8,8 @@ from pathlib import Path
 from application.consolidation import ExtractivePlanner
 from domain import SpaceRules
 from infrastructure.stores import FileSystemObjectStore
+from ops.dataset import RULES_FILE, load_notes
 from tests.consolidation_support import KEY, FakeClock, services_over
-from tests.dataset import RULES_FILE, load_notes
 
 SPACE = "mcp-python-sdk"
 

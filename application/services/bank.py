@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from application.access import require_space_access
 from application.ports import BankFileInfo, BankRepository, SpaceRepository
 from domain import BankFile, BankFileName, Identity, Permission
@@ -27,13 +29,15 @@ class BankService:
         """Every bank file, sorted by name (one LIST, then the GETs concurrently)."""
         space = require_space_access(caller, Permission.READ, space_id)
         await self._spaces.get(space)
-        files = []
-        for info in await self._bank.list(space):
+
+        async def read(name: BankFileName) -> BankFile | None:
             try:
-                files.append(await self._bank.get(space, info.name))
+                return await self._bank.get(space, name)
             except LookupError:
-                continue  # replaced or removed between LIST and GET
-        return files
+                return None  # removed between LIST and GET
+
+        found = await asyncio.gather(*(read(info.name) for info in await self._bank.list(space)))
+        return [f for f in found if f is not None]
 
     async def list(self, caller: Identity, space_id: str) -> list[BankFileInfo]:
         """Bank file names and sizes, sorted by name."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+"""``../shared/datasets`` next to the checkout."""
 NOTES_FILE = DATASETS / "mcp-python-sdk-notes.jsonl"
 RULES_FILE = DATASETS / "rules" / "software-project.md"
 
@@ -19,9 +20,10 @@ def agent_name(raw: str) -> str:
     return cleaned or "anonymous"
 
 
-def load_notes() -> list[dict[str, Any]]:
-    """Every note of the dataset, oldest first, with ``at`` (aware datetime) added."""
-    rows = [json.loads(line) for line in NOTES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_notes(path: Path = NOTES_FILE) -> list[dict[str, Any]]:
+    """Every note of the dataset, oldest first, with ``at`` (aware datetime) and
+    ``agent_name`` (a legal agent name) added."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for row in rows:
         row["at"] = datetime.fromisoformat(row["timestamp"])
         row["agent_name"] = agent_name(row["agent"])

@@ -1,0 +1,1 @@
+"""Operations tooling run from the checkout: the demo, benchmarks and dataset loading."""

@@ -1,0 +1,165 @@
+"""The demo on real input: a live-mem server on a free port, the space ``mcp-python-sdk``
+created with the shared rules, the shared dataset's 600 notes replayed over MCP
+streamable HTTP by their 148 agents (each with its own write token, 16 at a time, in
+timestamp order), a consolidation, the bank printed with the report and the figures.
+Exits 1 if any note is missing.
+
+    python -m ops.demo [--dataset ../shared/datasets] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ops.dataset import DATASETS, load_notes
+from ops.server import call, mcp_client, server_process, wait_healthy
+
+SPACE = "mcp-python-sdk"
+
+
+async def replay(
+    base: str, rows: list[dict[str, Any]], tokens: dict[str, str], concurrency: int
+) -> list[str]:
+    """Write every note as its agent, ``concurrency`` at a time, started in timestamp
+    order; return the note ids the server gave."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    for row in rows:
+        queue.put_nowait(row)
+    written: list[str] = []
+    bar = tqdm(total=len(rows), desc="replaying notes", unit="note", mininterval=1.0)
+
+    async def worker() -> None:
+        while not queue.empty():
+            row = queue.get_nowait()
+            async with mcp_client(base, tokens[row["agent_name"]]) as client:
+                answer = await call(
+                    client,
+                    "live_note",
+                    {
+                        "space_id": SPACE,
+                        "category": row["category"],
+                        "content": row["content"],
+                    },
+                )
+            written.append(str(answer["note_id"]))
+            bar.update()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    bar.close()
+    return written
+
+
+async def consolidate(base: str, admin: str) -> dict[str, Any]:
+    """Start a consolidation and follow it to its end."""
+    async with mcp_client(base, admin) as client:
+        job = await call(client, "bank_consolidate", {"space_id": SPACE})
+        bar = tqdm(desc="consolidating", unit="poll", bar_format="{desc}: {elapsed} {postfix}")
+        while job["state"] in ("queued", "running"):
+            await asyncio.sleep(0.2)
+            job = await call(client, "bank_consolidation_status", {"job_id": job["job_id"]})
+            bar.set_postfix_str(job["state"])
+            bar.update()
+        bar.close()
+        return job
+
+
+async def main(dataset: Path, concurrency: int) -> int:
+    rows = load_notes(dataset / "mcp-python-sdk-notes.jsonl")
+    rules = (dataset / "rules" / "software-project.md").read_text(encoding="utf-8")
+    key = secrets.token_urlsafe(32)
+    with tempfile.TemporaryDirectory(prefix="live-mem-demo-") as tmp:
+        env = {"LIVE_MEM_DATA_DIR": f"{tmp}/data", "ADMIN_BOOTSTRAP_KEY": key}
+        with server_process(env, Path(tmp) / "server.log") as (_, base):
+            await wait_healthy(base)
+            print(f"live-mem serving at {base}/mcp (data in {tmp}/data)")
+            async with mcp_client(base, key) as admin:
+                await call(
+                    admin,
+                    "space_create",
+                    {"space_id": SPACE, "description": "MCP Python SDK", "rules": rules},
+                )
+                agents = sorted({r["agent_name"] for r in rows})
+                tokens = {}
+                for name in tqdm(agents, desc="creating agent tokens", unit="token", mininterval=1.0):
+                    issued = await call(
+                        admin,
+                        "admin_create_token",
+                        {"name": name, "permissions": "write", "space_ids": SPACE},
+                    )
+                    tokens[name] = str(issued["token"])
+            started = time.perf_counter()
+            written = await replay(base, rows, tokens, concurrency)
+            replay_s = time.perf_counter() - started
+            started = time.perf_counter()
+            job = await consolidate(base, key)
+            consolidate_s = time.perf_counter() - started
+            async with mcp_client(base, key) as admin:
+                bank = await call(admin, "bank_read_all", {"space_id": SPACE})
+                history = await call(admin, "bank_history", {"space_id": SPACE, "limit": 500})
+                live = await call(admin, "live_read", {"space_id": SPACE, "limit": 1})
+    return report(rows, agents, written, job, bank, history, live, replay_s, consolidate_s)
+
+
+def report(
+    rows: list[dict[str, Any]],
+    agents: list[str],
+    written: list[str],
+    job: dict[str, Any],
+    bank: dict[str, Any],
+    history: dict[str, Any],
+    live: dict[str, Any],
+    replay_s: float,
+    consolidate_s: float,
+) -> int:
+    """Print the bank, the consolidation report and the figures; 0 when every note is
+    accounted for, else 1."""
+    print("\n== memory bank ==")
+    for file in bank["files"]:
+        head = [line for line in file["content"].splitlines() if line.strip()][:3]
+        print(f"\n{file['filename']}  ({file['size']} bytes)")
+        for line in head:
+            print(f"    {line[:110]}")
+    print("\n== consolidation ==")
+    print(f"job {job['job_id']}: {job['state']}" + (f" ({job['error']})" if job["error"] else ""))
+    rep = job["report"] or {}
+    for field in (
+        "mode",
+        "notes_consumed",
+        "batches",
+        "files_changed",
+        "tokens_in",
+        "tokens_out",
+        "duration_s",
+    ):
+        print(f"  {field:<15} {rep.get(field)}")
+    consumed = {n["note_id"] for run in history["runs"] for n in run["notes"]}
+    missing = set(written) - consumed
+    print("\n== figures ==")
+    print(f"  notes in dataset        {len(rows)}  from {len(agents)} agents")
+    print(
+        f"  notes written           {len(written)}  in {replay_s:.1f} s "
+        f"({len(written) / replay_s:.0f} notes/s)"
+    )
+    print(f"  consolidation           {consolidate_s:.2f} s wall (job {rep.get('duration_s')} s)")
+    print(f"  notes consumed          {len(consumed)}  left in live/: {live['total']}")
+    print(f"  bank                    {len(bank['files'])} files, {bank['total_size']} bytes")
+    ok = len(written) == len(rows) and not missing and live["total"] == 0 and job["state"] == "succeeded"
+    print(f"\n{'every note is accounted for' if ok else f'MISSING NOTES: {len(missing)}'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DATASETS)
+    parser.add_argument("--concurrency", type=int, default=16)
+    arguments = parser.parse_args()
+    sys.exit(asyncio.run(main(arguments.dataset, arguments.concurrency)))
