@@ -10,15 +10,18 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
+from hypercorn.asyncio import serve
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-__all__ = ["call", "free_port", "mcp_client", "server_process", "wait_healthy"]
+from interfaces.serve import hypercorn_config
+
+__all__ = ["call", "free_port", "mcp_client", "serve_in_process", "server_process", "wait_healthy"]
 
 
 def free_port() -> int:
@@ -86,3 +89,26 @@ async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any
     if result.is_error:
         raise RuntimeError(" ".join(getattr(c, "text", "") for c in result.content))
     return dict(result.structured_content or {})
+
+
+@contextlib.asynccontextmanager
+async def serve_in_process(app: Any) -> AsyncIterator[str]:
+    """Serve an ASGI ``app`` with hypercorn in this event loop on 127.0.0.1 and a free
+    port; yield the base URL once the port accepts connections; stop on exit."""
+    port = free_port()
+    stop = asyncio.Event()
+    config = hypercorn_config("127.0.0.1", port)
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        for _ in range(250):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.02)
+            else:
+                writer.close()
+                break
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)

@@ -10,14 +10,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import attrs
-from hypercorn.asyncio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from interfaces.serve import hypercorn_config
-from ops.server import free_port
+from ops.server import serve_in_process
 
 
 @attrs.define
@@ -95,22 +93,8 @@ async def scripted_llm(script: list[Answer]) -> AsyncIterator[tuple[str, Scripte
     """Serve the script; yield the base URL (without ``/v1``) and the state."""
     state = ScriptedLLM(script)
     app = Starlette(routes=[Route("/v1/chat/completions", state.handle, methods=["POST"])])
-    port = free_port()
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, hypercorn_config("127.0.0.1", port), shutdown_trigger=stop.wait))  # type: ignore[arg-type]
-    for _ in range(200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.02)
-        else:
-            writer.close()
-            break
-    try:
-        yield f"http://127.0.0.1:{port}", state
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, timeout=15)
+    async with serve_in_process(app) as base:
+        yield base, state
 
 
 def log_every_note(prompt: str) -> str:
