@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-"""``../shared/datasets`` next to the checkout."""
+DATASETS = Path(
+    os.environ.get("LIVE_MEM_DATASETS", "") or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
+"""``LIVE_MEM_DATASETS``, else ``../shared/datasets`` next to the checkout."""
 NOTES_FILE = DATASETS / "mcp-python-sdk-notes.jsonl"
 RULES_FILE = DATASETS / "rules" / "software-project.md"
 

@@ -71,3 +71,18 @@ async def test_serve_stdio(env: dict[str, str]) -> None:
         listed = payload(await client.call_tool("space_list", {}))
     assert created["status"] == "created"
     assert [s["space_id"] for s in listed["spaces"]] == ["stdio-space"]
+
+
+def test_consolidate_prints_the_report(env: dict[str, str], tmp_path: Path) -> None:
+    rules = tmp_path / "rules.md"
+    rules.write_text("# Rules\n\n## decisions.md\nDecisions.\n\n## progress.md\nA log.\n")
+    run(env, "spaces", "create", "demo", "--rules", str(rules))
+    run(env, "notes", "write", "demo", "decision", "ship it")
+    run(env, "notes", "write", "demo", "progress", "shipped")
+    report = json.loads(run(env, "consolidate", "demo", "--json"))
+    assert report["state"] == "succeeded"
+    assert report["report"]["notes_consumed"] == 2
+    assert report["report"]["files_changed"] == ["decisions.md", "progress.md"]
+    assert "ship it" in run(env, "bank", "read", "demo", "decisions.md")
+    human = run(env, "consolidate", "demo")
+    assert "0 notes in 0 batches" in human

@@ -207,3 +207,15 @@ async def test_consolidating_a_missing_space_or_another_agents_notes_is_refused(
         await services.consolidation.submit(admin, "nope")
     assert AgentName("alice")  # the scope name itself is valid
     assert BankFileName("decisions.md")
+
+
+async def test_a_finished_run_releases_its_lease_so_the_next_runs_at_once() -> None:
+    clock = FakeClock()
+    store = MemoryObjectStore()
+    services = services_over(store, clock, SmallBatches())
+    admin = await seed(services, clock)
+    await services.consolidation._service.consolidate(SPACE, "first")
+    assert "proj/_lease.json" not in store._objects
+    await services.notes.write(admin, SPACE.value, "todo", "one more")
+    report = await services.consolidation._service.consolidate(SPACE, "second")
+    assert report.notes_consumed == 1

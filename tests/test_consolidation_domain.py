@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -31,8 +30,8 @@ from domain.consolidation import (
     extractive_plan,
     pack_batches,
 )
+from ops.dataset import RULES_FILE as DATASET_RULES
 
-DATASET_RULES = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "rules" / "software-project.md"
 RULES = SpaceRules("# R\n\n## progress.md\nA dated log.\n\n## decisions.md\nDecisions.\n")
 BANK = {BankFileName("progress.md"): "# Progress\n\n## Done\n- a\n\n## Known issues\n- bug\n"}
 

@@ -157,7 +157,7 @@ class ConsolidationService:
             selected, remaining = refs[: self._max_notes], max(0, len(refs) - self._max_notes)
             report = ConsolidationReport(mode=self.mode, recovered=recovered, notes_remaining=remaining)
             if selected:
-                report = await self._run(space_id, job_id, selected, lease, report)
+                report, lease = await self._run(space_id, job_id, selected, lease, report)
             return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
         finally:
             await self._leases.release(lease)
@@ -177,7 +177,9 @@ class ConsolidationService:
         refs: Sequence[NoteRef],
         lease: Lease,
         report: ConsolidationReport,
-    ) -> ConsolidationReport:
+    ) -> tuple[ConsolidationReport, Lease]:
+        """Plan and commit every batch; return the report and the lease as last renewed
+        (its ETag is what release must match)."""
         rules = await self._spaces.rules(space_id)
         table = RoutingTable.from_rules(rules)
         synthesis = (await self._spaces.synthesis(space_id)).text
@@ -229,7 +231,7 @@ class ConsolidationService:
                 tokens_out=report.tokens_out + planned.tokens_out,
             )
             lease = await self._leases.renew(lease, self._clock.now() + self._lease)
-        return report
+        return report, lease
 
     async def _plan(
         self, base: PlanRequest, report: ConsolidationReport
