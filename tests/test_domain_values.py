@@ -23,6 +23,7 @@ from domain import (
     SpaceRules,
 )
 from domain.model import BANK_FILE_MAX_BYTES, NOTE_MAX_BYTES
+from domain.values import check_text
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -148,3 +149,17 @@ def test_permission_ladder_and_space_access() -> None:
     assert Permission.parse("Manage") is Permission.MANAGE
     with pytest.raises(InvalidInput):
         Permission.parse("root")
+
+
+def test_the_control_character_check_matches_unicode_categories_for_every_code_point() -> None:
+    import unicodedata
+
+    for code in range(0x110000):
+        char = chr(code)
+        expected_bad = unicodedata.category(char) in ("Cc", "Cs") and char not in "\t\n\r"
+        try:
+            check_text(f"x{char}", "text", 16)
+        except InvalidInput:
+            assert expected_bad, hex(code)
+        else:
+            assert not expected_bad, hex(code)
