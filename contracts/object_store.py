@@ -24,13 +24,29 @@ from application.store import (
 )
 from contracts.backend import Backend, OpenBackend
 
-__all__ = ["ObjectStoreContract", "run_state_machine"]
+__all__ = ["ObjectStoreContract", "increment", "run_state_machine"]
 
 BAD_KEYS = ["", "/abs", "a//b", "a/../b", "./a", "a/.hidden", "a\x00b", "a\\b", "x" * 1025, "a/"]
 
 
 async def _list_keys(store: ObjectStore, prefix: str = "", page_size: int = 1000) -> list[str]:
     return [info.key async for page in store.list_pages(prefix, page_size=page_size) for info in page]
+
+
+async def increment(store: ObjectStore, key: str, times: int) -> int:
+    """Add 1 to the integer stored under ``key``, ``times`` times, by compare-and-swap
+    (read, put-if-match, start over on ``PreconditionFailed``); return the lost races."""
+    lost = 0
+    for _ in range(times):
+        while True:
+            current = await store.get(key)
+            try:
+                await store.put_if_match(key, str(int(current.data) + 1).encode(), current.etag)
+                break
+            except PreconditionFailed:
+                lost += 1
+                await asyncio.sleep(0)
+    return lost
 
 
 class ObjectStoreContract:
@@ -190,22 +206,7 @@ class ObjectStoreContract:
         await store.put("race/counter", b"0")
         workers, increments = 10, 5
 
-        async def worker() -> int:
-            conflicts = 0
-            for _ in range(increments):
-                while True:
-                    current = await store.get("race/counter")
-                    try:
-                        await store.put_if_match(
-                            "race/counter", str(int(current.data) + 1).encode(), current.etag
-                        )
-                        break
-                    except PreconditionFailed:
-                        conflicts += 1
-                        await asyncio.sleep(0)
-            return conflicts
-
-        await asyncio.gather(*(worker() for _ in range(workers)))
+        await asyncio.gather(*(increment(store, "race/counter", increments) for _ in range(workers)))
         assert int((await store.get("race/counter")).data) == workers * increments
 
     def test_state_machine_agrees_with_a_dict(self, open_backend: OpenBackend) -> None:

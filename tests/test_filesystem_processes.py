@@ -8,6 +8,7 @@ from multiprocessing.synchronize import Event
 from pathlib import Path
 
 from application.store import PreconditionFailed
+from contracts.object_store import increment
 from infrastructure.stores import FileSystemObjectStore
 
 
@@ -24,22 +25,7 @@ def _contend(root: str, index: int, start: Event) -> bool:
 
 
 def _increment(root: str, times: int) -> int:
-    async def run() -> int:
-        store = FileSystemObjectStore(root)
-        lost = 0
-        for _ in range(times):
-            while True:
-                current = await store.get("race/counter")
-                try:
-                    await store.put_if_match(
-                        "race/counter", str(int(current.data) + 1).encode(), current.etag
-                    )
-                    break
-                except PreconditionFailed:
-                    lost += 1
-        return lost
-
-    return asyncio.run(run())
+    return asyncio.run(increment(FileSystemObjectStore(root), "race/counter", times))
 
 
 def test_put_if_absent_across_processes_has_one_winner(tmp_path: Path) -> None:
