@@ -86,3 +86,10 @@ def test_consolidate_prints_the_report(env: dict[str, str], tmp_path: Path) -> N
     assert "ship it" in run(env, "bank", "read", "demo", "decisions.md")
     human = run(env, "consolidate", "demo")
     assert "0 notes in 0 batches" in human
+
+
+@pytest.mark.parametrize("key", ["short-key", "change-me-change-me-change-me-change-me-now"])
+def test_serve_refuses_a_short_or_placeholder_bootstrap_key(env: dict[str, str], key: str) -> None:
+    result = CliRunner().invoke(main, ["serve"], env={**env, "ADMIN_BOOTSTRAP_KEY": key})
+    assert result.exit_code == 1
+    assert "ADMIN_BOOTSTRAP_KEY" in result.output
