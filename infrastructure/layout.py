@@ -6,6 +6,9 @@ _system/spaces/{space}                        one marker per space, for listing 
 {space}/_meta.json                            SpaceMeta
 {space}/_rules.md                             the rules, fixed at creation
 {space}/_synthesis.md                         the last synthesis
+{space}/_lease.json                           the consolidation lease
+{space}/_consolidations/{run_id}.json         consolidation journals
+_system/jobs/{job_id}.json                    consolidation jobs
 {space}/live/{ts}_{agent}_{category}_{id}.md  one note, never rewritten
 {space}/bank/{file}.md                        bank files
 ```
@@ -30,6 +33,7 @@ __all__ = [
     "meta_key",
     "rules_key",
     "synthesis_key",
+    "lease_key",
     "live_prefix",
     "note_key",
     "parse_note_key",
@@ -68,6 +72,11 @@ def rules_key(space_id: SpaceId) -> str:
 def synthesis_key(space_id: SpaceId) -> str:
     """``{space}/_synthesis.md``."""
     return f"{space_id}/_synthesis.md"
+
+
+def lease_key(space_id: SpaceId) -> str:
+    """``{space}/_lease.json``: the consolidation lease (never backed up)."""
+    return f"{space_id}/_lease.json"
 
 
 def live_prefix(space_id: SpaceId) -> str:

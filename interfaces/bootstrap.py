@@ -124,14 +124,22 @@ def build_services(
     ids = RandomIds()
     spaces, notes = StoreSpaceRepository(store), StoreNoteRepository(store)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
-    journals = StoreJournalRepository(store)
+    journals, leases = StoreJournalRepository(store), StoreLeaseRepository(store)
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
         spaces=SpaceService(spaces, notes, bank, backups, clock),
         notes=NoteService(spaces, notes, clock, ids),
         bank=BankService(spaces, bank),
-        backups=BackupService(spaces, backups, clock, ids, backup_retention),
+        backups=BackupService(
+            spaces,
+            backups,
+            leases=leases,
+            clock=clock,
+            ids=ids,
+            retention=backup_retention,
+            lease_seconds=consolidation_timeout,
+        ),
         system=SystemService(store, store_kind, llm_status, package_version()),
         consolidation=ConsolidationJobs(
             ConsolidationService(
@@ -139,7 +147,7 @@ def build_services(
                 notes=notes,
                 bank=bank,
                 journals=journals,
-                leases=StoreLeaseRepository(store),
+                leases=leases,
                 planner=planner or ExtractivePlanner(),
                 clock=clock,
                 lease_seconds=consolidation_timeout,

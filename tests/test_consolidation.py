@@ -219,3 +219,25 @@ async def test_a_finished_run_releases_its_lease_so_the_next_runs_at_once() -> N
     await services.notes.write(admin, SPACE.value, "todo", "one more")
     report = await services.consolidation._service.consolidate(SPACE, "second")
     assert report.notes_consumed == 1
+
+
+async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_lease() -> None:
+    from datetime import timedelta
+
+    from infrastructure.repositories.consolidation import StoreLeaseRepository
+
+    clock = FakeClock()
+    store = MemoryObjectStore()
+    services = services_over(store, clock)
+    admin = await seed(services, clock)
+    leases = StoreLeaseRepository(store)
+    held = await leases.acquire(SPACE, "job-running", clock.now() + timedelta(minutes=5), clock.now())
+    with pytest.raises(Conflict):
+        await services.backups.create(admin, SPACE.value)
+    await leases.release(held)
+    info = await services.backups.create(admin, SPACE.value)
+    assert info.objects == 12  # meta, rules and the ten notes
+    copied = [k for k in store._objects if k.startswith("_backups/")]
+    assert copied
+    assert not any(k.endswith("_lease.json") for k in copied)
+    assert "proj/_lease.json" not in store._objects

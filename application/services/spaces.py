@@ -25,6 +25,8 @@ from domain import (
     SpaceMeta,
     SpaceRules,
 )
+from domain.model import DESCRIPTION_MAX_BYTES
+from domain.values import check_text
 
 __all__ = ["SpaceOverview", "SpaceService"]
 
@@ -126,12 +128,13 @@ class SpaceService:
         if description is None and owner is None:
             raise InvalidInput("give a description, an owner, or both")
         new_owner = None if owner is None else AgentName(owner)
-        probe = SpaceMeta(space, description or "", AgentName("probe"), self._clock.now())  # validates text
+        if description is not None:
+            check_text(description, "description", DESCRIPTION_MAX_BYTES, allow_empty=True)
 
         def change(meta: SpaceMeta) -> SpaceMeta:
             return attrs.evolve(
                 meta,
-                description=probe.description if description is not None else meta.description,
+                description=description if description is not None else meta.description,
                 owner=new_owner or meta.owner,
             )
 

@@ -71,7 +71,7 @@ class StoreBackupRepository:
     async def create(self, space_id: SpaceId, backup_id: str, created_at: datetime) -> BackupInfo:
         """See :class:`application.ports.BackupRepository`."""
         prefix = layout.space_prefix(space_id)
-        keys = await _keys(self._store, prefix)
+        keys = [k for k in await _keys(self._store, prefix) if k != layout.lease_key(space_id)]
         if layout.meta_key(space_id) not in keys:
             raise NotFound(f"space {space_id} does not exist")
         root = _root(space_id, backup_id)
@@ -147,7 +147,11 @@ class StoreBackupRepository:
 
     async def export_space(self, space_id: SpaceId) -> bytes:
         """See :class:`application.ports.BackupRepository`."""
-        keys = await _keys(self._store, layout.space_prefix(space_id))
+        keys = [
+            k
+            for k in await _keys(self._store, layout.space_prefix(space_id))
+            if k != layout.lease_key(space_id)
+        ]
         if not keys:
             raise NotFound(f"space {space_id} does not exist")
         return await self._tar([(k, k) for k in keys])

@@ -15,7 +15,7 @@ from application.consolidation.ports import JobRecord, JobState, Lease
 from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import Conflict, NotFound, SpaceId
 from domain.consolidation import Journal
-from infrastructure import codecs
+from infrastructure import codecs, layout
 
 __all__ = ["JOBS_PREFIX", "StoreJobRepository", "StoreJournalRepository", "StoreLeaseRepository"]
 
@@ -69,7 +69,7 @@ class StoreLeaseRepository:
 
     @staticmethod
     def _key(space_id: SpaceId) -> str:
-        return f"{space_id}/_lease.json"
+        return layout.lease_key(space_id)
 
     async def acquire(self, space_id: SpaceId, holder: str, until: datetime, now: datetime) -> Lease:
         """See the port."""
