@@ -5,6 +5,7 @@ middleware through :class:`BearerTokenVerifier`."""
 from __future__ import annotations
 
 import attrs
+import structlog
 from mcp.server.auth.provider import AccessToken
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -19,6 +20,8 @@ from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
 
 __all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
+
+log = structlog.get_logger("live_mem.http")
 
 
 class BearerTokenVerifier:
@@ -72,11 +75,15 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     )
 
     async def health(_: Request) -> Response:
+        # Unauthenticated: says whether the store answers, never why (bucket names and
+        # endpoints stay in the logs and in the authenticated system_health tool).
         report = await services.system.health()
+        if not report.ok:
+            log.warning("health_store_unavailable", error=report.store)
         body = {
             "status": "ok" if report.ok else "degraded",
             "version": services.system.version,
-            "store": report.store,
+            "store": "ok" if report.ok else "unavailable",
             "llm": report.llm,
         }
         return JSONResponse(body, status_code=200 if report.ok else 503)

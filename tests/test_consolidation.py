@@ -167,26 +167,37 @@ async def test_a_fault_at_every_store_call_loses_no_note_and_recovers_the_same_b
 
 
 async def test_a_stale_prepared_journal_is_rolled_forward_first() -> None:
+    from application.consolidation import ConsolidationService
+    from infrastructure.repositories import StoreBankRepository, StoreNoteRepository, StoreSpaceRepository
+    from infrastructure.repositories.consolidation import StoreLeaseRepository
+
+    class CrashBeforeCommit(StoreJournalRepository):
+        async def mark_committed(self, journal: Any) -> None:
+            raise StoreError("the process died here")
+
     clock = FakeClock()
     store = MemoryObjectStore()
-    faulty = FaultyStore(store)
-    services = services_over(faulty, clock, SmallBatches())
+    services = services_over(store, clock, SmallBatches())
     await seed(services, clock)
-    journals = StoreJournalRepository(store)
-    original = journals.mark_committed
 
-    async def crash(journal: Any) -> None:
-        raise StoreError("crash before commit")
+    def service(journals: StoreJournalRepository) -> ConsolidationService:
+        return ConsolidationService(
+            spaces=StoreSpaceRepository(store),
+            notes=StoreNoteRepository(store),
+            bank=StoreBankRepository(store),
+            journals=journals,
+            leases=StoreLeaseRepository(store),
+            planner=SmallBatches(),
+            clock=clock,
+        )
 
-    journals_repo = services.consolidation._service._journals
-    journals_repo.mark_committed = crash  # type: ignore[method-assign]
     with pytest.raises(StoreError):
-        await services.consolidation._service.consolidate(SPACE, "crashes")
-    journals_repo.mark_committed = original  # type: ignore[method-assign]
+        await service(CrashBeforeCommit(store)).consolidate(SPACE, "crashes")
+    journals = StoreJournalRepository(store)
     prepared = [j for j in await journals.list(SPACE) if j.state is JournalState.PREPARED]
     assert len(prepared) == 1
     clock.advance(3600)
-    report = await services.consolidation._service.consolidate(SPACE, "recovers")
+    report = await service(journals).consolidate(SPACE, "recovers")
     assert report.recovered == 1
     assert all(j.state is JournalState.COMMITTED for j in await journals.list(SPACE))
     assert await _live_ids(services) == set()

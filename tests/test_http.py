@@ -96,3 +96,20 @@ async def _all_notes(services: Services, admin: Identity) -> AsyncIterator[Note]
         if page.next_cursor is None:
             return
         cursor = page.next_cursor
+
+
+async def test_health_answers_503_without_details_when_the_store_is_down() -> None:
+    from application.store import StoreAccessDenied
+    from infrastructure.stores import MemoryObjectStore
+    from interfaces.bootstrap import build_services
+
+    class DownStore(MemoryObjectStore):
+        async def ping(self) -> None:
+            raise StoreAccessDenied("HEAD bucket 'secret-bucket-name': refused")
+
+    services = build_services(DownStore(), bootstrap_key=None, store_kind="memory")
+    async with running_server(services) as base, httpx2.AsyncClient() as http:
+        health = await http.get(f"{base}/health")
+    assert health.status_code == 503
+    assert health.json()["store"] == "unavailable"
+    assert "secret-bucket-name" not in health.text
