@@ -4,6 +4,7 @@ and close the store when done."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from application.consolidation import (
@@ -86,11 +87,11 @@ def _llm_status(settings: Settings) -> str:
     return "extractive (no model)"
 
 
-def planner_from_settings(settings: Settings) -> Planner:
-    """Abstractive over the configured OpenAI-compatible endpoint, else extractive."""
+def model_from_settings(settings: Settings) -> OpenAICompatibleModel | None:
+    """The configured OpenAI-compatible model, or None (extractive mode)."""
     if not settings.llm_configured:
-        return ExtractivePlanner()
-    model = OpenAICompatibleModel(
+        return None
+    return OpenAICompatibleModel(
         base_url=settings.llm_api_url or "",
         api_key=settings.llm_api_key or "",
         model=settings.llm_model or "",
@@ -99,7 +100,6 @@ def planner_from_settings(settings: Settings) -> Planner:
         context_tokens=settings.llm_context_tokens,
         timeout=float(settings.consolidation_timeout),
     )
-    return AbstractivePlanner(model)
 
 
 def build_services(
@@ -110,6 +110,7 @@ def build_services(
     llm_status: str = "extractive (no model)",
     backup_retention: int = 10,
     planner: Planner | None = None,
+    llm_probe: Callable[[], Awaitable[str]] | None = None,
     clock: Clock | None = None,
     consolidation_timeout: float = 600.0,
     consolidation_max_notes: int = 2000,
@@ -140,7 +141,7 @@ def build_services(
             retention=backup_retention,
             lease_seconds=consolidation_timeout,
         ),
-        system=SystemService(store, store_kind, llm_status, package_version()),
+        system=SystemService(store, store_kind, llm_status, package_version(), llm_probe),
         consolidation=ConsolidationJobs(
             ConsolidationService(
                 spaces=spaces,
@@ -165,13 +166,15 @@ def build_services(
 async def services_from_settings(settings: Settings) -> Services:
     """Open the configured store and build the services over it."""
     store = await open_store(settings)
+    model = model_from_settings(settings)
     return build_services(
         store,
         bootstrap_key=settings.admin_bootstrap_key,
         store_kind=describe_store(settings),
         llm_status=_llm_status(settings),
         backup_retention=settings.backup_retention,
-        planner=planner_from_settings(settings),
+        planner=AbstractivePlanner(model) if model is not None else ExtractivePlanner(),
+        llm_probe=model.ping if model is not None else None,
         consolidation_timeout=float(settings.consolidation_timeout),
         consolidation_max_notes=settings.consolidation_max_notes,
     )

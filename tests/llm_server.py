@@ -92,7 +92,21 @@ def _error(status: int, message: str) -> Response:
 async def scripted_llm(script: list[Answer]) -> AsyncIterator[tuple[str, ScriptedLLM]]:
     """Serve the script; yield the base URL (without ``/v1``) and the state."""
     state = ScriptedLLM(script)
-    app = Starlette(routes=[Route("/v1/chat/completions", state.handle, methods=["POST"])])
+
+    async def models(_: Request) -> Response:
+        return JSONResponse(
+            {
+                "object": "list",
+                "data": [{"id": "scripted-model", "object": "model", "created": 0, "owned_by": "tests"}],
+            }
+        )
+
+    app = Starlette(
+        routes=[
+            Route("/v1/chat/completions", state.handle, methods=["POST"]),
+            Route("/v1/models", models, methods=["GET"]),
+        ]
+    )
     async with serve_in_process(app) as base:
         yield base, state
 

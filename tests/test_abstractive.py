@@ -216,3 +216,38 @@ def test_the_key_is_a_valid_bootstrap_key() -> None:
     assert len(KEY) >= 32
     assert isinstance(ADVERSARIAL, dict)
     _: Any = None
+
+
+async def test_system_health_probes_the_model_endpoint() -> None:
+    from interfaces.bootstrap import build_services
+    from ops.server import free_port
+
+    def model_at(base: str) -> OpenAICompatibleModel:
+        return OpenAICompatibleModel(
+            base_url=f"{base}/v1", api_key="k", model="scripted-model", max_retries=0, timeout=2.0
+        )
+
+    async with scripted_llm([Answer(GOOD)]) as (base, _):
+        up = model_at(base)
+        healthy = build_services(
+            MemoryObjectStore(),
+            bootstrap_key=None,
+            store_kind="memory",
+            planner=AbstractivePlanner(up),
+            llm_probe=up.ping,
+            llm_status="abstractive (m)",
+        )
+        report = await healthy.system.health(probe_llm=True)
+    down = model_at(f"http://127.0.0.1:{free_port()}")
+    unhealthy = build_services(
+        MemoryObjectStore(),
+        bootstrap_key=None,
+        store_kind="memory",
+        planner=AbstractivePlanner(down),
+        llm_probe=down.ping,
+        llm_status="abstractive (m)",
+    )
+    failing = await unhealthy.system.health(probe_llm=True)
+    assert report.llm == "abstractive (m): ok"
+    assert failing.llm == "abstractive (m): unreachable (APIConnectionError)"
+    assert (await unhealthy.system.health()).llm == "abstractive (m)"  # /health never calls the model

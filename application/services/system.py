@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import attrs
 
 from application.store import ObjectStore, StoreError
@@ -32,14 +34,23 @@ class Health:
 class SystemService:
     """Health (no token needed), about and whoami."""
 
-    def __init__(self, store: ObjectStore, store_kind: str, llm_status: str, version: str) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        store_kind: str,
+        llm_status: str,
+        version: str,
+        llm_probe: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
         self._store = store
         self._store_kind = store_kind
         self._llm_status = llm_status
+        self._llm_probe = llm_probe
         self.version = version
 
-    async def health(self) -> Health:
-        """Ping the store (S3: HEAD bucket)."""
+    async def health(self, *, probe_llm: bool = False) -> Health:
+        """Ping the store (S3: HEAD bucket) and, with ``probe_llm`` and a model
+        configured, the model endpoint (lists its models)."""
         try:
             await self._store.ping()
         except StoreError as exc:
@@ -51,7 +62,9 @@ class SystemService:
             store=status,
             store_kind=self._store_kind,
             conditional_writes=self._store.supports_conditional_writes,
-            llm=self._llm_status,
+            llm=f"{self._llm_status}: {await self._llm_probe()}"
+            if probe_llm and self._llm_probe is not None
+            else self._llm_status,
         )
 
     @staticmethod

@@ -182,10 +182,11 @@ def _system_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def system_health() -> dict[str, Any]:
-        """Health of live-mem and its object store (S3: HEAD bucket). Needs any valid token.
-        Returns status "ok" or "degraded", the store's state and the consolidation mode."""
+        """Health of live-mem, its object store (S3: HEAD bucket) and, when consolidation
+        uses a model, the model endpoint. Needs any valid token. Returns status "ok" or
+        "degraded", the store's state and the consolidation mode."""
         await ctx.caller()
-        health = await s.system.health()
+        health = await s.system.health(probe_llm=True)
         return {
             "status": "ok" if health.ok else "degraded",
             "version": s.system.version,
