@@ -129,7 +129,9 @@ def build_services(
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
-        spaces=SpaceService(spaces, notes, bank, backups, clock),
+        spaces=SpaceService(
+            spaces, notes, bank, backups, clock, leases=leases, lease_seconds=consolidation_timeout
+        ),
         notes=NoteService(spaces, notes, clock, ids),
         bank=BankService(spaces, bank),
         backups=BackupService(

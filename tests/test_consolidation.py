@@ -252,3 +252,25 @@ async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_le
     assert copied
     assert not any(k.endswith("_lease.json") for k in copied)
     assert "proj/_lease.json" not in store._objects
+
+
+async def test_deleting_a_space_waits_for_no_consolidation() -> None:
+    from datetime import timedelta
+
+    from domain import NotFound
+    from infrastructure.repositories.consolidation import StoreLeaseRepository
+
+    clock = FakeClock()
+    store = MemoryObjectStore()
+    services = services_over(store, clock)
+    admin = await seed(services, clock)
+    leases = StoreLeaseRepository(store)
+    held = await leases.acquire(SPACE, "job-running", clock.now() + timedelta(minutes=5), clock.now())
+    with pytest.raises(Conflict):
+        await services.spaces.delete(admin, SPACE.value, confirm=True)
+    assert len(await _live_ids(services)) == 10  # nothing was deleted
+    await leases.release(held)
+    assert await services.spaces.delete(admin, SPACE.value, confirm=True) == 12
+    assert not [k for k in store._objects if k.startswith("proj/")]
+    with pytest.raises(NotFound):
+        await services.spaces.delete(admin, SPACE.value, confirm=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 import attrs
 
 from application.access import require_space_access
+from application.consolidation.ports import LeaseRepository
 from application.ports import (
     BackupRepository,
     BankFileInfo,
@@ -20,6 +22,7 @@ from domain import (
     AgentName,
     Identity,
     InvalidInput,
+    NotFound,
     Permission,
     SpaceId,
     SpaceMeta,
@@ -61,12 +64,17 @@ class SpaceService:
         bank: BankRepository,
         backups: BackupRepository,
         clock: Clock,
+        *,
+        leases: LeaseRepository,
+        lease_seconds: float = 600.0,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
         self._bank = bank
         self._backups = backups
         self._clock = clock
+        self._leases = leases
+        self._lease_length = timedelta(seconds=lease_seconds)
 
     async def create(
         self, caller: Identity, space_id: str, description: str = "", rules: str = ""
@@ -142,11 +150,23 @@ class SpaceService:
 
     async def delete(self, caller: Identity, space_id: str, confirm: bool = False) -> int:
         """Delete a space and everything in it (manage); ``confirm`` must be True.
-        Backups are kept. Returns the number of objects removed."""
+        Backups are kept. Returns the number of objects removed. Takes the space's
+        consolidation lease first, so a running consolidation or backup cannot write into
+        a half-deleted space (``Conflict`` meanwhile)."""
         space = require_space_access(caller, Permission.MANAGE, space_id)
         if confirm is not True:
             raise InvalidInput("deleting a space cannot be undone: call again with confirm=true")
-        return await self._spaces.delete(space)
+        try:
+            await self._spaces.get(space)
+        except NotFound:
+            # Leftovers of a delete that stopped half-way are removed; else NotFound.
+            return await self._spaces.delete(space)
+        now = self._clock.now()
+        lease = await self._leases.acquire(space, f"delete-{space}", now + self._lease_length, now)
+        try:
+            return await self._spaces.delete(space)
+        finally:
+            await self._leases.release(lease)
 
     async def export(self, caller: Identity, space_id: str) -> bytes:
         """The whole space as a tar.gz archive (read)."""

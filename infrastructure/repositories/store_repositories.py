@@ -153,7 +153,7 @@ class StoreSpaceRepository:
 
         await asyncio.gather(*(drop(k) for k in keys if k != meta))
         await self._store.delete(marker)
-        return len(keys)
+        return sum(k != layout.lease_key(space_id) for k in keys)  # our own lease is no content
 
 
 class StoreNoteRepository:
