@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -25,6 +26,8 @@ from application.store import (
 from contracts.backend import Backend, OpenBackend
 
 __all__ = ["ObjectStoreContract", "increment", "run_state_machine"]
+
+T = TypeVar("T")
 
 BAD_KEYS = ["", "/abs", "a//b", "a/../b", "./a", "a/.hidden", "a\x00b", "a\\b", "x" * 1025, "a/"]
 
@@ -230,8 +233,8 @@ def run_state_machine(open_backend: OpenBackend, *, max_examples: int, steps: in
             self.model: dict[str, bytes] = {}
             self.etags: dict[str, str] = {}
 
-        def run(self, coro: object) -> object:
-            return self.loop.run_until_complete(coro)  # type: ignore[arg-type]
+        def run(self, coro: Coroutine[Any, Any, T]) -> T:
+            return self.loop.run_until_complete(coro)
 
         @rule(key=_KEYS, data=_DATA)
         def put(self, key: str, data: bytes) -> None:
@@ -273,7 +276,7 @@ def run_state_machine(open_backend: OpenBackend, *, max_examples: int, steps: in
                 assert key not in self.model
             else:
                 assert key in self.model
-                assert got.data == self.model[key]  # type: ignore[attr-defined]
+                assert got.data == self.model[key]
 
         @invariant()
         def listing_matches(self) -> None:

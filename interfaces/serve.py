@@ -75,6 +75,7 @@ async def run_http(
         if on_ready is not None:
             await on_ready(services)
         config = hypercorn_config(settings.host, settings.port, settings.hypercorn_config)
+        # hypercorn's ASGI type is narrower than Starlette's call signature; they interoperate.
         await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     finally:
         stop.set()
