@@ -14,6 +14,7 @@ from application.consolidation import (
     ExtractivePlanner,
     Planner,
 )
+from application.consolidation.lock import SpaceLock
 from application.ports import Clock
 from application.services import (
     AuthService,
@@ -126,22 +127,20 @@ def build_services(
     spaces, notes = StoreSpaceRepository(store), StoreNoteRepository(store)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     journals, leases = StoreJournalRepository(store), StoreLeaseRepository(store)
+    lock = SpaceLock(leases, clock, consolidation_timeout)
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
-        spaces=SpaceService(
-            spaces, notes, bank, backups, clock, leases=leases, lease_seconds=consolidation_timeout
-        ),
+        spaces=SpaceService(spaces, notes, bank, backups, clock, lock=lock),
         notes=NoteService(spaces, notes, clock, ids),
         bank=BankService(spaces, bank),
         backups=BackupService(
             spaces,
             backups,
-            leases=leases,
+            lock=lock,
             clock=clock,
             ids=ids,
             retention=backup_retention,
-            lease_seconds=consolidation_timeout,
         ),
         system=SystemService(store, store_kind, llm_status, package_version(), llm_probe),
         consolidation=ConsolidationJobs(

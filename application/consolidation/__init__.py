@@ -1,6 +1,7 @@
 """Consolidation: the use case, its planners, jobs and ports."""
 
 from application.consolidation.jobs import ConsolidationJobs
+from application.consolidation.lock import SpaceLock
 from application.consolidation.planners import AbstractivePlanner, ExtractivePlanner, Planner
 from application.consolidation.ports import (
     InvalidModelOutput,
@@ -38,4 +39,5 @@ __all__ = [
     "ModelTimeout",
     "ModelUnavailable",
     "Planner",
+    "SpaceLock",
 ]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Final
 
 from application.access import require_space_access
-from application.consolidation.ports import LeaseRepository
+from application.consolidation.lock import SpaceLock
 from application.ports import BackupInfo, BackupRepository, Clock, IdGenerator, SpaceRepository
 from domain import Identity, InvalidInput, Permission, SpaceId
 
@@ -27,10 +26,9 @@ class BackupService:
     space's consolidation lease while it copies (``Conflict`` while a consolidation runs).
 
     Args:
-        leases: the consolidation leases.
+        lock: the space's consolidation lease.
         retention: how many backups to keep per space; older ones are deleted after
             each new backup (``BACKUP_RETENTION_COUNT``).
-        lease_seconds: how long a backup may hold the lease (``CONSOLIDATION_TIMEOUT``).
     """
 
     def __init__(
@@ -38,19 +36,17 @@ class BackupService:
         spaces: SpaceRepository,
         backups: BackupRepository,
         *,
-        leases: LeaseRepository,
+        lock: SpaceLock,
         clock: Clock,
         ids: IdGenerator,
         retention: int,
-        lease_seconds: float = 600.0,
     ) -> None:
         self._spaces = spaces
         self._backups = backups
-        self._leases = leases
+        self._lock = lock
         self._clock = clock
         self._ids = ids
         self._retention = retention
-        self._lease_length = timedelta(seconds=lease_seconds)
 
     async def create(self, caller: Identity, space_id: str) -> BackupInfo:
         """Copy the whole space (manage); prune beyond the retention count."""
@@ -60,11 +56,8 @@ class BackupService:
         backup_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{self._ids.new_id()[:8]}"
         # The space's consolidation lease keeps consolidation out while the copy is made,
         # so the bank, synthesis and journals in a backup belong together.
-        lease = await self._leases.acquire(space, f"backup-{backup_id}", now + self._lease_length, now)
-        try:
+        async with self._lock.hold(space, f"backup-{backup_id}"):
             info = await self._backups.create(space, backup_id, now)
-        finally:
-            await self._leases.release(lease)
         existing = await self._backups.list(space)
         for old in existing[: max(0, len(existing) - self._retention)]:
             await self._backups.delete(space, old.backup_id)

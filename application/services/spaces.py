@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 
 import attrs
 
 from application.access import require_space_access
-from application.consolidation.ports import LeaseRepository
+from application.consolidation.lock import SpaceLock
 from application.ports import (
     BackupRepository,
     BankFileInfo,
@@ -65,16 +64,14 @@ class SpaceService:
         backups: BackupRepository,
         clock: Clock,
         *,
-        leases: LeaseRepository,
-        lease_seconds: float = 600.0,
+        lock: SpaceLock,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
         self._bank = bank
         self._backups = backups
         self._clock = clock
-        self._leases = leases
-        self._lease_length = timedelta(seconds=lease_seconds)
+        self._lock = lock
 
     async def create(
         self, caller: Identity, space_id: str, description: str = "", rules: str = ""
@@ -161,12 +158,8 @@ class SpaceService:
         except NotFound:
             # Leftovers of a delete that stopped half-way are removed; else NotFound.
             return await self._spaces.delete(space)
-        now = self._clock.now()
-        lease = await self._leases.acquire(space, f"delete-{space}", now + self._lease_length, now)
-        try:
+        async with self._lock.hold(space, f"delete-{space}"):
             return await self._spaces.delete(space)
-        finally:
-            await self._leases.release(lease)
 
     async def export(self, caller: Identity, space_id: str) -> bytes:
         """The whole space as a tar.gz archive (read)."""
