@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.s3_servers import S3Server, moto_server, seaweedfs_server
+
+# Property tests judge behaviour, not speed: no per-example deadline, so a loaded CI
+# machine cannot fail them (speed is measured by ops/bench.py).
+settings.register_profile("live-mem", deadline=None)
+settings.load_profile("live-mem")
 
 
 @pytest.fixture(scope="session")
