@@ -106,34 +106,31 @@ class S3Config:
         )
 
 
-def _code(exc: ClientError) -> str:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
+def _code_and_status(exc: ClientError) -> tuple[str, str]:
+    """The S3 error code (or the HTTP status when there is none) and the HTTP status."""
     status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-    return code or status
+    return str(exc.response.get("Error", {}).get("Code", "")) or status, status
 
 
 def _translate(exc: Exception, what: str, *, missing: type[StoreError] = ObjectNotFound) -> StoreError:
     """Map a botocore/aiohttp exception to the port's error family."""
-    if isinstance(exc, ClientError):
-        code = _code(exc)
-        status = str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
-        if code in _NOT_FOUND or status == "404":
-            if code == "NoSuchBucket":
-                return StoreUnavailable(f"{what}: the bucket does not exist")
-            return missing(f"{what}: not found")
-        if code in _PRECONDITION or status in ("412", "409"):
-            return PreconditionFailed(f"{what}: precondition failed ({code})")
-        if code in _DENIED or status == "403":
-            return StoreAccessDenied(
-                f"{what}: the store refused our credentials ({code}); check the access key, "
-                "secret and S3_SIGNATURE_MODE"
-            )
-        if code == "NoSuchBucket":
-            return StoreUnavailable(f"{what}: the bucket does not exist")
-        if status.startswith("5") or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
-            return StoreUnavailable(f"{what}: the store failed ({code})")
-        return StoreError(f"{what}: the store answered {code}")
-    return StoreUnavailable(f"{what}: cannot reach the store ({type(exc).__name__})")
+    if not isinstance(exc, ClientError):
+        return StoreUnavailable(f"{what}: cannot reach the store ({type(exc).__name__})")
+    code, status = _code_and_status(exc)
+    if code == "NoSuchBucket":
+        return StoreUnavailable(f"{what}: the bucket does not exist")
+    if code in _NOT_FOUND or status == "404":
+        return missing(f"{what}: not found")
+    if code in _PRECONDITION or status in ("412", "409"):
+        return PreconditionFailed(f"{what}: precondition failed ({code})")
+    if code in _DENIED or status == "403":
+        return StoreAccessDenied(
+            f"{what}: the store refused our credentials ({code}); check the access key, "
+            "secret and S3_SIGNATURE_MODE"
+        )
+    if status.startswith("5") or code in ("SlowDown", "ServiceUnavailable", "InternalError"):
+        return StoreUnavailable(f"{what}: the store failed ({code})")
+    return StoreError(f"{what}: the store answered {code}")
 
 
 class S3ObjectStore:
