@@ -159,6 +159,11 @@ class BankRepository(Protocol):
         """Create or replace a bank file."""
         ...
 
+    async def get_all(self, space_id: SpaceId) -> list[BankFile]:
+        """Every bank file, sorted by name (one listing, then the reads concurrently);
+        a file removed between the two is left out."""
+        ...
+
     async def list(self, space_id: SpaceId) -> list[BankFileInfo]:
         """Every bank file with its size, sorted by name."""
         ...

@@ -227,6 +227,7 @@ class BankRepositoryContract(_WithBackend):
         for file in files:
             await bank.put(SPACE, file)
         assert await bank.get(SPACE, BankFileName("notes/api.md")) == files[1]
+        assert await bank.get_all(SPACE) == sorted(files, key=lambda f: f.name.value)
         listing = await bank.list(SPACE)
         assert [(i.name.value, i.size) for i in listing] == [("notes/api.md", 9), ("progress.md", 19)]
         await bank.delete(SPACE, BankFileName("progress.md"))

@@ -183,10 +183,7 @@ class ConsolidationService:
         rules = await self._spaces.rules(space_id)
         table = RoutingTable.from_rules(rules)
         synthesis = (await self._spaces.synthesis(space_id)).text
-        bank = {
-            info.name: (await self._bank.get(space_id, info.name)).content
-            for info in await self._bank.list(space_id)
-        }
+        bank = {file.name: file.content for file in await self._bank.get_all(space_id)}
         notes = await self._notes.get_many(refs)
         keys = {r.note_id: r.key for r in refs}
         batches = pack_batches(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from application.access import require_space_access
 from application.ports import BankFileInfo, BankRepository, SpaceRepository
 from domain import BankFile, BankFileName, Identity, Permission
@@ -29,15 +27,7 @@ class BankService:
         """Every bank file, sorted by name (one LIST, then the GETs concurrently)."""
         space = require_space_access(caller, Permission.READ, space_id)
         await self._spaces.get(space)
-
-        async def read(name: BankFileName) -> BankFile | None:
-            try:
-                return await self._bank.get(space, name)
-            except LookupError:
-                return None  # removed between LIST and GET
-
-        found = await asyncio.gather(*(read(info.name) for info in await self._bank.list(space)))
-        return [f for f in found if f is not None]
+        return await self._bank.get_all(space)
 
     async def list(self, caller: Identity, space_id: str) -> list[BankFileInfo]:
         """Bank file names and sizes, sorted by name."""

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -215,6 +216,20 @@ class StoreBankRepository:
         """See :class:`application.ports.BankRepository`."""
         text = await _text(self._store, layout.bank_key(space_id, name), f"bank file {name} does not exist")
         return BankFile(name=name, content=text)
+
+    async def get_all(self, space_id: SpaceId) -> builtins.list[BankFile]:
+        """See :class:`application.ports.BankRepository`."""
+        semaphore = asyncio.Semaphore(_READ_CONCURRENCY)
+
+        async def read(name: BankFileName) -> BankFile | None:
+            async with semaphore:
+                try:
+                    return await self.get(space_id, name)
+                except NotFound:
+                    return None
+
+        found = await asyncio.gather(*(read(info.name) for info in await self.list(space_id)))
+        return [f for f in found if f is not None]
 
     async def put(self, space_id: SpaceId, file: BankFile) -> None:
         """See :class:`application.ports.BankRepository`."""
