@@ -83,6 +83,11 @@ class BankFileInfo:
     name: BankFileName
     size: int
 
+    @property
+    def archived(self) -> bool:
+        """True for a file of the archive (``archive/...``)."""
+        return self.name.value.startswith("archive/")
+
 
 class SpaceRepository(Protocol):
     """Spaces: their metadata, rules and synthesis (``{space}/_meta.json``,
@@ -160,12 +165,17 @@ class BankRepository(Protocol):
         ...
 
     async def get_all(self, space_id: SpaceId) -> list[BankFile]:
-        """Every bank file, sorted by name (one listing, then the reads concurrently);
-        a file removed between the two is left out."""
+        """Every hot bank file (the archive, ``archive/...``, left out), sorted by name
+        (one listing, then the reads concurrently); a file removed between the two is
+        left out."""
+        ...
+
+    async def get_archive(self, space_id: SpaceId) -> list[BankFile]:
+        """Every archive file (``archive/...``), sorted by name, read like :meth:`get_all`."""
         ...
 
     async def list(self, space_id: SpaceId) -> list[BankFileInfo]:
-        """Every bank file with its size, sorted by name."""
+        """Every bank file, archive included, with its size, sorted by name."""
         ...
 
     async def delete(self, space_id: SpaceId, name: BankFileName) -> None:

@@ -97,6 +97,7 @@ class Settings:
     llm_context_tokens: int = 32768
     consolidation_timeout: int = 600
     consolidation_max_notes: int = 2000
+    bank_budget_tokens: int = 8000
     hypercorn_config: str | None = None
 
     @property
@@ -160,6 +161,7 @@ class Settings:
             llm_context_tokens=_int(env, "LLMAAS_CONTEXT_TOKENS", 32768, 1024, 10_000_000),
             consolidation_timeout=_int(env, "CONSOLIDATION_TIMEOUT", 600, 5, 86_400),
             consolidation_max_notes=_int(env, "CONSOLIDATION_MAX_NOTES", 2000, 1, 1_000_000),
+            bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", 8000, 500, 1_000_000),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )
 

@@ -43,6 +43,7 @@ from infrastructure.repositories.consolidation import (
 from infrastructure.settings import Settings, SettingsError, load_settings
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
 from infrastructure.system import RandomIds, SystemClock
+from infrastructure.topics import TfidfTopics
 
 __all__ = [
     "Settings",
@@ -115,6 +116,7 @@ def build_services(
     clock: Clock | None = None,
     consolidation_timeout: float = 600.0,
     consolidation_max_notes: int = 2000,
+    bank_budget_tokens: int = 8000,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -150,10 +152,11 @@ def build_services(
                 bank=bank,
                 journals=journals,
                 leases=leases,
-                planner=planner or ExtractivePlanner(),
+                planner=planner or ExtractivePlanner(TfidfTopics()),
                 clock=clock,
                 lease_seconds=consolidation_timeout,
                 max_notes=consolidation_max_notes,
+                bank_budget_tokens=bank_budget_tokens,
             ),
             jobs=StoreJobRepository(store),
             journals=journals,
@@ -174,10 +177,11 @@ async def services_from_settings(settings: Settings) -> Services:
         store_kind=describe_store(settings),
         llm_status=_llm_status(settings),
         backup_retention=settings.backup_retention,
-        planner=AbstractivePlanner(model) if model is not None else ExtractivePlanner(),
+        planner=AbstractivePlanner(model) if model is not None else ExtractivePlanner(TfidfTopics()),
         llm_probe=model.ping if model is not None else None,
         consolidation_timeout=float(settings.consolidation_timeout),
         consolidation_max_notes=settings.consolidation_max_notes,
+        bank_budget_tokens=settings.bank_budget_tokens,
     )
 
 

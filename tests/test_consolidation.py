@@ -14,6 +14,7 @@ from application.services import Services
 from application.store import StoreError
 from domain import AgentName, BankFileName, Conflict, SpaceId
 from domain.consolidation import JournalState
+from infrastructure.repositories import StoreBankRepository
 from infrastructure.repositories.consolidation import StoreJournalRepository
 from infrastructure.stores import MemoryObjectStore
 from tests.consolidation_support import NOTES, FakeClock, FaultyStore, SmallBatches, seed, services_over
@@ -43,15 +44,24 @@ async def test_extractive_run_files_every_note_and_consumes_it() -> None:
     assert done.report is not None
     assert done.report["notes_consumed"] == 10
     assert done.report["files_changed"] == ["activeContext.md", "decisions.md", "progress.md"]
+    assert done.report["archive_files"] == [
+        "archive/activeContext/2026.md",
+        "archive/decisions/2026.md",
+        "archive/progress/2026.md",
+    ]
     bank = await _bank(services)
-    assert "Store everything in S3; no database." in bank["decisions.md"]
+    assert "- 2026-03-02 · alice · decision: Store everything in S3; no database." in bank["decisions.md"]
     assert "## Known issues" in bank["progress.md"]
     assert "## 2026-W10" in bank["progress.md"]
-    assert "## Next steps" in bank["activeContext.md"]
-    assert "## Open questions" in bank["activeContext.md"]
-    # the repeated progress note was merged into the first one
+    assert "## Recent changes" in bank["activeContext.md"]  # all ten notes are recent ones
+    assert "- 2026-03-09 · alice · todo: Write the consolidation journal." in bank["activeContext.md"]
+    # the repeated progress note was merged: the newest keeps the line and names the other
     assert bank["progress.md"].count("The S3 adapter passes its contract suite.") == 1
-    assert "(also bob 2026-03-05)" in bank["progress.md"]
+    assert (
+        "- 2026-03-05 · bob · progress: The S3 adapter passes its contract suite. (also bob 2026-03-03)"
+        in (bank["progress.md"])
+    )
+    assert "- archive/progress/2026.md: 6 entries" in bank["progress.md"]
     assert await _live_ids(services) == set()
     history = await services.consolidation.history(admin, SPACE.value)
     assert sum(run["notes_consumed"] for run in history) == 10
@@ -60,15 +70,20 @@ async def test_extractive_run_files_every_note_and_consumes_it() -> None:
     assert meta.synthesis.startswith("Extractive consolidation filed 10 notes")
 
 
-async def test_each_note_lands_in_exactly_one_bank_file() -> None:
+async def test_each_note_lands_in_full_in_exactly_one_archive_file_and_in_the_hot_bank() -> None:
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
     await services.consolidation.submit(admin, SPACE.value)
     await services.consolidation.drain()
     bank = await _bank(services)
-    for _agent, _category, content in set(NOTES):
-        assert sum(content in text for text in bank.values()) == 1, content
+    archive = {f.name.value: f.content for f in await StoreBankRepository(services.store).get_archive(SPACE)}
+    assert not any(name.startswith("archive/") for name in bank)  # bank_read_all: the hot bank only
+    for agent, category, content in NOTES:
+        entry = f" · {agent} · {category} · "
+        holders = [n for n, text in archive.items() if entry in text and f"> {content}" in text]
+        assert len(holders) == 1, content
+        assert any(content in text for text in bank.values()), content
 
 
 async def test_a_writer_consolidates_only_its_own_notes() -> None:

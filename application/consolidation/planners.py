@@ -3,20 +3,27 @@ no model) and abstractive (a language model writes the plan)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Final, Protocol
 
 import attrs
 
-from application.consolidation.ports import LanguageModel
+from application.consolidation.ports import LanguageModel, TopicExtractor
 from domain import BankFileName, Note, SpaceRules
 from domain.consolidation import (
     EDIT_PLAN_SCHEMA,
+    Archive,
     Budget,
+    EditOp,
     EditPlan,
+    OpKind,
     RoutingTable,
+    Topic,
+    ViewInputs,
+    archive_stem,
     estimate_tokens,
-    extractive_plan,
+    extractive_views,
 )
 from domain.consolidation.markdown import Document
 
@@ -30,27 +37,43 @@ __all__ = [
 ]
 
 EXTRACTIVE_BATCH_NOTES: Final = 200
+TOPICS: Final = 40
 
 
 @attrs.frozen
 class PlanRequest:
-    """Everything a planner sees for one batch."""
+    """Everything a planner sees for one batch.
+
+    Attributes:
+        notes: the batch's notes, oldest first (empty for a compaction).
+        bank: the hot bank files' text.
+        rules, synthesis, table: the space's rules, last synthesis and routing table.
+        archive: the space's archive, this batch's notes already appended.
+        budgets: each declared file's token budget.
+        description: the space description.
+        previous_error: why the previous plan was refused, for the retry.
+    """
 
     notes: Sequence[Note]
     bank: Mapping[BankFileName, str]
     rules: SpaceRules
     synthesis: str
     table: RoutingTable
+    archive: Archive | None = None
+    budgets: Mapping[BankFileName, int] = attrs.field(factory=dict)
+    description: str = ""
     previous_error: str | None = None
 
 
 @attrs.frozen
 class PlannedBatch:
-    """A plan and what it cost."""
+    """A plan and what it cost. ``guarded``: a model wrote it, so the plan guards apply
+    in full (no empty plan, no shrinking a file by half)."""
 
     plan: EditPlan
     tokens_in: int = 0
     tokens_out: int = 0
+    guarded: bool = True
 
 
 class Planner(Protocol):
@@ -71,17 +94,71 @@ class Planner(Protocol):
 
 
 class ExtractivePlanner:
-    """The router of :mod:`domain.consolidation.router`: verbatim, dated bullets."""
+    """Regenerates every hot file as a view of the archive
+    (:mod:`domain.consolidation.views`): deterministic, offline, invents nothing.
+
+    Args:
+        topics: the keyword extractor behind the brief's topic map; None leaves the map out.
+    """
 
     mode = "extractive"
+
+    def __init__(self, topics: TopicExtractor | None = None) -> None:
+        self._topics = topics
 
     def budget(self, rules: SpaceRules, synthesis: str) -> Budget:
         """No model: batches are capped by note count only."""
         return Budget(context_tokens=10**9, answer_tokens=0, fixed_tokens=0, max_notes=EXTRACTIVE_BATCH_NOTES)
 
     async def plan(self, request: PlanRequest) -> PlannedBatch:
-        """Route every note of the batch."""
-        return PlannedBatch(extractive_plan(request.notes, request.bank, request.rules, request.table))
+        """Rewrite each declared file whose view changed (in a worker thread: the views
+        read every archived note)."""
+        return await asyncio.to_thread(self._plan, request)
+
+    def _topic_map(self, notes: Sequence[Note]) -> list[Topic]:
+        if self._topics is None or not notes:
+            return []
+        found = self._topics.topics([n.content for n in notes], TOPICS)
+        return [
+            Topic(term, len(hits), max(notes[i].created_at for i in hits).date())
+            for term, hits in found
+            if hits
+        ]
+
+    def _plan(self, request: PlanRequest) -> PlannedBatch:
+        archive = request.archive
+        if archive is None:  # pragma: no cover - the service always passes the archive
+            raise ValueError("the extractive planner needs the archive")
+        notes = archive.notes()
+        views = extractive_views(
+            ViewInputs(
+                notes=notes,
+                rules=request.rules,
+                table=request.table,
+                budgets=request.budgets,
+                description=request.description,
+                topics=self._topic_map(notes),
+                archive_counts=lambda name: archive.counts(archive_stem(name)),
+            )
+        )
+        ops = []
+        for name, text in views.items():
+            old = request.bank.get(name)
+            if old == text:
+                continue
+            kind = OpKind.REWRITE_FILE if old and old.strip() else OpKind.CREATE_FILE
+            ops.append(EditOp(kind, name.value, content=text))
+        agents = sorted({n.agent.value for n in request.notes})
+        span = (
+            f"{request.notes[0].created_at.date()} to {request.notes[-1].created_at.date()}"
+            if request.notes
+            else "no new notes"
+        )
+        synthesis = (
+            f"Extractive consolidation filed {len(request.notes)} notes from {len(agents)} agents ({span}); "
+            f"the archive holds {len(notes)} notes."
+        )
+        return PlannedBatch(EditPlan(tuple(ops), synthesis), guarded=False)
 
 
 SYSTEM_PROMPT: Final = """You maintain the memory bank of a team of AI agents: Markdown files whose
@@ -124,6 +201,14 @@ def render_prompt(request: PlanRequest, needed: Sequence[BankFileName]) -> str:
         parts.append(
             f"- [{note.created_at.date()} {note.agent} {note.category.value}] {note.content.strip()}"
         )
+    if request.budgets:
+        parts += [
+            "",
+            "# Budgets (tokens, about 4 bytes each; what passes a budget is archived, oldest first)",
+        ]
+        for name, budget in request.budgets.items():
+            used = estimate_tokens(request.bank.get(name, ""))
+            parts.append(f"- {name}: {budget} tokens (now {used})")
     if request.previous_error:
         parts += [
             "",
@@ -154,7 +239,9 @@ class AbstractivePlanner:
         return Budget(self._model.context_tokens, self._model.max_answer_tokens, fixed, max_notes=100)
 
     async def plan(self, request: PlanRequest) -> PlannedBatch:
-        """One model call."""
+        """One model call; none for a compaction (no notes), whose plan is empty."""
+        if not request.notes:
+            return PlannedBatch(EditPlan((), request.synthesis), guarded=False)
         needed = sorted({request.table.route(n)[0] for n in request.notes}, key=lambda n: n.value)
         answer = await self._model.complete(
             SYSTEM_PROMPT,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -24,6 +25,7 @@ __all__ = [
     "JobState",
     "JobRecord",
     "JobRepository",
+    "TopicExtractor",
 ]
 
 T = TypeVar("T")
@@ -80,6 +82,20 @@ class LanguageModel(Protocol):
         Raises:
             ModelUnavailable, ModelTimeout, InvalidModelOutput.
         """
+        ...
+
+
+class TopicExtractor(Protocol):
+    """Finds the most distinctive terms of a collection of texts (the brief's topic map).
+
+    Implementations are deterministic: the same texts give the same terms in the same
+    order. Terms keep code identifiers whole (``ClientSession``, ``streamable_http``) and
+    leave out English stop words.
+    """
+
+    def topics(self, texts: Sequence[str], limit: int) -> list[tuple[str, list[int]]]:
+        """At most ``limit`` terms, most distinctive first, each with the indices of the
+        texts that contain it (ascending). An empty collection gives no terms."""
         ...
 
 

@@ -42,12 +42,16 @@ from domain import (
     Synthesis,
 )
 from domain.consolidation import (
+    DEFAULT_BANK_BUDGET_TOKENS,
+    Archive,
     ConsumedNote,
     Journal,
     JournalState,
     RoutingTable,
     apply_plan,
     estimate_tokens,
+    file_budgets,
+    fit_bank,
     pack_batches,
 )
 
@@ -78,6 +82,9 @@ class ConsolidationReport:
         duration_s: wall time of the run.
         mode: ``extractive`` or ``abstractive (model)``.
         recovered: journals found ``prepared`` and rolled forward first.
+        archive_files: archive files written (new notes and displaced entries).
+        hot_tokens: estimated tokens of the hot bank after the run (what
+            ``bank_read_all`` returns); 0 when no batch ran.
     """
 
     notes_consumed: int = 0
@@ -90,6 +97,8 @@ class ConsolidationReport:
     duration_s: float = 0.0
     mode: str = "extractive"
     recovered: int = 0
+    archive_files: tuple[str, ...] = ()
+    hot_tokens: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -97,6 +106,7 @@ class ConsolidationReport:
             **attrs.asdict(self),
             "files_changed": list(self.files_changed),
             "run_ids": list(self.run_ids),
+            "archive_files": list(self.archive_files),
         }
 
 
@@ -115,6 +125,7 @@ class ConsolidationService:
         clock: Clock,
         lease_seconds: float = 600.0,
         max_notes: int = 2000,
+        bank_budget_tokens: int = DEFAULT_BANK_BUDGET_TOKENS,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
@@ -125,6 +136,7 @@ class ConsolidationService:
         self._clock = clock
         self._lease = timedelta(seconds=lease_seconds)
         self._max_notes = max_notes
+        self._bank_budget = bank_budget_tokens
 
     @property
     def mode(self) -> str:
@@ -162,6 +174,26 @@ class ConsolidationService:
         finally:
             await self._leases.release(lease)
 
+    async def compact(self, space_id: SpaceId, job_id: str) -> ConsolidationReport:
+        """Apply the budget policy to the bank now, consuming no note (after a budget
+        change, say): one batch with no notes, through the same journal. In extractive
+        mode the views are regenerated; in abstractive mode no model is called.
+
+        Raises:
+            NotFound, Conflict, StoreError: as :meth:`consolidate`.
+        """
+        started = time.perf_counter()
+        await self._spaces.get(space_id)
+        now = self._clock.now()
+        lease = await self._leases.acquire(space_id, job_id, now + self._lease, now)
+        try:
+            recovered = await self.roll_forward(space_id)
+            report = ConsolidationReport(mode=self.mode, recovered=recovered)
+            report, lease = await self._run(space_id, job_id, [], lease, report)
+            return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
+        finally:
+            await self._leases.release(lease)
+
     async def roll_forward(self, space_id: SpaceId) -> int:
         """Commit every journal left ``prepared``; return how many."""
         pending = [j for j in await self._journals.list(space_id) if j.state is JournalState.PREPARED]
@@ -182,30 +214,41 @@ class ConsolidationService:
         (its ETag is what release must match)."""
         rules = await self._spaces.rules(space_id)
         table = RoutingTable.from_rules(rules)
+        budgets = file_budgets(rules, self._bank_budget)
+        description = (await self._spaces.get(space_id)).description
         synthesis = (await self._spaces.synthesis(space_id)).text
         bank = {file.name: file.content for file in await self._bank.get_all(space_id)}
+        archive = Archive(space_id, {f.name: f.content for f in await self._bank.get_archive(space_id)})
         notes = await self._notes.get_many(refs)
         keys = {r.note_id: r.key for r in refs}
-        batches = pack_batches(
+        batches: list[list[Note]] = pack_batches(
             notes,
             self._planner.budget(rules, synthesis),
             item_tokens=lambda n: estimate_tokens(n.content) + 20,
             needs=lambda n: table.route(n)[0],
             need_tokens=lambda f: estimate_tokens(bank.get(f, "")),
-        )
+        ) or [[]]
         files: set[str] = set(report.files_changed)
+        archived: set[str] = set(report.archive_files)
         for index, batch in enumerate(batches):
-            planned, changed, new_synthesis, duration = await self._plan(
-                PlanRequest(batch, bank, rules, synthesis, table), report
-            )
+            archive.changed.clear()
+            archive.add_notes(batch, {n.note_id: table.route(n)[0] for n in batch})
+            request = PlanRequest(batch, bank, rules, synthesis, table, archive, budgets, description)
+            planned, changed, new_synthesis, duration = await self._plan(request, report)
             stamp = self._clock.now()
+            planned_bank = {**bank, **{name: file.content for name, file in changed.items()}}
+            fitted = fit_bank(bank, planned_bank, budgets, archive, stamp)
+            written = {name: text for name, text in fitted.items() if bank.get(name) != text}
+            written.update({name: archive.files[name] for name in archive.changed})
+            if not written and not batch:
+                break  # a compaction with nothing to do writes no journal
             journal = Journal(
                 run_id=f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{job_id[:12]}-{index:03d}",
                 space_id=space_id,
                 job_id=job_id,
                 state=JournalState.PREPARED,
                 mode=self.mode,
-                files={name.value: file.content for name, file in changed.items()},
+                files={name.value: text for name, text in written.items()},
                 synthesis=new_synthesis.text,
                 consumed=tuple(_consumed(n, keys[n.note_id]) for n in batch),
                 tokens_in=planned.tokens_in,
@@ -215,17 +258,20 @@ class ConsolidationService:
             )
             await self._journals.prepare(journal)
             await self._commit(journal)
-            bank.update({name: file.content for name, file in changed.items()})
+            bank.update(fitted)
             synthesis = new_synthesis.text
-            files.update(name.value for name in changed)
+            files.update(name.value for name in written if name not in archive.changed)
+            archived.update(name.value for name in archive.changed)
             report = attrs.evolve(
                 report,
                 notes_consumed=report.notes_consumed + len(batch),
                 files_changed=tuple(sorted(files)),
+                archive_files=tuple(sorted(archived)),
                 batches=report.batches + 1,
                 run_ids=(*report.run_ids, journal.run_id),
                 tokens_in=report.tokens_in + planned.tokens_in,
                 tokens_out=report.tokens_out + planned.tokens_out,
+                hot_tokens=sum(estimate_tokens(text) for text in bank.values()),
             )
             lease = await self._leases.renew(lease, self._clock.now() + self._lease)
         return report, lease
@@ -242,7 +288,13 @@ class ConsolidationService:
                 planned = await self._planner.plan(attrs.evolve(base, previous_error=error))
                 spent_in += planned.tokens_in
                 spent_out += planned.tokens_out
-                changed, new_synthesis = apply_plan(planned.plan, base.bank, base.rules)
+                changed, new_synthesis = apply_plan(
+                    planned.plan,
+                    base.bank,
+                    base.rules,
+                    require_changes=planned.guarded,
+                    shrink_guard=planned.guarded,
+                )
             except (PlanRejected, InvalidModelOutput) as exc:
                 error = str(exc)
                 log.warning("plan_refused", error=error[:300])

@@ -27,6 +27,7 @@ from domain import (
     SpaceMeta,
     SpaceRules,
 )
+from domain.consolidation import check_rules
 from domain.model import DESCRIPTION_MAX_BYTES
 from domain.values import check_text
 
@@ -84,8 +85,7 @@ class SpaceService:
         """
         space = require_space_access(caller, Permission.MANAGE, space_id)
         parsed = SpaceRules(rules) if isinstance(rules, str) and rules.strip() else SpaceRules.default()
-        if not parsed.file_names():
-            raise InvalidInput("the rules declare no bank file: add headings such as '## progress.md'")
+        check_rules(parsed)
         meta = SpaceMeta(
             space_id=space, description=description, owner=caller.name, created_at=self._clock.now()
         )

@@ -135,6 +135,7 @@ def apply_plan(
     rules: SpaceRules,
     *,
     require_changes: bool = True,
+    shrink_guard: bool = True,
 ) -> tuple[dict[BankFileName, BankFile], Synthesis]:
     """Validate a whole plan against the bank and apply it in memory.
 
@@ -143,7 +144,8 @@ def apply_plan(
     operations name existing sections; ``create_file`` only on a missing file; a plan may
     not shrink a file of 1 KiB or more to less than half its size; every resulting file
     within the bank file size limit; at most 500 operations; an empty plan is refused
-    when ``require_changes``.
+    when ``require_changes``. The shrink guard is for plans a model wrote; a deterministic
+    planner whose displaced text the archive receives turns it off (``shrink_guard``).
 
     Returns:
         The files that changed, with their new content, and the new synthesis.
@@ -168,7 +170,7 @@ def apply_plan(
         if text == old:
             continue
         old_size, new_size = len(old.encode()), len(text.encode())
-        if old_size >= SHRINK_GUARD_BYTES and new_size * 2 < old_size:
+        if shrink_guard and old_size >= SHRINK_GUARD_BYTES and new_size * 2 < old_size:
             raise PlanRejected(
                 f"the plan shrinks {name} from {old_size} to {new_size} bytes; a plan may not drop more "
                 "than half of a file: move or summarize content instead of deleting it"

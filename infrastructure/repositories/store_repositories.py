@@ -219,6 +219,13 @@ class StoreBankRepository:
 
     async def get_all(self, space_id: SpaceId) -> builtins.list[BankFile]:
         """See :class:`application.ports.BankRepository`."""
+        return await self._read_all(space_id, archived=False)
+
+    async def get_archive(self, space_id: SpaceId) -> builtins.list[BankFile]:
+        """See :class:`application.ports.BankRepository`."""
+        return await self._read_all(space_id, archived=True)
+
+    async def _read_all(self, space_id: SpaceId, *, archived: bool) -> builtins.list[BankFile]:
         semaphore = asyncio.Semaphore(_READ_CONCURRENCY)
 
         async def read(name: BankFileName) -> BankFile | None:
@@ -228,7 +235,8 @@ class StoreBankRepository:
                 except NotFound:
                     return None
 
-        found = await asyncio.gather(*(read(info.name) for info in await self.list(space_id)))
+        infos = [i for i in await self.list(space_id) if i.archived == archived]
+        found = await asyncio.gather(*(read(info.name) for info in infos))
         return [f for f in found if f is not None]
 
     async def put(self, space_id: SpaceId, file: BankFile) -> None:
