@@ -1,0 +1,134 @@
+"""What the MCP tools answer: JSON-ready dicts of domain objects, and the parsing of the
+loose parameter forms the public live-memory contract accepts."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Final
+
+from application.consolidation import JobRecord
+from application.ports import BackupInfo
+from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
+
+__all__ = [
+    "ARCHIVE_MAX_BYTES",
+    "archive",
+    "backup_dict",
+    "csv",
+    "highest_permission",
+    "job_dict",
+    "meta_dict",
+    "note_dict",
+    "split_backup_id",
+    "token_dict",
+]
+
+ARCHIVE_MAX_BYTES: Final = 50 * 1024 * 1024
+
+
+def meta_dict(meta: SpaceMeta) -> dict[str, Any]:
+    """A space's metadata."""
+    return {
+        "space_id": meta.space_id.value,
+        "description": meta.description,
+        "owner": meta.owner.value,
+        "created_at": meta.created_at.isoformat(),
+        "consolidations": meta.consolidations,
+        "last_consolidation": meta.last_consolidation_at.isoformat() if meta.last_consolidation_at else None,
+    }
+
+
+def note_dict(note: Note) -> dict[str, Any]:
+    """A note."""
+    return {
+        "note_id": note.note_id,
+        "agent": note.agent.value,
+        "category": note.category.value,
+        "content": note.content,
+        "tags": list(note.tags),
+        "timestamp": note.created_at.isoformat(),
+    }
+
+
+def token_dict(record: TokenRecord) -> dict[str, Any]:
+    """A token's metadata (never its secret)."""
+    return {
+        "token_id": record.token_id,
+        "token_hash": record.token_hash,
+        "name": record.name.value,
+        "permission": record.permission.label,
+        "space_ids": list(record.spaces),
+        "created_at": record.created_at.isoformat(),
+        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
+        "revoked": record.revoked,
+    }
+
+
+def backup_dict(info: BackupInfo) -> dict[str, Any]:
+    """A backup's description."""
+    return {
+        "backup_id": f"{info.space_id}/{info.backup_id}",
+        "space_id": info.space_id.value,
+        "created_at": info.created_at.isoformat(),
+        "objects": info.objects,
+        "size": info.size,
+    }
+
+
+def job_dict(job: JobRecord) -> dict[str, Any]:
+    """A consolidation job."""
+    return {
+        "job_id": job.job_id,
+        "space_id": job.space_id.value,
+        "state": job.state.value,
+        "requested_by": job.requested_by,
+        "agent": job.agent_scope,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "attempts": job.attempts,
+        "error": job.error,
+        "report": job.report,
+    }
+
+
+def split_backup_id(backup_id: str) -> tuple[str, str]:
+    """``space/backup`` into its two parts. Raises ``InvalidInput``."""
+    if not isinstance(backup_id, str) or backup_id.count("/") != 1:
+        raise InvalidInput("backup_id must look like 'space-id/20260131T120000Z-1a2b3c4d' (see backup_list)")
+    space, _, backup = backup_id.partition("/")
+    return space, backup
+
+
+def csv(value: str | list[str] | None) -> list[str]:
+    """A comma-separated string or a list, as a list of non-empty strings. Raises ``InvalidInput``."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v).strip() for v in value if str(v).strip()]
+    if not isinstance(value, str):
+        raise InvalidInput("expected a comma-separated string")
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def highest_permission(permissions: str) -> str:
+    """The highest permission named in a comma-separated list. Raises ``InvalidInput``."""
+    levels = [Permission.parse(p) for p in csv(permissions)]
+    if not levels:
+        raise InvalidInput("permissions must name read, write, manage or admin")
+    return max(levels).label
+
+
+def archive(data: bytes, name: str) -> dict[str, Any]:
+    """A tar.gz archive as a tool answer (base64). Raises ``InvalidInput`` over ``ARCHIVE_MAX_BYTES``."""
+    if len(data) > ARCHIVE_MAX_BYTES:
+        raise InvalidInput(
+            f"the archive is {len(data)} bytes, over the {ARCHIVE_MAX_BYTES}-byte limit of one tool answer; "
+            "use the live-mem CLI to export large spaces"
+        )
+    return {
+        "status": "ok",
+        "filename": name,
+        "size": len(data),
+        "format": "tar.gz",
+        "archive_base64": base64.b64encode(data).decode(),
+    }

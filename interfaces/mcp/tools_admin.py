@@ -1,0 +1,147 @@
+"""MCP tools of the backup and admin families."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from domain import InvalidInput
+from interfaces.mcp.context import ToolContext
+from interfaces.mcp.shapes import archive, backup_dict, csv, highest_permission, split_backup_id, token_dict
+
+__all__ = ["admin_tools", "backup_tools"]
+
+
+def backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
+    s = ctx.services
+
+    @mcp.tool()
+    @ctx.tool
+    async def backup_create(space_id: str, description: str = "") -> dict[str, Any]:
+        """Copy the whole space into a backup kept in the same store (needs manage). Older
+        backups beyond the retention count are deleted."""
+        me = await ctx.caller()
+        return {
+            "status": "created",
+            **backup_dict(await s.backups.create(me, space_id)),
+            "description": description,
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def backup_list(space_id: str = "") -> dict[str, Any]:
+        """Backups of one space, or of every space you can use when space_id is empty."""
+        me = await ctx.caller()
+        spaces = [space_id] if space_id else [m.space_id.value for m in await s.spaces.list(me)]
+        found = [backup_dict(b) for sp in spaces for b in await s.backups.list(me, sp)]
+        return {"status": "ok", "backups": found, "total": len(found)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def backup_restore(
+        backup_id: str, confirm: bool = False, target_space_id: str = ""
+    ) -> dict[str, Any]:
+        """Recreate a backup as a space that does not exist (needs manage): the original
+        space id (delete it first) or target_space_id. Pass confirm=true."""
+        me = await ctx.caller()
+        if confirm is not True:
+            raise InvalidInput("restoring writes a whole space: call again with confirm=true")
+        space, backup = split_backup_id(backup_id)
+        target = target_space_id or space
+        restored = await s.backups.restore(me, space, backup, target)
+        return {"status": "ok", "backup_id": backup_id, "space_id": target, "objects_restored": restored}
+
+    @mcp.tool()
+    @ctx.tool
+    async def backup_download(backup_id: str) -> dict[str, Any]:
+        """A backup as a tar.gz archive in base64 (needs read; at most 50 MiB)."""
+        me = await ctx.caller()
+        space, backup = split_backup_id(backup_id)
+        return archive(await s.backups.download(me, space, backup), f"{space}-{backup}.tar.gz")
+
+    @mcp.tool()
+    @ctx.tool
+    async def backup_delete(backup_id: str, confirm: bool = False) -> dict[str, Any]:
+        """Delete a backup for good (needs manage). backup_id as given by backup_list;
+        pass confirm=true. Errors: NotFound, InvalidInput."""
+        me = await ctx.caller()
+        if confirm is not True:
+            raise InvalidInput("deleting a backup cannot be undone: call again with confirm=true")
+        space, backup = split_backup_id(backup_id)
+        await s.backups.delete(me, space, backup)
+        return {"status": "deleted", "backup_id": backup_id}
+
+
+def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
+    s = ctx.services
+
+    async def resolve(token_hash: str) -> str:
+        """Accept a token id or its hash (the public contract names tokens by hash)."""
+        me = await ctx.caller()
+        for record in await s.auth.list(me):
+            if token_hash in (record.token_id, record.token_hash):
+                return record.token_id
+        return token_hash
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_create_token(
+        name: str, permissions: str, space_ids: str | list[str] = "", expires_in_days: int = 0
+    ) -> dict[str, Any]:
+        """Create a token (needs admin). name: the agent's identity. permissions: read,
+        write, manage or admin (the highest one listed counts). space_ids: comma-separated,
+        empty for all. The secret is shown in this answer only, never again."""
+        me = await ctx.caller()
+        issued = await s.auth.create(
+            me, name, highest_permission(permissions), csv(space_ids) or ["*"], expires_in_days or None
+        )
+        return {
+            "status": "created",
+            **token_dict(issued.record),
+            "token": issued.secret,
+            "warning": "this token is shown once: store it now",
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_list_tokens() -> dict[str, Any]:
+        """Every token's metadata: id, hash, name, permission, spaces, expiry, revoked.
+        Secrets are never stored, so never shown (needs admin)."""
+        me = await ctx.caller()
+        tokens = [token_dict(r) for r in await s.auth.list(me)]
+        return {"status": "ok", "tokens": tokens, "total": len(tokens)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_update_token(
+        token_hash: str, space_ids: str | list[str] = "", permissions: str = ""
+    ) -> dict[str, Any]:
+        """Change a token's spaces and/or permission (needs admin); empty means unchanged.
+        token_hash: the token's id or hash from admin_list_tokens."""
+        me = await ctx.caller()
+        record = await s.auth.update(
+            me,
+            await resolve(token_hash),
+            highest_permission(permissions) if permissions else None,
+            csv(space_ids) or None,
+        )
+        return {"status": "ok", **token_dict(record)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_revoke_token(token_hash: str) -> dict[str, Any]:
+        """Revoke a token: it stops working at once, on every replica (needs admin).
+        token_hash: the token's id or hash from admin_list_tokens. Errors: NotFound."""
+        me = await ctx.caller()
+        return {"status": "ok", **token_dict(await s.auth.revoke(me, await resolve(token_hash)))}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_delete_token(token_hash: str) -> dict[str, Any]:
+        """Delete a token's record for good (needs admin); revoke first to keep an audit trail.
+        token_hash: the token's id or hash from admin_list_tokens. Errors: NotFound."""
+        me = await ctx.caller()
+        token_id = await resolve(token_hash)
+        await s.auth.delete(me, token_id)
+        return {"status": "deleted", "token_id": token_id}

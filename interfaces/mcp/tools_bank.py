@@ -1,0 +1,92 @@
+"""MCP tools and resources of the memory bank family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from interfaces.mcp.context import ToolContext
+from interfaces.mcp.shapes import job_dict
+
+__all__ = ["bank_tools"]
+
+
+def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
+    s = ctx.services
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_read(space_id: str, filename: str) -> dict[str, Any]:
+        """One memory bank file, e.g. filename='activeContext.md' (needs read)."""
+        me = await ctx.caller()
+        file = await s.bank.read(me, space_id, filename)
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "filename": file.name.value,
+            "content": file.content,
+            "size": file.size,
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_read_all(space_id: str) -> dict[str, Any]:
+        """The whole memory bank in one call: call it at the start of every task."""
+        me = await ctx.caller()
+        files = await s.bank.read_all(me, space_id)
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "files": [{"filename": f.name.value, "content": f.content, "size": f.size} for f in files],
+            "total_size": sum(f.size for f in files),
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_list(space_id: str) -> dict[str, Any]:
+        """Bank file names and sizes in bytes, without content (needs read). Use bank_read
+        for one file or bank_read_all for all of them."""
+        me = await ctx.caller()
+        files = await s.bank.list(me, space_id)
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "files": [{"filename": f.name.value, "size": f.size} for f in files],
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_consolidate(space_id: str, agent: str = "") -> dict[str, Any]:
+        """Start consolidating live notes into the memory bank; returns a job_id at once
+        (poll bank_consolidation_status). With write permission it consolidates your own
+        notes; with manage, every note (agent empty) or one agent's. One consolidation
+        runs per space at a time; notes written meanwhile wait for the next one. A failed
+        batch leaves its notes in live/."""
+        me = await ctx.caller()
+        job = await s.consolidation.submit(me, space_id, agent)
+        return {"status": "accepted", **job_dict(job)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_consolidation_status(job_id: str) -> dict[str, Any]:
+        """A consolidation job's state (queued, running, succeeded, failed), its error if
+        it failed, and its report: notes consumed, files changed, LLM tokens in and out,
+        duration (needs read on the job's space)."""
+        me = await ctx.caller()
+        return {"status": "ok", **job_dict(await s.consolidation.status(me, job_id))}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_history(space_id: str, limit: int = 20) -> dict[str, Any]:
+        """Past consolidation batches, newest first: when, mode, notes consumed (which
+        ones), files changed, LLM tokens in and out, duration (needs read)."""
+        me = await ctx.caller()
+        runs = await s.consolidation.history(me, space_id, limit)
+        return {"status": "ok", "space_id": space_id, "runs": runs, "count": len(runs)}
+
+    @mcp.resource("livemem://{space_id}/bank/{filename}", mime_type="text/markdown")
+    async def bank_file(space_id: str, filename: str) -> str:
+        """A memory bank file as an MCP resource."""
+        me = await ctx.caller()
+        return (await s.bank.read(me, space_id, filename)).content

@@ -1,0 +1,228 @@
+"""MCP tools of the system, space and live-note families."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import MCPServer
+
+from domain import InvalidInput
+from interfaces.mcp.context import ToolContext
+from interfaces.mcp.shapes import archive, csv, meta_dict, note_dict
+
+__all__ = ["live_tools", "space_tools", "system_tools"]
+
+
+def system_tools(mcp: MCPServer, ctx: ToolContext) -> None:
+    s = ctx.services
+
+    @mcp.tool()
+    @ctx.tool
+    async def system_health() -> dict[str, Any]:
+        """Health of live-mem, its object store (S3: HEAD bucket) and, when consolidation
+        uses a model, the model endpoint. Needs any valid token. Returns status "ok" or
+        "degraded", the store's state and the consolidation mode."""
+        await ctx.caller()
+        health = await s.system.health(probe_llm=True)
+        return {
+            "status": "ok" if health.ok else "degraded",
+            "version": s.system.version,
+            "store": {
+                "status": health.store,
+                "kind": health.store_kind,
+                "conditional_writes": health.conditional_writes,
+            },
+            "llm": health.llm,
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def system_about() -> dict[str, Any]:
+        """What live-mem is, its version and its tools with one line each."""
+        await ctx.caller()
+        tools = await mcp.list_tools()
+        return {
+            "status": "ok",
+            "name": "live-mem",
+            "version": s.system.version,
+            "description": "Shared working memory for AI agents: notes consolidated into a memory bank.",
+            "tools_count": len(tools),
+            "tools": [{"name": t.name, "description": (t.description or "").split("\n")[0]} for t in tools],
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def system_whoami() -> dict[str, Any]:
+        """Your identity: the token's name (your agent name), permission and spaces."""
+        me = await ctx.caller()
+        return {
+            "status": "ok",
+            "name": me.name.value,
+            "permission": me.permission.label,
+            "space_ids": list(me.spaces),
+        }
+
+
+def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
+    s = ctx.services
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_create(
+        space_id: str, description: str = "", rules: str = "", owner: str = ""
+    ) -> dict[str, Any]:
+        """Create a space (needs manage). space_id: 1-64 lowercase letters, digits, '-'.
+        rules: Markdown naming the bank files with headings like '## progress.md' and a
+        paragraph on each file's role; empty rules give a default set of four files.
+        Rules are fixed at creation. Errors: AlreadyExists, InvalidInput, PermissionDenied."""
+        me = await ctx.caller()
+        meta = await s.spaces.create(me, space_id, description, rules)
+        if owner:
+            meta = await s.spaces.update(me, space_id, owner=owner)
+        return {"status": "created", **meta_dict(meta), "rules_size": len(rules.encode())}
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_list() -> dict[str, Any]:
+        """The spaces your token may use, with description and owner (needs read)."""
+        me = await ctx.caller()
+        spaces = [meta_dict(m) for m in await s.spaces.list(me)]
+        return {"status": "ok", "spaces": spaces, "total": len(spaces)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_info(space_id: str) -> dict[str, Any]:
+        """A space's metadata, live note counts by category and agent, and bank files."""
+        me = await ctx.caller()
+        o = await s.spaces.overview(me, space_id)
+        return {
+            "status": "ok",
+            **meta_dict(o.meta),
+            "live": {
+                "notes_count": o.notes,
+                "by_category": o.notes_by_category,
+                "by_agent": o.notes_by_agent,
+            },
+            "bank": {
+                "files_count": len(o.bank_files),
+                "total_size": sum(f.size for f in o.bank_files),
+                "files": [f.name.value for f in o.bank_files],
+            },
+            "synthesis_exists": bool(o.synthesis),
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_rules(space_id: str) -> dict[str, Any]:
+        """The space's rules (Markdown) and the bank files they declare."""
+        me = await ctx.caller()
+        rules = await s.spaces.rules(me, space_id)
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "rules": rules.text,
+            "files": [n.value for n in rules.file_names()],
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_summary(space_id: str) -> dict[str, Any]:
+        """Everything an agent needs at the start of a task, in one call: metadata, rules,
+        the last synthesis, bank file list and live note counts."""
+        me = await ctx.caller()
+        o = await s.spaces.overview(me, space_id)
+        rules = await s.spaces.rules(me, space_id)
+        return {
+            "status": "ok",
+            **meta_dict(o.meta),
+            "rules": rules.text,
+            "synthesis": o.synthesis,
+            "bank_files": [{"filename": f.name.value, "size": f.size} for f in o.bank_files],
+            "live": {"notes_count": o.notes, "by_category": o.notes_by_category},
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_update(
+        space_id: str, description: str | None = None, owner: str | None = None
+    ) -> dict[str, Any]:
+        """Change a space's description and/or owner (needs manage). Rules never change."""
+        me = await ctx.caller()
+        return {"status": "ok", **meta_dict(await s.spaces.update(me, space_id, description, owner))}
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_delete(space_id: str, confirm: bool = False) -> dict[str, Any]:
+        """Delete a space with all its notes and bank (needs manage; cannot be undone;
+        backups are kept). Pass confirm=true."""
+        me = await ctx.caller()
+        removed = await s.spaces.delete(me, space_id, confirm)
+        return {"status": "deleted", "space_id": space_id, "objects_deleted": removed}
+
+    @mcp.tool()
+    @ctx.tool
+    async def space_export(space_id: str) -> dict[str, Any]:
+        """The whole space as a tar.gz archive in base64 (needs read; at most 50 MiB)."""
+        me = await ctx.caller()
+        return archive(await s.spaces.export(me, space_id), f"{space_id}.tar.gz")
+
+
+def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
+    s = ctx.services
+
+    @mcp.tool()
+    @ctx.tool
+    async def live_note(
+        space_id: str, category: str, content: str, agent: str = "", tags: str | list[str] = ""
+    ) -> dict[str, Any]:
+        """Append a note to the space's live log (needs write). Call it whenever you learn
+        something worth keeping. category: observation | decision | todo | insight |
+        question | progress | issue. content: 1 byte to 32 KiB of text. tags: up to 16,
+        comma-separated. The note is written as your token's name; agent, if given, must
+        be that name. Notes are never edited; consolidation carries them into the bank."""
+        me = await ctx.caller()
+        if agent and agent != me.name.value:
+            raise InvalidInput(f"agent must be empty or your token's name ({me.name.value})")
+        note = await s.notes.write(me, space_id, category, content, csv(tags))
+        return {"status": "created", "space_id": space_id, **note_dict(note), "size": len(content.encode())}
+
+    @mcp.tool()
+    @ctx.tool
+    async def live_read(
+        space_id: str, limit: int = 50, category: str = "", agent: str = "", since: str = "", cursor: str = ""
+    ) -> dict[str, Any]:
+        """Live notes newest first (needs read). Filters: category, agent, since (ISO 8601
+        with timezone, inclusive). limit: 1-200. For the next page pass back next_cursor."""
+        me = await ctx.caller()
+        page = await s.notes.read(
+            me,
+            space_id,
+            category=category or None,
+            agent=agent or None,
+            since=since or None,
+            limit=limit,
+            cursor=cursor or None,
+        )
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "notes": [note_dict(n) for n in page.notes],
+            "count": len(page.notes),
+            "total": page.total_matching,
+            "next_cursor": page.next_cursor,
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def live_search(space_id: str, query: str, limit: int = 20) -> dict[str, Any]:
+        """Live notes containing every word of query (case-insensitive) in their text,
+        tags or agent, newest first (needs read; scans the 5,000 newest notes)."""
+        me = await ctx.caller()
+        notes = await s.notes.search(me, space_id, query, limit)
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "query": query,
+            "notes": [note_dict(n) for n in notes],
+            "count": len(notes),
+        }
