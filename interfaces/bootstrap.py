@@ -20,6 +20,7 @@ from application.services import (
     AuthService,
     BackupService,
     BankService,
+    ImportService,
     NoteService,
     Services,
     SpaceService,
@@ -164,6 +165,7 @@ def build_services(
             ids=ids,
             timeout_seconds=consolidation_timeout,
         ),
+        imports=ImportService(spaces, notes, bank, journals),
     )
 
 

@@ -11,6 +11,7 @@ import json
 import secrets
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
@@ -266,6 +267,24 @@ def notes_write(space_id: str, category: str, content: str, token: str | None) -
     click.echo(f"wrote note {note.note_id}")
 
 
+@notes.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--space", "space_id", required=True, help="The space to import into.")
+@token_option
+@json_option
+def notes_import(file: Path, space_id: str, token: str | None, as_json: bool) -> None:
+    """Import notes from a JSON Lines FILE with their own timestamps and authors (admin).
+    Idempotent: notes the space already holds are skipped; a bad line imports nothing."""
+    text = file.read_text(encoding="utf-8")
+    report = _run(lambda s, me: s.imports.import_notes(me, space_id, text), token)
+    data = attrs.asdict(report)
+    _emit(
+        as_json,
+        data,
+        lambda d: f"imported {d['imported']} notes into {space_id}; {d['skipped']} already there",
+    )
+
+
 @notes.command("read")
 @click.argument("space_id")
 @click.option("--limit", type=int, default=20)
@@ -333,7 +352,7 @@ def _describe_job(data: dict[str, Any]) -> str:
 
 @main.group()
 def bank() -> None:
-    """Read the memory bank."""
+    """Read the memory bank and apply its budgets."""
 
 
 @bank.command("list")
@@ -343,8 +362,26 @@ def bank() -> None:
 def bank_list(space_id: str, token: str | None, as_json: bool) -> None:
     """List bank files with sizes."""
     infos = _run(lambda s, me: s.bank.list(me, space_id), token)
-    data = [{"filename": i.name.value, "size": i.size} for i in infos]
+    data = [{"filename": i.name.value, "size": i.size, "archived": i.archived} for i in infos]
     _emit(as_json, data, lambda d: "\n".join(f"{f['size']:>8}  {f['filename']}" for f in d) or "empty bank")
+
+
+@bank.command("compact")
+@click.argument("space_id")
+@token_option
+@json_option
+def bank_compact(space_id: str, token: str | None, as_json: bool) -> None:
+    """Apply the bank's token budgets now, archiving what passes them (manage)."""
+    report = _run(lambda s, me: s.consolidation.compact(me, space_id), token)
+    _emit(
+        as_json,
+        report,
+        lambda r: (
+            f"hot bank {r['hot_tokens']} tokens; {len(r['archive_files'])} archive files written"
+            if r["batches"]
+            else "the bank already fits its budgets"
+        ),
+    )
 
 
 @bank.command("read")

@@ -1,10 +1,13 @@
 """The demo on real input: a live-mem server on a free port, the space ``mcp-python-sdk``
-created with the shared rules, the shared dataset's 600 notes replayed over MCP
-streamable HTTP by their 148 agents (each with its own write token, 16 at a time, in
-timestamp order), a consolidation, the bank printed with the report and the figures.
-Exits 1 if any note is missing.
+created with the shared rules, the shared dataset's 600 notes imported with their own
+timestamps and authors (``admin_import_notes``; or, with ``--replay``, written over MCP
+streamable HTTP by their 148 agents, each with its own write token, 16 at a time, in
+timestamp order, stamped with the server's clock), a consolidation, the bank printed with
+the report and the figures. Exits 1 if any note is missing or the bank breaks its
+budget: at most 8,000 tokens, every declared file present, activeContext at most 40
+lines holding the ten newest notes.
 
-    python -m ops.demo [--dataset ../shared/datasets] [--concurrency 16]
+    python -m ops.demo [--dataset ../shared/datasets] [--replay] [--concurrency 16]
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from typing import Any
 
 from tqdm import tqdm
 
+from domain import SpaceRules
+from domain.consolidation import estimate_tokens
+from domain.imports import import_agent_name, imported_note_id
 from ops.dataset import DATASETS, load_notes
 from ops.server import call, mcp_client, server_process, wait_healthy
 
@@ -72,8 +78,21 @@ async def consolidate(base: str, admin: str) -> dict[str, Any]:
         return job
 
 
-async def main(dataset: Path, concurrency: int) -> int:
-    rows = load_notes(dataset / "mcp-python-sdk-notes.jsonl")
+async def import_notes(base: str, admin: str, dataset_file: Path, rows: list[dict[str, Any]]) -> list[str]:
+    """Import the dataset in one ``admin_import_notes`` call; return the ids it derives."""
+    async with mcp_client(base, admin) as client:
+        answer = await call(
+            client,
+            "admin_import_notes",
+            {"space_id": SPACE, "jsonl": dataset_file.read_text(encoding="utf-8")},
+        )
+    print(f"imported {answer['imported']} notes ({answer['skipped']} already there)")
+    return [imported_note_id(r["at"], import_agent_name(r["agent"]), r["content"]) for r in rows]
+
+
+async def main(dataset: Path, concurrency: int, use_replay: bool) -> int:
+    dataset_file = dataset / "mcp-python-sdk-notes.jsonl"
+    rows = load_notes(dataset_file)
     rules = (dataset / "rules" / "software-project.md").read_text(encoding="utf-8")
     key = secrets.token_urlsafe(32)
     with tempfile.TemporaryDirectory(prefix="live-mem-demo-") as tmp:
@@ -89,7 +108,9 @@ async def main(dataset: Path, concurrency: int) -> int:
                 )
                 agents = sorted({r["agent_name"] for r in rows})
                 tokens = {}
-                for name in tqdm(agents, desc="creating agent tokens", unit="token", mininterval=1.0):
+                for name in tqdm(
+                    agents if use_replay else [], desc="creating agent tokens", unit="token", mininterval=1.0
+                ):
                     issued = await call(
                         admin,
                         "admin_create_token",
@@ -97,7 +118,10 @@ async def main(dataset: Path, concurrency: int) -> int:
                     )
                     tokens[name] = str(issued["token"])
             started = time.perf_counter()
-            written = await replay(base, rows, tokens, concurrency)
+            if use_replay:
+                written = await replay(base, rows, tokens, concurrency)
+            else:
+                written = await import_notes(base, key, dataset_file.read_text(encoding="utf-8"), rows)
             replay_s = time.perf_counter() - started
             started = time.perf_counter()
             job = await consolidate(base, key)
@@ -105,8 +129,42 @@ async def main(dataset: Path, concurrency: int) -> int:
             async with mcp_client(base, key) as admin:
                 bank = await call(admin, "bank_read_all", {"space_id": SPACE})
                 history = await call(admin, "bank_history", {"space_id": SPACE, "limit": 500})
+                listing = await call(admin, "bank_list", {"space_id": SPACE})
                 live = await call(admin, "live_read", {"space_id": SPACE, "limit": 1})
-    return report(rows, agents, written, job, bank, history, live, replay_s, consolidate_s)
+    ok = report(rows, agents, written, job, bank, history, live, replay_s, consolidate_s)
+    checks = bank_checks(rows, bank, listing, rules, replay_only=use_replay)
+    return 0 if ok and checks else 1
+
+
+def bank_checks(
+    rows: list[dict[str, Any]],
+    bank: dict[str, Any],
+    listing: dict[str, Any],
+    rules: str,
+    *,
+    replay_only: bool,
+) -> bool:
+    """Print and check what the bank budget promises (see the module docstring)."""
+    files = {f["filename"]: f["content"] for f in bank["files"]}
+    declared = [n.value for n in SpaceRules(rules).file_names()]
+    tokens = sum(estimate_tokens(text) for text in files.values())
+    active = files.get("activeContext.md", "")
+    newest = [r["content"].strip().splitlines()[0][:60] for r in rows[-10:]]
+    archived = [f for f in listing["files"] if f["archived"]]
+    print("\n== bank budget ==")
+    print(f"  hot bank                {tokens} tokens (budget 8000) in {len(files)} files")
+    print(f"  archive                 {len(archived)} files, {sum(f['size'] for f in archived)} bytes")
+    print(f"  activeContext.md        {len(active.splitlines())} lines")
+    checks = {
+        "hot bank within 8000 tokens": tokens <= 8000,
+        "every declared file exists and is non-empty": all(files.get(n, "").strip() for n in declared),
+        "activeContext at most 40 lines": len(active.splitlines()) <= 40,
+        # replayed notes carry the server's clock, so "newest" is the replay order there too
+        "activeContext holds the ten newest notes": replay_only or all(line in active for line in newest),
+    }
+    for name, passed in checks.items():
+        print(f"  {'ok  ' if passed else 'FAIL'} {name}")
+    return all(checks.values())
 
 
 def report(
@@ -119,9 +177,9 @@ def report(
     live: dict[str, Any],
     replay_s: float,
     consolidate_s: float,
-) -> int:
-    """Print the bank, the consolidation report and the figures; 0 when every note is
-    accounted for, else 1."""
+) -> bool:
+    """Print the bank, the consolidation report and the figures; True when every note
+    is accounted for."""
     print("\n== memory bank ==")
     for file in bank["files"]:
         head = [line for line in file["content"].splitlines() if line.strip()][:3]
@@ -136,6 +194,7 @@ def report(
         "notes_consumed",
         "batches",
         "files_changed",
+        "hot_tokens",
         "tokens_in",
         "tokens_out",
         "duration_s",
@@ -147,19 +206,20 @@ def report(
     print(f"  notes in dataset        {len(rows)}  from {len(agents)} agents")
     print(
         f"  notes written           {len(written)}  in {replay_s:.1f} s "
-        f"({len(written) / replay_s:.0f} notes/s)"
+        f"({len(written) / max(replay_s, 1e-9):.0f} notes/s)"
     )
     print(f"  consolidation           {consolidate_s:.2f} s wall (job {rep.get('duration_s')} s)")
     print(f"  notes consumed          {len(consumed)}  left in live/: {live['total']}")
     print(f"  bank                    {len(bank['files'])} files, {bank['total_size']} bytes")
     ok = len(written) == len(rows) and not missing and live["total"] == 0 and job["state"] == "succeeded"
     print(f"\n{'every note is accounted for' if ok else f'MISSING NOTES: {len(missing)}'}")
-    return 0 if ok else 1
+    return ok
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DATASETS)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--replay", action="store_true", help="write the notes over MCP instead of importing")
     arguments = parser.parse_args()
-    sys.exit(asyncio.run(main(arguments.dataset, arguments.concurrency)))
+    sys.exit(asyncio.run(main(arguments.dataset, arguments.concurrency, arguments.replay)))

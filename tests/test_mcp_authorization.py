@@ -34,6 +34,7 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
     "bank_read_all": (Permission.READ, True, lambda d: {"space_id": SPACE}),
     "bank_list": (Permission.READ, True, lambda d: {"space_id": SPACE}),
     "bank_consolidate": (Permission.WRITE, True, lambda d: {"space_id": SPACE}),
+    "bank_compact": (Permission.MANAGE, True, lambda d: {"space_id": SPACE}),
     "bank_consolidation_status": (Permission.READ, True, lambda d: {"job_id": d.job_id}),
     "bank_history": (Permission.READ, True, lambda d: {"space_id": SPACE}),
     "backup_create": (Permission.MANAGE, True, lambda d: {"space_id": SPACE}),
@@ -50,6 +51,14 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
     ),
     "admin_revoke_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
     "admin_delete_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
+    "admin_import_notes": (
+        Permission.ADMIN,
+        True,
+        lambda d: {
+            "space_id": SPACE,
+            "jsonl": '{"timestamp": "2025-01-02T03:04:05Z", "agent": "old", "category": "todo", "content": "x"}',
+        },
+    ),
 }
 
 LEVEL = {

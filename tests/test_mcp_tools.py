@@ -17,7 +17,7 @@ async def test_system_tools() -> None:
         me = payload(await client.call_tool("system_whoami", {}))
     assert health["status"] == "ok"
     assert health["llm"] == "extractive (no model)"
-    assert about["tools_count"] == 30
+    assert about["tools_count"] == 32
     assert {"live_note", "bank_read_all", "admin_create_token"} <= {t["name"] for t in about["tools"]}
     assert me == {"status": "ok", "name": "write-agent", "permission": "write", "space_ids": [SPACE]}
 
@@ -110,7 +110,7 @@ async def test_bank_tools_and_resources() -> None:
         resource = await client.read_resource(f"livemem://{SPACE}/bank/progress.md")
     assert one["content"].startswith("# Progress")
     assert [f["filename"] for f in every["files"]] == ["progress.md"]
-    assert listing["files"] == [{"filename": "progress.md", "size": 28}]
+    assert listing["files"] == [{"filename": "progress.md", "size": 28, "archived": False}]
     assert "NotFound" in error_text(missing)
     assert "InvalidInput" in error_text(escape)
     assert resource.contents[0].text.startswith("# Progress")  # type: ignore[union-attr]

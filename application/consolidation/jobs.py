@@ -82,6 +82,19 @@ class ConsolidationJobs:
         self._start(job)
         return job
 
+    async def compact(self, caller: Identity, space_id: str) -> dict[str, Any]:
+        """Apply the budget policy to the space's bank now (manage), through a journal,
+        consuming no note; return the run's report (``batches`` 0: nothing to change).
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound; Conflict while a consolidation,
+            backup or deletion of the space holds its lease.
+        """
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        report = await self._service.compact(space, f"compact-{self._ids.new_id()}")
+        log.info("bank_compacted", space=space.value, batches=report.batches, hot_tokens=report.hot_tokens)
+        return report.as_dict()
+
     async def status(self, caller: Identity, job_id: str) -> JobRecord:
         """A job's record (read permission on its space). Raises ``NotFound``."""
         job = await self._jobs.get(job_id)

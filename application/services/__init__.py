@@ -3,6 +3,7 @@
 from application.services.auth import AuthService, IssuedToken
 from application.services.backups import BackupService
 from application.services.bank import BankService
+from application.services.imports import ImportReport, ImportService
 from application.services.notes import NotePage, NoteService
 from application.services.registry import Services
 from application.services.spaces import SpaceOverview, SpaceService
@@ -13,6 +14,8 @@ __all__ = [
     "BackupService",
     "BankService",
     "Health",
+    "ImportReport",
+    "ImportService",
     "IssuedToken",
     "NotePage",
     "NoteService",

@@ -8,6 +8,7 @@ from application.consolidation.jobs import ConsolidationJobs
 from application.services.auth import AuthService
 from application.services.backups import BackupService
 from application.services.bank import BankService
+from application.services.imports import ImportService
 from application.services.notes import NoteService
 from application.services.spaces import SpaceService
 from application.services.system import SystemService
@@ -28,3 +29,4 @@ class Services:
     backups: BackupService
     system: SystemService
     consolidation: ConsolidationJobs
+    imports: ImportService

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import attrs
 from mcp.server.mcpserver import MCPServer
 
 from domain import InvalidInput
@@ -145,3 +146,14 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         token_id = await resolve(token_hash)
         await s.auth.delete(me, token_id)
         return {"status": "deleted", "token_id": token_id}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_import_notes(space_id: str, jsonl: str) -> dict[str, Any]:
+        """Import notes with their own timestamps and authors (needs admin). jsonl: JSON
+        Lines, one object a line with timestamp (ISO 8601; UTC when no zone), agent,
+        category, content and optional tags. Idempotent: notes the space already holds
+        are skipped. Errors: InvalidInput naming every bad line (nothing is written then)."""
+        me = await ctx.caller()
+        report = await s.imports.import_notes(me, space_id, jsonl)
+        return {"status": "ok", "space_id": space_id, **attrs.asdict(report)}

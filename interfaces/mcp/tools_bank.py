@@ -32,7 +32,9 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def bank_read_all(space_id: str) -> dict[str, Any]:
-        """The whole memory bank in one call: call it at the start of every task."""
+        """The whole memory bank in one call: call it at the start of every task. It holds
+        the hot files, each within its token budget; older entries and the full text of
+        every note are in the archive (bank_list shows it, bank_read reads it)."""
         me = await ctx.caller()
         files = await s.bank.read_all(me, space_id)
         return {
@@ -45,14 +47,15 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def bank_list(space_id: str) -> dict[str, Any]:
-        """Bank file names and sizes in bytes, without content (needs read). Use bank_read
-        for one file or bank_read_all for all of them."""
+        """Bank file names and sizes in bytes, without content (needs read); archive
+        files (archive/...) have archived=true. Use bank_read for one file (archive ones
+        included) or bank_read_all for the hot bank."""
         me = await ctx.caller()
         files = await s.bank.list(me, space_id)
         return {
             "status": "ok",
             "space_id": space_id,
-            "files": [{"filename": f.name.value, "size": f.size} for f in files],
+            "files": [{"filename": f.name.value, "size": f.size, "archived": f.archived} for f in files],
         }
 
     @mcp.tool()
@@ -66,6 +69,16 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         me = await ctx.caller()
         job = await s.consolidation.submit(me, space_id, agent)
         return {"status": "accepted", **job_dict(job)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_compact(space_id: str) -> dict[str, Any]:
+        """Apply the bank's token budgets now, consuming no note (needs manage): entries
+        over a file's budget move to the archive, through a journal like consolidation.
+        Returns the report (batches 0 when nothing had to change). Errors: Conflict while
+        the space is being consolidated, backed up or deleted."""
+        me = await ctx.caller()
+        return {"status": "ok", "space_id": space_id, "report": await s.consolidation.compact(me, space_id)}
 
     @mcp.tool()
     @ctx.tool
