@@ -78,14 +78,10 @@ async def consolidate(base: str, admin: str) -> dict[str, Any]:
         return job
 
 
-async def import_notes(base: str, admin: str, dataset_file: Path, rows: list[dict[str, Any]]) -> list[str]:
+async def import_notes(base: str, admin: str, jsonl: str, rows: list[dict[str, Any]]) -> list[str]:
     """Import the dataset in one ``admin_import_notes`` call; return the ids it derives."""
     async with mcp_client(base, admin) as client:
-        answer = await call(
-            client,
-            "admin_import_notes",
-            {"space_id": SPACE, "jsonl": dataset_file.read_text(encoding="utf-8")},
-        )
+        answer = await call(client, "admin_import_notes", {"space_id": SPACE, "jsonl": jsonl})
     print(f"imported {answer['imported']} notes ({answer['skipped']} already there)")
     return [imported_note_id(r["at"], import_agent_name(r["agent"]), r["content"]) for r in rows]
 
