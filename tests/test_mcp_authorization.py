@@ -56,7 +56,8 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
         True,
         lambda d: {
             "space_id": SPACE,
-            "jsonl": '{"timestamp": "2025-01-02T03:04:05Z", "agent": "old", "category": "todo", "content": "x"}',
+            "jsonl": '{"timestamp": "2025-01-02T03:04:05Z", "agent": "old", "category": "todo", '
+            '"content": "x"}',
         },
     ),
 }
