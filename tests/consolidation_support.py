@@ -101,9 +101,20 @@ class FaultyStore:
         await self.inner.close()
 
 
-def services_over(store: ObjectStore, clock: FakeClock, planner: ExtractivePlanner | None = None) -> Services:
+def services_over(
+    store: ObjectStore,
+    clock: FakeClock,
+    planner: ExtractivePlanner | None = None,
+    *,
+    bank_budget_tokens: int = 8000,
+) -> Services:
     return build_services(
-        store, bootstrap_key=KEY, store_kind="test", planner=planner or ExtractivePlanner(), clock=clock
+        store,
+        bootstrap_key=KEY,
+        store_kind="test",
+        planner=planner or ExtractivePlanner(),
+        clock=clock,
+        bank_budget_tokens=bank_budget_tokens,
     )
 
 

@@ -4,6 +4,7 @@ what it leaves, and that no fault or concurrent run loses or doubles a note."""
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -11,8 +12,8 @@ import pytest
 from application.consolidation import ConsolidationFailed, ExtractivePlanner
 from application.consolidation.planners import PlannedBatch, PlanRequest
 from application.services import Services
-from application.store import StoreError
-from domain import AgentName, BankFileName, Conflict, SpaceId
+from application.store import ObjectStore, StoreError
+from domain import AgentName, BankFile, BankFileName, Conflict, SpaceId
 from domain.consolidation import JournalState
 from infrastructure.repositories import StoreBankRepository
 from infrastructure.repositories.consolidation import StoreJournalRepository
@@ -138,33 +139,57 @@ async def test_concurrent_runs_on_one_space_one_runs_and_no_note_is_consumed_twi
     assert len(consumed) == len(set(consumed)) == 10
 
 
-async def _clean_bank() -> dict[str, str]:
-    clock = FakeClock()
-    services = services_over(MemoryObjectStore(), clock, SmallBatches())
+LEGACY = (
+    "# progress\n\n## 2026-W09\n\n- 2026-02-27 · dave · progress: Written before the archive existed.\n"
+    "  A second line of that old note.\n- 2026-02-28 · dave · progress: Another old entry.\n"
+)
+
+
+async def _scenario(store: ObjectStore, clock: FakeClock, archives: bool) -> Services:
+    """The seeded space; with ``archives``, a small budget and a legacy progress.md whose
+    entries the archive does not hold yet, so the run moves entries into the archive."""
+    services = services_over(store, clock, SmallBatches(), bank_budget_tokens=900 if archives else 8000)
     await seed(services, clock)
+    if archives:
+        await StoreBankRepository(store).put(SPACE, BankFile(BankFileName("progress.md"), LEGACY))
+    return services
+
+
+async def _clean_state(archives: bool) -> tuple[dict[str, str], dict[str, str]]:
+    clock = FakeClock()
+    services = await _scenario(MemoryObjectStore(), clock, archives)
     await services.consolidation._service.consolidate(SPACE, "baseline")
-    return await _bank(services)
+    return await _bank(services), await _archive(services)
 
 
-async def _count_calls() -> int:
+async def _archive(services: Services) -> dict[str, str]:
+    """Archive files with note ids masked (each setup draws its own ids)."""
+    files = await StoreBankRepository(services.store).get_archive(SPACE)
+    return {f.name.value: re.sub(r"(### \S+ · \S+ · [a-z]+ · )[0-9a-f]+", r"\1ID", f.content) for f in files}
+
+
+async def _count_calls(archives: bool) -> int:
     clock = FakeClock()
     counting = FaultyStore(MemoryObjectStore())
-    services = services_over(counting, clock, SmallBatches())
-    await seed(services, clock)
+    services = await _scenario(counting, clock, archives)
     before = counting.calls
     await services.consolidation._service.consolidate(SPACE, "count")
     return counting.calls - before
 
 
-async def test_a_fault_at_every_store_call_loses_no_note_and_recovers_the_same_bank() -> None:
-    expected = await _clean_bank()
-    total = await _count_calls()
-    assert total > 30  # several batches, each with journal, bank, meta, deletes
+@pytest.mark.parametrize("archives", [False, True], ids=["plain", "moves-entries-to-archive"])
+async def test_a_fault_at_every_store_call_loses_no_note_and_recovers_the_same_bank(archives: bool) -> None:
+    expected_bank, expected_archive = await _clean_state(archives)
+    if archives:
+        moved = "\n".join(expected_archive.values())
+        assert "### moved 2026-03-12 · from progress.md § 2026-W09" in moved  # the legacy entries
+        assert "> - 2026-02-27 · dave · progress: Written before the archive existed." in moved
+    total = await _count_calls(archives)
+    assert total > 30  # several batches, each with journal, bank, archive, meta, deletes
     for k in range(1, total + 1):
         clock = FakeClock()
         faulty = FaultyStore(MemoryObjectStore())
-        services = services_over(faulty, clock, SmallBatches())
-        await seed(services, clock)
+        services = await _scenario(faulty, clock, archives)
         original = await _live_ids(services)
         faulty.calls, faulty.fail_at = 0, k
         with pytest.raises((StoreError, ConsolidationFailed)):
@@ -178,7 +203,8 @@ async def test_a_fault_at_every_store_call_loses_no_note_and_recovers_the_same_b
         live = await _live_ids(services)
         for note_id in original:
             assert (note_id in live) + consumed.count(note_id) == 1, (k, note_id)
-        assert await _bank(services) == expected, k
+        assert await _bank(services) == expected_bank, k
+        assert await _archive(services) == expected_archive, k
 
 
 async def test_a_stale_prepared_journal_is_rolled_forward_first() -> None:

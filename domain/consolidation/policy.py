@@ -6,9 +6,10 @@ lines, a paragraph, or a table) until the file fits, and refreshes the file's
 ``## Archive`` section: one pointer line per archive file with its entry count. An
 entry's age is the date it starts with (``- 2025-07-03 ...``), else its section's title
 (``2025-W21``, ``2025-07``, ``2025-07-03``), else its position (earlier is older, and
-older than any dated entry). The removed entries are returned so that the caller hands
-them to :meth:`domain.consolidation.archive.Archive.absorb`: nothing leaves the hot bank
-without its text being in the archive.
+older than any dated entry). The title (a level-1 heading) and its intro always stay.
+The removed entries are returned so that the caller hands them to
+:meth:`domain.consolidation.archive.Archive.absorb`: nothing leaves the hot bank without
+its text being in the archive.
 
 :func:`displaced_blocks` finds what a new version of a file no longer holds, for the
 same purpose.
@@ -138,6 +139,8 @@ def enforce_budget(
     split = [blocks(section.body) for section in document.sections]
     position = 0
     for s_index, section in enumerate(document.sections):
+        if section.level == 1:
+            continue  # the file's title and intro stay
         when = _section_date(section.title)
         for b_index, block in enumerate(split[s_index]):
             dated = _block_date(block, when)
