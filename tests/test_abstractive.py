@@ -5,6 +5,7 @@ quality comes from it."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from application.consolidation import AbstractivePlanner, JobRecord
 from application.services import Services
 from domain import BankFile, BankFileName, SpaceId
+from domain.consolidation import estimate_tokens
 from infrastructure.llm import OpenAICompatibleModel
 from infrastructure.repositories import StoreBankRepository
 from infrastructure.stores import MemoryObjectStore
@@ -250,3 +252,46 @@ async def test_system_health_probes_the_model_endpoint() -> None:
     assert report.llm == "abstractive (m): ok"
     assert failing.llm == "abstractive (m): unreachable (APIConnectionError)"
     assert (await unhealthy.system.health()).llm == "abstractive (m)"  # /health never calls the model
+
+
+async def test_a_plan_that_overflows_a_budget_is_cut_to_it_and_the_overflow_archived() -> None:
+    bullets = [
+        f"- 2026-03-{d:02d}: decision number {d}, recorded with its reasons (alice)" for d in range(1, 29)
+    ]
+    overflowing = plan_json(
+        [
+            {
+                "op": "create_file",
+                "file": "decisions.md",
+                "section": "",
+                "content": "# Decisions\n",
+                "level": 1,
+            },
+            {
+                "op": "add_section",
+                "file": "decisions.md",
+                "section": "Log",
+                "level": 2,
+                "content": "\n".join(bullets),
+            },
+        ]
+    )
+    async with scripted_llm([Answer(overflowing)]) as (base, llm):
+        plain = _services(base)
+        model_planner = plain.consolidation._service._planner
+        services = services_over(plain.store, FakeClock(), model_planner, bank_budget_tokens=900)  # type: ignore[arg-type]
+        done, bank, live = await _run(services)
+    assert done.state.value == "succeeded", done.error
+    assert live == 0
+    decisions = bank["decisions.md"]
+    assert estimate_tokens(decisions) <= 300  # 900 shared by the three declared files
+    assert bullets[-1] in decisions
+    assert bullets[0] not in decisions
+    prompt = llm.requests[0]["messages"][1]["content"]
+    assert "# Budgets" in prompt
+    assert "- decisions.md: 300 tokens" in prompt
+    archive = "\n".join(
+        f.content for f in await StoreBankRepository(services.store).get_archive(SpaceId(SPACE))
+    )
+    assert f"> {bullets[0]}" in archive  # moved, word for word
+    assert re.search(r"^### moved \d{4}-\d{2}-\d{2} · from decisions.md § Log$", archive, flags=re.MULTILINE)
