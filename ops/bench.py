@@ -15,6 +15,9 @@ Rows:
   call with the whole bank in every prompt; same estimator (UTF-8 bytes / 4), same
   dataset, the bank evolving identically (the extractive plan stands in for the model's
   answer, so no model runs and no quality figure comes from here).
+- Tokens an agent receives from ``bank_read_all`` after 600 and after 6,000 notes (the
+  scale run of ``ops.scale``: the dataset imported ten times a year apart, extractive),
+  against the append-only policy's bank for the same notes in the same run.
 - Peak RSS of the server process: idle after start, and its high-water mark after
   replaying the dataset and consolidating it (``VmRSS``/``VmHWM`` from /proc).
 """
@@ -36,8 +39,9 @@ from application.consolidation.ports import ModelAnswer
 from application.store import ObjectStore
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import RoutingTable, apply_plan, estimate_tokens, extractive_plan, pack_batches
-from infrastructure.stores import FileSystemObjectStore, S3ObjectStore
+from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
 from ops.dataset import RULES_FILE, load_notes
+from ops.scale import scale_run
 from ops.server import call, mcp_client, server_process, wait_healthy
 from tests.s3_servers import seaweedfs_server  # the same SeaweedFS setup as the tests
 
@@ -331,8 +335,23 @@ def print_table(rows: list[Row]) -> None:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
 
 
+async def scale_rows() -> list[Row]:
+    """Hot bank tokens after 600 and 6,000 notes against the append-only policy."""
+    result = await scale_run(MemoryObjectStore(), rounds=10)
+    return [
+        (
+            f"bank_read_all tokens after {r.notes} notes",
+            f"{r.hot_tokens} tokens (budget 8000)",
+            f"append-only bank: {r.append_only_tokens} tokens",
+            f"{r.hot_tokens / r.append_only_tokens:.2f}x",
+        )
+        for r in (result.rounds[0], result.rounds[-1])
+    ]
+
+
 async def main(stores: list[str], quick: bool) -> None:
     rows = await token_rows()
+    rows += await scale_rows()
     for kind in stores:
         rows += await run(kind, quick)
     print_table(rows)
