@@ -239,6 +239,24 @@ class BankRepositoryContract(_WithBackend):
         await bank.put(SPACE, BankFile(BankFileName("a.md"), "x"))
         assert await bank.list(SpaceId("proj-2")) == []
 
+    async def test_the_archive_is_listed_and_read_apart_from_the_hot_bank(self, bank: BankRepository) -> None:
+        hot = BankFile(BankFileName("decisions.md"), "# decisions\n")
+        archived = [
+            BankFile(BankFileName("archive/decisions/2025.md"), "# Archive 2025\n"),
+            BankFile(BankFileName("archive/decisions/2026.md"), "# Archive 2026\n"),
+        ]
+        for file in [hot, *archived]:
+            await bank.put(SPACE, file)
+        assert await bank.get_all(SPACE) == [hot]
+        assert await bank.get_archive(SPACE) == archived
+        listing = await bank.list(SPACE)
+        assert [(i.name.value, i.archived) for i in listing] == [
+            ("archive/decisions/2025.md", True),
+            ("archive/decisions/2026.md", True),
+            ("decisions.md", False),
+        ]
+        assert await bank.get(SPACE, archived[0].name) == archived[0]
+
 
 class TokenRepositoryContract(_WithBackend):
     """Behaviour of every ``TokenRepository``."""
