@@ -135,8 +135,10 @@ class NoteRepository(Protocol):
         """Store a new note (put-if-absent: a note is never overwritten)."""
         ...
 
-    async def refs(self, space_id: SpaceId) -> list[NoteRef]:
-        """Refs of every live note, oldest first, read from keys only (one LIST)."""
+    async def refs(self, space_id: SpaceId, *, since: datetime | None = None) -> list[NoteRef]:
+        """Refs of every live note, oldest first, read from keys only (one LIST); with
+        ``since``, only notes stamped at or after it (a LIST that starts after the keys
+        before it: note keys begin with their UTC timestamp)."""
         ...
 
     async def get(self, ref: NoteRef) -> Note:
@@ -150,6 +152,11 @@ class NoteRepository(Protocol):
 
     async def delete(self, ref: NoteRef) -> None:
         """Delete a note (idempotent)."""
+        ...
+
+    def forget(self, space_id: SpaceId) -> None:
+        """Drop whatever this replica keeps in memory about the space's notes (it was
+        deleted, created or restored); a repository that keeps nothing does nothing."""
         ...
 
 

@@ -158,12 +158,16 @@ class ObjectStore(Protocol):
         """Delete an object; deleting a missing key is not an error (S3 semantics)."""
         ...
 
-    def list_pages(self, prefix: str = "", *, page_size: int = 1000) -> AsyncIterator[list[ObjectInfo]]:
+    def list_pages(
+        self, prefix: str = "", *, page_size: int = 1000, start_after: str = ""
+    ) -> AsyncIterator[list[ObjectInfo]]:
         """Yield pages of at most ``page_size`` (1-1000) objects whose keys start with
         ``prefix``, every key once, in ascending order across all pages: UTF-8 byte order
         of the whole key on S3, memory and file system; SeaweedFS lists folder by folder,
         which orders by ``/``-separated segments (``a/x`` before ``a-``). Callers that
-        need one exact order sort the keys themselves."""
+        need one exact order sort the keys themselves. With ``start_after``, only keys
+        after it in that order (S3 ListObjectsV2 ``StartAfter``; within one folder, byte
+        order on every backend)."""
         ...
 
     async def ping(self) -> None:

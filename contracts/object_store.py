@@ -174,6 +174,17 @@ class ObjectStoreContract:
         assert all(1 <= len(p) <= 3 for p in pages)
         assert [k for p in pages for k in p] == keys
 
+    async def test_list_starts_after_a_key(self, store: ObjectStore) -> None:
+        keys = [f"sa/20260101T0000{i:02d}000000Z_agent_{i}.md" for i in range(12)]
+        for key in reversed(keys):
+            await store.put(key, b"x")
+        after = [i.key async for p in store.list_pages("sa/", page_size=5, start_after=keys[6]) for i in p]
+        assert after == keys[7:]
+        between = [i.key async for p in store.list_pages("sa/", start_after="sa/20260101T000003") for i in p]
+        assert between == keys[3:]  # a prefix of a key is a position too
+        assert [i async for i in store.list_pages("sa/", start_after=keys[-1])] == []
+        assert [i.key async for p in store.list_pages("sa/", start_after="") for i in p] == keys
+
     @pytest.mark.parametrize("bad", BAD_KEYS)
     async def test_bad_keys_are_refused_before_any_io(self, store: ObjectStore, bad: str) -> None:
         with pytest.raises(InvalidKey):

@@ -36,6 +36,7 @@ __all__ = [
     "lease_key",
     "live_prefix",
     "note_key",
+    "note_key_floor",
     "parse_note_key",
     "bank_prefix",
     "bank_key",
@@ -88,6 +89,12 @@ def note_key(note: Note) -> str:
     """The key of ``note``: ``{space}/live/{ts}_{agent}_{category}_{id}.md``."""
     stamp = note.created_at.astimezone(UTC).strftime(_TS_FORMAT)
     return f"{live_prefix(note.space_id)}{stamp}_{note.agent}_{note.category.value}_{note.note_id}.md"
+
+
+def note_key_floor(space_id: SpaceId, since: datetime) -> str:
+    """A position just before every note key stamped at or after ``since``: the live
+    prefix and the timestamp (a key's prefix sorts before the key)."""
+    return f"{live_prefix(space_id)}{since.astimezone(UTC).strftime(_TS_FORMAT)}"
 
 
 def parse_note_key(key: str) -> NoteRef | None:

@@ -98,6 +98,7 @@ class Settings:
     consolidation_timeout: int = 600
     consolidation_max_notes: int = 2000
     bank_budget_tokens: int = 8000
+    note_relist_seconds: int = 60
     hypercorn_config: str | None = None
 
     @property
@@ -162,6 +163,7 @@ class Settings:
             consolidation_timeout=_int(env, "CONSOLIDATION_TIMEOUT", 600, 5, 86_400),
             consolidation_max_notes=_int(env, "CONSOLIDATION_MAX_NOTES", 2000, 1, 1_000_000),
             bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", 8000, 500, 1_000_000),
+            note_relist_seconds=_int(env, "NOTE_RELIST_SECONDS", 60, 1, 86_400),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )
 

@@ -15,6 +15,7 @@ from application.consolidation import (
     Planner,
 )
 from application.consolidation.lock import SpaceLock
+from application.notefeed import ListedNoteRepository
 from application.ports import Clock
 from application.services import (
     AuthService,
@@ -118,6 +119,7 @@ def build_services(
     consolidation_timeout: float = 600.0,
     consolidation_max_notes: int = 2000,
     bank_budget_tokens: int = 8000,
+    note_relist_seconds: float = 60.0,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -127,9 +129,10 @@ def build_services(
     """
     clock = clock or SystemClock()
     ids = RandomIds()
-    spaces, notes = StoreSpaceRepository(store), StoreNoteRepository(store)
-    bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     journals, leases = StoreJournalRepository(store), StoreLeaseRepository(store)
+    spaces = StoreSpaceRepository(store)
+    notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
+    bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     lock = SpaceLock(leases, clock, consolidation_timeout)
     return Services(
         store=store,
@@ -144,6 +147,7 @@ def build_services(
             clock=clock,
             ids=ids,
             retention=backup_retention,
+            notes=notes,
         ),
         system=SystemService(store, store_kind, llm_status, package_version(), llm_probe),
         consolidation=ConsolidationJobs(
@@ -184,6 +188,7 @@ async def services_from_settings(settings: Settings) -> Services:
         consolidation_timeout=float(settings.consolidation_timeout),
         consolidation_max_notes=settings.consolidation_max_notes,
         bank_budget_tokens=settings.bank_budget_tokens,
+        note_relist_seconds=float(settings.note_relist_seconds),
     )
 
 

@@ -89,9 +89,11 @@ class FaultyStore:
         self._tick()
         await self.inner.delete(key)
 
-    async def list_pages(self, prefix: str = "", *, page_size: int = 1000) -> AsyncIterator[list[ObjectInfo]]:
+    async def list_pages(
+        self, prefix: str = "", *, page_size: int = 1000, start_after: str = ""
+    ) -> AsyncIterator[list[ObjectInfo]]:
         self._tick()
-        async for page in self.inner.list_pages(prefix, page_size=page_size):
+        async for page in self.inner.list_pages(prefix, page_size=page_size, start_after=start_after):
             yield page
 
     async def ping(self) -> None:

@@ -102,6 +102,15 @@ class TopicExtractor(Protocol):
 class JournalRepository(Protocol):
     """Journals under ``{space}/_consolidations/{run_id}.json``."""
 
+    async def run_ids(self, space_id: SpaceId, *, after: str = "") -> list[str]:
+        """The space's journal run ids, sorted, from a listing alone; with ``after``,
+        only the ids that sort after it (run ids begin with their time)."""
+        ...
+
+    async def get(self, space_id: SpaceId, run_id: str) -> Journal:
+        """One journal. Raises ``NotFound``."""
+        ...
+
     async def prepare(self, journal: Journal) -> None:
         """Write a ``prepared`` journal (put-if-absent: a run id is used once)."""
         ...

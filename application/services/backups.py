@@ -7,7 +7,14 @@ from typing import Final
 
 from application.access import require_space_access
 from application.consolidation.lock import SpaceLock
-from application.ports import BackupInfo, BackupRepository, Clock, IdGenerator, SpaceRepository
+from application.ports import (
+    BackupInfo,
+    BackupRepository,
+    Clock,
+    IdGenerator,
+    NoteRepository,
+    SpaceRepository,
+)
 from domain import Identity, InvalidInput, Permission, SpaceId
 
 __all__ = ["BackupService"]
@@ -29,6 +36,7 @@ class BackupService:
         lock: the space's consolidation lease.
         retention: how many backups to keep per space; older ones are deleted after
             each new backup (``BACKUP_RETENTION_COUNT``).
+        notes: told to forget what it keeps of a space a restore recreates.
     """
 
     def __init__(
@@ -40,9 +48,11 @@ class BackupService:
         clock: Clock,
         ids: IdGenerator,
         retention: int,
+        notes: NoteRepository | None = None,
     ) -> None:
         self._spaces = spaces
         self._backups = backups
+        self._notes = notes
         self._lock = lock
         self._clock = clock
         self._ids = ids
@@ -72,7 +82,10 @@ class BackupService:
         """Recreate a backup as a new space (manage on both); the target must not exist."""
         space = require_space_access(caller, Permission.MANAGE, space_id)
         target = require_space_access(caller, Permission.MANAGE, target_space_id)
-        return await self._backups.restore(space, _backup_id(backup_id), target)
+        restored = await self._backups.restore(space, _backup_id(backup_id), target)
+        if self._notes is not None:
+            self._notes.forget(target)
+        return restored
 
     async def download(self, caller: Identity, space_id: str, backup_id: str) -> bytes:
         """A backup as a tar.gz archive (read)."""

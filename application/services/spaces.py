@@ -90,6 +90,7 @@ class SpaceService:
             space_id=space, description=description, owner=caller.name, created_at=self._clock.now()
         )
         await self._spaces.create(meta, parsed)
+        self._notes.forget(space)
         return meta
 
     async def list(self, caller: Identity) -> list[SpaceMeta]:
@@ -157,9 +158,12 @@ class SpaceService:
             await self._spaces.get(space)
         except NotFound:
             # Leftovers of a delete that stopped half-way are removed; else NotFound.
+            self._notes.forget(space)
             return await self._spaces.delete(space)
         async with self._lock.hold(space, f"delete-{space}"):
-            return await self._spaces.delete(space)
+            removed = await self._spaces.delete(space)
+        self._notes.forget(space)
+        return removed
 
     async def export(self, caller: Identity, space_id: str) -> bytes:
         """The whole space as a tar.gz archive (read)."""

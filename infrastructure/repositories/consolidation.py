@@ -43,6 +43,26 @@ class StoreJournalRepository:
         key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
         await self._store.put(key, codecs.encode_json(journal), content_type=_JSON)
 
+    async def run_ids(self, space_id: SpaceId, *, after: str = "") -> builtins.list[str]:
+        """See the port."""
+        prefix = _journal_prefix(space_id)
+        start = f"{prefix}{after}.json" if after else ""
+        found: builtins.list[str] = []
+        async for page in self._store.list_pages(prefix, start_after=start):
+            found.extend(
+                i.key.removeprefix(prefix).removesuffix(".json") for i in page if i.key.endswith(".json")
+            )
+        return sorted(found)
+
+    async def get(self, space_id: SpaceId, run_id: str) -> Journal:
+        """See the port."""
+        key = f"{_journal_prefix(space_id)}{run_id}.json"
+        try:
+            data = (await self._store.get(key)).data
+        except ObjectNotFound:
+            raise NotFound(f"no journal {run_id}") from None
+        return codecs.decode_json(data, Journal, f"journal {key}")
+
     async def list(self, space_id: SpaceId) -> builtins.list[Journal]:
         """See the port."""
         found = []

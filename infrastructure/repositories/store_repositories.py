@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Final
 
 from application.ports import BankFileInfo, NoteRef
@@ -38,8 +39,8 @@ _READ_CONCURRENCY: Final = 16
 _MARKDOWN: Final = "text/markdown; charset=utf-8"
 
 
-async def _keys(store: ObjectStore, prefix: str) -> list[str]:
-    return [info.key async for page in store.list_pages(prefix) for info in page]
+async def _keys(store: ObjectStore, prefix: str, *, start_after: str = "") -> list[str]:
+    return [info.key async for page in store.list_pages(prefix, start_after=start_after) for info in page]
 
 
 async def _text(store: ObjectStore, key: str, missing: str) -> str:
@@ -175,9 +176,11 @@ class StoreNoteRepository:
             raise AssertionError(f"unparseable note key {key}")
         return ref
 
-    async def refs(self, space_id: SpaceId) -> list[NoteRef]:
+    async def refs(self, space_id: SpaceId, *, since: datetime | None = None) -> list[NoteRef]:
         """See :class:`application.ports.NoteRepository`."""
-        parsed = (layout.parse_note_key(k) for k in await _keys(self._store, layout.live_prefix(space_id)))
+        prefix = layout.live_prefix(space_id)
+        start = layout.note_key_floor(space_id, since) if since is not None else ""
+        parsed = (layout.parse_note_key(k) for k in await _keys(self._store, prefix, start_after=start))
         return sorted(ref for ref in parsed if ref is not None)
 
     async def get(self, ref: NoteRef) -> Note:
@@ -204,6 +207,9 @@ class StoreNoteRepository:
     async def delete(self, ref: NoteRef) -> None:
         """See :class:`application.ports.NoteRepository`."""
         await self._store.delete(ref.key)
+
+    def forget(self, space_id: SpaceId) -> None:
+        """See :class:`application.ports.NoteRepository`: nothing is kept."""
 
 
 class StoreBankRepository:

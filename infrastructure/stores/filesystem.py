@@ -105,11 +105,16 @@ class FileSystemObjectStore:
         """See :meth:`application.store.ObjectStore.delete`."""
         await asyncio.to_thread(self._delete, key)
 
-    async def list_pages(self, prefix: str = "", *, page_size: int = 1000) -> AsyncIterator[list[ObjectInfo]]:
+    async def list_pages(
+        self, prefix: str = "", *, page_size: int = 1000, start_after: str = ""
+    ) -> AsyncIterator[list[ObjectInfo]]:
         """See :meth:`application.store.ObjectStore.list_pages`."""
         check_key(prefix, prefix=True)
         check_page_size(page_size)
         keys = await asyncio.to_thread(self._keys, prefix)
+        if start_after:
+            after = utf8_sort_key(start_after)
+            keys = [k for k in keys if utf8_sort_key(k) > after]
         for start in range(0, len(keys), page_size):
             infos = await asyncio.to_thread(self._infos, keys[start : start + page_size])
             yield infos

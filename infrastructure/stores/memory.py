@@ -65,11 +65,15 @@ class MemoryObjectStore:
         check_key(key)
         self._objects.pop(key, None)
 
-    async def list_pages(self, prefix: str = "", *, page_size: int = 1000) -> AsyncIterator[list[ObjectInfo]]:
+    async def list_pages(
+        self, prefix: str = "", *, page_size: int = 1000, start_after: str = ""
+    ) -> AsyncIterator[list[ObjectInfo]]:
         """See :meth:`application.store.ObjectStore.list_pages`."""
         check_key(prefix, prefix=True)
         check_page_size(page_size)
-        keys = sorted((k for k in self._objects if k.startswith(prefix)), key=utf8_sort_key)
+        after = utf8_sort_key(start_after)
+        wanted = (k for k in self._objects if k.startswith(prefix))
+        keys = sorted((k for k in wanted if not start_after or utf8_sort_key(k) > after), key=utf8_sort_key)
         for start in range(0, len(keys), page_size):
             page = []
             for key in keys[start : start + page_size]:

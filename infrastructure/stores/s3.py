@@ -261,13 +261,18 @@ class S3ObjectStore:
             if not isinstance(error, ObjectNotFound):
                 raise error from exc
 
-    async def list_pages(self, prefix: str = "", *, page_size: int = 1000) -> AsyncIterator[list[ObjectInfo]]:
-        """See :meth:`application.store.ObjectStore.list_pages` (ListObjectsV2, SigV4)."""
+    async def list_pages(
+        self, prefix: str = "", *, page_size: int = 1000, start_after: str = ""
+    ) -> AsyncIterator[list[ObjectInfo]]:
+        """See :meth:`application.store.ObjectStore.list_pages` (ListObjectsV2 with
+        ``StartAfter``, SigV4)."""
         check_key(prefix, prefix=True)
         check_page_size(page_size)
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"Bucket": self._config.bucket, "Prefix": prefix, "MaxKeys": page_size}
+            if start_after:
+                kwargs["StartAfter"] = start_after
             if token:
                 kwargs["ContinuationToken"] = token
             try:
