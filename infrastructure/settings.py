@@ -15,7 +15,7 @@ from typing import Final
 import attrs
 from dotenv import dotenv_values
 
-from infrastructure.stores.s3 import S3Config
+from infrastructure.stores.s3_config import S3Config
 
 __all__ = ["Settings", "SettingsError", "load_settings"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
 
 from application.consolidation import (
     AbstractivePlanner,
@@ -28,7 +29,6 @@ from application.services import (
     SystemService,
 )
 from application.store import ObjectStore
-from infrastructure.llm import OpenAICompatibleModel
 from infrastructure.logging import configure_logging
 from infrastructure.repositories import (
     StoreBackupRepository,
@@ -43,9 +43,12 @@ from infrastructure.repositories.consolidation import (
     StoreLeaseRepository,
 )
 from infrastructure.settings import Settings, SettingsError, load_settings
-from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
+from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore
 from infrastructure.system import RandomIds, SystemClock
 from infrastructure.topics import TfidfTopics
+
+if TYPE_CHECKING:
+    from infrastructure.llm import OpenAICompatibleModel
 
 __all__ = [
     "Settings",
@@ -73,6 +76,8 @@ async def open_store(settings: Settings) -> ObjectStore:
     """The object store the settings name: S3 when ``S3_*`` is set, else the local
     directory. Raises ``StoreUnavailable`` when the directory cannot be created."""
     if settings.s3 is not None:
+        from infrastructure.stores.s3 import S3ObjectStore  # noqa: PLC0415 - aiobotocore only for S3
+
         return await S3ObjectStore.open(settings.s3)
     return FileSystemObjectStore(settings.data_dir)
 
@@ -95,6 +100,8 @@ def model_from_settings(settings: Settings) -> OpenAICompatibleModel | None:
     """The configured OpenAI-compatible model, or None (extractive mode)."""
     if not settings.llm_configured:
         return None
+    from infrastructure.llm import OpenAICompatibleModel  # noqa: PLC0415 - openai only for a model
+
     return OpenAICompatibleModel(
         base_url=settings.llm_api_url or "",
         api_key=settings.llm_api_key or "",

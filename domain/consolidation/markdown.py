@@ -6,23 +6,34 @@ A document is its preamble (text before the first heading) and a flat list of se
 each heading with the lines up to the next heading of any level. ``parse(t).render() == t``
 for every text; edits touch only the sections they name.
 
-markdown-it-py is the one library the domain uses besides attrs: a pure parser with no I/O.
+markdown-it-py is the one library the domain uses besides attrs: a pure parser with no I/O,
+imported on the first parse (an idle server never needs it).
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
-from markdown_it import MarkdownIt
 
 from domain.errors import PlanRejected
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 __all__ = ["Document", "Section", "normalize_heading", "parse_tables"]
 
-_PARSER: Final = MarkdownIt("commonmark").enable("table").disable("inline")
-"""Block structure only: sections and tables need no inline parsing (half the cost)."""
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    """Block structure only: sections and tables need no inline parsing (half the cost)."""
+    from markdown_it import MarkdownIt  # noqa: PLC0415 - loaded on first use
+
+    return MarkdownIt("commonmark").enable("table").disable("inline")
+
+
 _ATX_MARKS: Final = re.compile(r"^\s{0,3}#{1,6}\s*|\s+#+\s*$")
 
 
@@ -81,7 +92,7 @@ class Document:
     def parse(cls, text: str) -> Document:
         """Split ``text`` at its headings."""
         lines = text.splitlines(keepends=True)
-        tokens = _PARSER.parse(text)
+        tokens = _parser().parse(text)
         found: list[tuple[int, int, int, str]] = []
         for index, token in enumerate(tokens):
             if token.type == "heading_open" and token.map is not None and token.level == 0:
@@ -165,7 +176,7 @@ def parse_tables(text: str) -> list[list[list[str]]]:
     """Every table in ``text`` as rows of cell texts (the header row first)."""
     tables: list[list[list[str]]] = []
     row: list[str] | None = None
-    for token in _PARSER.parse(text):
+    for token in _parser().parse(text):
         if token.type == "table_open":
             tables.append([])
         elif token.type == "tr_open":

@@ -21,11 +21,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
-import attrs
-from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -40,13 +38,13 @@ from application.store import (
     check_key,
 )
 from infrastructure.stores._common import check_page_size
+from infrastructure.stores.s3_config import S3Config, SignatureMode
 
 if TYPE_CHECKING:
     from types_aiobotocore_s3 import S3Client
 
 __all__ = ["S3Config", "S3ObjectStore", "SignatureMode"]
 
-SignatureMode = Literal["hybrid", "sigv4"]
 
 _NOT_FOUND: Final = {"NoSuchKey", "404", "NotFound"}
 _PRECONDITION: Final = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
@@ -60,50 +58,6 @@ _DENIED: Final = {
     "AuthorizationHeaderMalformed",
 }
 _TRANSPORT_ERRORS: Final = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
-
-
-@attrs.frozen
-class S3Config:
-    """How to reach one bucket.
-
-    Attributes:
-        endpoint_url: the S3 endpoint, e.g. ``https://s3.eu-west-3.amazonaws.com`` or
-            ``http://127.0.0.1:8333``; None for AWS's default endpoint.
-        access_key_id, secret_access_key: credentials.
-        bucket: the bucket; it must exist.
-        region: signing region (SigV4).
-        signature_mode: ``hybrid`` or ``sigv4`` (see the module docstring).
-        conditional_writes: whether the server honours ``If-None-Match``/``If-Match`` on
-            PutObject (AWS since 2024, MinIO, SeaweedFS). When False, put-if-absent and
-            put-if-match are emulated with HEAD + PUT under an in-process lock: atomic
-            only within one process, so such a deployment must run one replica.
-        max_attempts: total attempts per call, botocore ``standard`` retry mode.
-        connect_timeout, read_timeout: seconds.
-    """
-
-    bucket: str
-    access_key_id: str = attrs.field(repr=False)
-    secret_access_key: str = attrs.field(repr=False)
-    endpoint_url: str | None = None
-    region: str = "us-east-1"
-    signature_mode: SignatureMode = "hybrid"
-    conditional_writes: bool = True
-    max_attempts: int = 4
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-
-    def botocore_config(self, signature_version: str) -> AioConfig:
-        """The botocore config for one of the two signing clients."""
-        return AioConfig(
-            signature_version=signature_version,
-            region_name=self.region,
-            s3={"addressing_style": "path"},
-            retries={"max_attempts": self.max_attempts, "mode": "standard"},
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        )
 
 
 def _code_and_status(exc: ClientError) -> tuple[str, str]:
