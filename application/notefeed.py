@@ -46,6 +46,18 @@ class _Listing:
     journal_after: str
     pending: set[str]
     listed_at: float
+    ordered: list[NoteRef] | None = None  # refs sorted, kept until the next change
+
+    def sorted_refs(self) -> list[NoteRef]:
+        # Keys sort as refs do (a space's note keys begin with the UTC timestamp), and
+        # sorting strings costs far less than comparing refs.
+        if self.ordered is None:
+            self.ordered = [self.refs[key] for key in sorted(self.refs)]
+        return self.ordered
+
+    def drop(self, key: str) -> None:
+        if self.refs.pop(key, None) is not None:
+            self.ordered = None
 
 
 class ListedNoteRepository:
@@ -84,8 +96,8 @@ class ListedNoteRepository:
     async def refs(self, space_id: SpaceId, *, since: datetime | None = None) -> list[NoteRef]:
         """See the port: from the listing, brought up to date first."""
         listing = await self._fresh(space_id)
-        found = sorted(listing.refs.values())
-        return found if since is None else [r for r in found if r.created_at >= since]
+        found = listing.sorted_refs()
+        return list(found) if since is None else [r for r in found if r.created_at >= since]
 
     async def get(self, ref: NoteRef) -> Note:
         """See the port; a note found gone leaves the listing."""
@@ -118,7 +130,7 @@ class ListedNoteRepository:
         listing = self._spaces.get(space_id)
         if listing is not None:
             for key in keys:
-                listing.refs.pop(key, None)
+                listing.drop(key)
 
     async def _fresh(self, space_id: SpaceId) -> _Listing:
         listing = self._spaces.get(space_id)
@@ -156,12 +168,14 @@ class ListedNoteRepository:
             if journal.state is JournalState.COMMITTED:
                 listing.pending.discard(run_id)
                 for consumed in journal.consumed:
-                    listing.refs.pop(consumed.key, None)
+                    listing.drop(consumed.key)
             else:
                 listing.pending.add(run_id)
 
 
 def _put(listing: _Listing, ref: NoteRef) -> None:
-    listing.refs.setdefault(ref.key, ref)
+    if ref.key not in listing.refs:
+        listing.refs[ref.key] = ref
+        listing.ordered = None
     if listing.newest is None or ref.created_at > listing.newest:
         listing.newest = ref.created_at

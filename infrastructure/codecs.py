@@ -46,6 +46,8 @@ __all__ = [
 
 T = TypeVar("T")
 _FENCE: Final = "---\n"
+_SAFE_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (its wheels are), else the pure one."""
 
 
 def _enum_value(value: enum.StrEnum) -> str:
@@ -109,7 +111,7 @@ def decode_note(data: bytes, what: str = "note") -> Note:
         end = text.find("\n" + _FENCE, len(_FENCE) - 1)
         if end < 0:
             raise ValueError("unterminated front-matter")
-        header = yaml.safe_load(text[len(_FENCE) : end + 1])
+        header = yaml.load(text[len(_FENCE) : end + 1], Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
         if not isinstance(header, dict):
             raise TypeError("front-matter is not a mapping")
         header["content"] = text[end + 1 + len(_FENCE) :]

@@ -15,6 +15,9 @@ Rows:
   call with the whole bank in every prompt; same estimator (UTF-8 bytes / 4), same
   dataset, the bank evolving identically (the extractive plan stands in for the model's
   answer, so no model runs and no quality figure comes from here).
+- live_read of the newest 50 notes at 1,000, 5,000 and 20,000 notes through the note
+  listing a replica keeps, against a full listing of the space per read
+  (``ops/bench_listing.py``).
 - Tokens an agent receives from ``bank_read_all`` after 600 and after 6,000 notes (the
   scale run of ``ops.scale``: the dataset imported ten times a year apart, extractive),
   against the append-only policy's bank for the same notes in the same run.
@@ -40,6 +43,7 @@ from application.store import ObjectStore
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import RoutingTable, apply_plan, estimate_tokens, extractive_plan, pack_batches
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
+from ops.bench_listing import listing_rows
 from ops.dataset import RULES_FILE, load_notes
 from ops.scale import scale_run
 from ops.server import call, mcp_client, server_process, wait_healthy
@@ -308,6 +312,7 @@ async def run(kind: str, quick: bool) -> list[Row]:
         try:
             rows = await latency_rows(base, key, store, kind, quick)
             rows += await bank_rows(base, key, store, kind)
+            rows += await listing_rows(store, kind, quick)
         finally:
             await store.close()
         started = time.perf_counter()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,23 @@ class TestFileSystemBank(BankRepositoryContract):
 
 class TestFileSystemTokens(TokenRepositoryContract):
     pass
+
+
+async def _keys(store: FileSystemObjectStore, prefix: str, after: str = "") -> list[str]:
+    return [i.key async for page in store.list_pages(prefix, start_after=after) for i in page]
+
+
+async def test_a_reused_folder_listing_never_hides_a_later_write(tmp_path: Path) -> None:
+    store = FileSystemObjectStore(tmp_path)
+    folder = tmp_path / "s" / "live"
+    await store.put("s/live/a", b"1")
+    mtime = folder.stat().st_mtime_ns
+    assert await _keys(store, "s/live/") == ["s/live/a"]  # changed just now: not kept
+    await store.put("s/live/b", b"2")
+    os.utime(folder, ns=(mtime, mtime))  # a coarse clock gives both changes one mtime
+    assert await _keys(store, "s/live/", "s/live/a") == ["s/live/b"]
+    os.utime(tmp_path / "s" / "live", ns=(time.time_ns() - 10**9, time.time_ns() - 10**9))
+    assert await _keys(store, "s/live/") == ["s/live/a", "s/live/b"]  # settled: kept
+    await store.put("s/live/c", b"3")
+    await store.delete("s/live/a")
+    assert await _keys(store, "s/live/") == ["s/live/b", "s/live/c"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
@@ -108,21 +109,23 @@ class NoteService:
         wanted_agent = AgentName(agent) if agent else None
         since_at = _parse_since(since) if since else None
         await self._spaces.get(space)
-        refs = [
-            r
-            for r in reversed(await self._notes.refs(space))
-            if (wanted_category is None or r.category is wanted_category)
-            and (wanted_agent is None or r.agent == wanted_agent)
-            and (since_at is None or r.created_at >= since_at)
-        ]
-        total = len(refs)
+        matching = await self._notes.refs(space)  # oldest first
+        if wanted_category or wanted_agent or since_at:
+            matching = [
+                r
+                for r in matching
+                if (wanted_category is None or r.category is wanted_category)
+                and (wanted_agent is None or r.agent == wanted_agent)
+                and (since_at is None or r.created_at >= since_at)
+            ]
+        before = matching
         if cursor:
             after = _decode_cursor(cursor)
-            refs = [r for r in refs if (r.created_at, r.key) < after]
-        page = refs[:limit]
+            before = matching[: bisect.bisect_left(matching, after, key=lambda r: (r.created_at, r.key))]
+        page = before[-limit:][::-1]  # newest first
         notes = await self._notes.get_many(page)
-        next_cursor = _encode_cursor(page[-1]) if len(refs) > limit else None
-        return NotePage(notes=notes, next_cursor=next_cursor, total_matching=total)
+        next_cursor = _encode_cursor(page[-1]) if len(before) > limit else None
+        return NotePage(notes=notes, next_cursor=next_cursor, total_matching=len(matching))
 
     async def search(self, caller: Identity, space_id: str, query: str, limit: int = 20) -> list[Note]:
         """Notes whose content, tags or agent contain every word of ``query``

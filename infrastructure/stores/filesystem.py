@@ -25,9 +25,11 @@ import errno
 import fcntl
 import hashlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Final
 
 from application.store import (
     InvalidKey,
@@ -45,6 +47,8 @@ __all__ = ["FileSystemObjectStore"]
 
 _TMP = ".tmp"
 _LOCKS = ".locks"
+_SETTLED_NS: Final = 200_000_000
+"""A folder listing is reused only when the folder last changed this long before (0.2 s)."""
 
 
 class FileSystemObjectStore:
@@ -59,6 +63,7 @@ class FileSystemObjectStore:
 
     def __init__(self, root: Path | str) -> None:
         self._root = Path(root).resolve()
+        self._names: dict[Path, tuple[int, list[str]]] = {}
         try:
             for sub in (_TMP, _LOCKS):
                 (self._root / sub).mkdir(parents=True, exist_ok=True)
@@ -111,10 +116,7 @@ class FileSystemObjectStore:
         """See :meth:`application.store.ObjectStore.list_pages`."""
         check_key(prefix, prefix=True)
         check_page_size(page_size)
-        keys = await asyncio.to_thread(self._keys, prefix)
-        if start_after:
-            after = utf8_sort_key(start_after)
-            keys = [k for k in keys if utf8_sort_key(k) > after]
+        keys = await asyncio.to_thread(self._keys, prefix, start_after)
         for start in range(0, len(keys), page_size):
             infos = await asyncio.to_thread(self._infos, keys[start : start + page_size])
             yield infos
@@ -203,20 +205,51 @@ class FileSystemObjectStore:
                 return
             raise StoreUnavailable(f"cannot delete {key!r}: {exc.strerror}") from exc
 
-    def _keys(self, prefix: str) -> list[str]:
+    def _keys(self, prefix: str, start_after: str = "") -> list[str]:
+        """Keys under ``prefix`` (after ``start_after``), in UTF-8 byte order; names
+        starting with a dot (temporary and lock files) are never keys. Names are compared
+        as text: code point order is UTF-8 byte order (keys hold no surrogates)."""
         base_parts = prefix.split("/")[:-1]
-        base = self._root.joinpath(*base_parts)
+        stack = [(self._root.joinpath(*base_parts), "".join(p + "/" for p in base_parts))]
         found: list[str] = []
-        try:
-            for dirpath, dirnames, filenames in os.walk(base):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                rel = Path(dirpath).relative_to(self._root).as_posix()
-                lead = "" if rel == "." else rel + "/"
-                found.extend(lead + name for name in filenames if (lead + name).startswith(prefix))
-        except OSError as exc:
-            raise StoreUnavailable(f"cannot list {prefix!r}: {exc.strerror}") from exc
-        found = [k for k in found if not any(s.startswith(".") for s in k.split("/"))]
+        while stack:
+            path, lead = stack.pop()
+            # In a folder that start_after runs through, names before its next segment
+            # hold no key after it: they are dropped by name alone, before any stat.
+            floor = start_after[len(lead) :].partition("/")[0] if start_after.startswith(lead) else ""
+            try:
+                names = [n for n in self._listdir(path) if n >= floor and not n.startswith(".")]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as exc:
+                raise StoreUnavailable(f"cannot list {prefix!r}: {exc.strerror}") from exc
+            for name in names:
+                key = lead + name
+                if (path / name).is_dir():
+                    stack.append((path / name, key + "/"))
+                elif key.startswith(prefix) and (not start_after or key > start_after):
+                    found.append(key)
         return sorted(found, key=utf8_sort_key)
+
+    def _listdir(self, path: Path) -> list[str]:
+        """A folder's names, reused while the folder's mtime says nothing changed.
+
+        Creating, renaming or removing an entry sets the folder's mtime, but with the
+        kernel's coarse clock two changes may share one value, so a listing is kept only
+        once its mtime is ``_SETTLED_NS`` in the past when read (git's "racily clean"
+        rule): a change after it must then move the mtime.
+        """
+        before = time.time_ns()
+        mtime = path.stat().st_mtime_ns
+        cached = self._names.get(path)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        names = os.listdir(path)
+        if mtime < before - _SETTLED_NS:
+            self._names[path] = (mtime, names)
+        else:
+            self._names.pop(path, None)
+        return names
 
     def _infos(self, keys: list[str]) -> list[ObjectInfo]:
         infos = []
