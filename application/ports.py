@@ -78,10 +78,11 @@ class NoteRef:
 
 @attrs.frozen
 class BankFileInfo:
-    """A bank file's name and size in bytes, from a listing."""
+    """A bank file's name, size in bytes and ETag (its version), from a listing."""
 
     name: BankFileName
     size: int
+    etag: str = ""
 
     @property
     def archived(self) -> bool:

@@ -24,6 +24,7 @@ from application.services import (
     BankService,
     ImportService,
     NoteService,
+    SearchService,
     Services,
     SpaceService,
     SystemService,
@@ -42,6 +43,7 @@ from infrastructure.repositories.consolidation import (
     StoreJournalRepository,
     StoreLeaseRepository,
 )
+from infrastructure.search_sqlite import SqliteSearchIndex
 from infrastructure.settings import Settings, SettingsError, load_settings
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore
 from infrastructure.system import RandomIds, SystemClock
@@ -177,6 +179,7 @@ def build_services(
             timeout_seconds=consolidation_timeout,
         ),
         imports=ImportService(spaces, notes, bank, journals),
+        search=SearchService(spaces, notes, bank, SqliteSearchIndex()),
     )
 
 

@@ -350,6 +350,30 @@ def _describe_job(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+@main.command()
+@click.argument("space_id")
+@click.argument("query")
+@click.option("--scope", type=click.Choice(["all", "live", "bank", "archive"]), default="all")
+@click.option("--limit", type=int, default=10)
+@token_option
+@json_option
+def search(space_id: str, query: str, scope: str, limit: int, token: str | None, as_json: bool) -> None:
+    """Ranked search over a space's notes, bank and archive."""
+    found = _run(lambda s, me: s.search.search(me, space_id, query, scope=scope, limit=limit), token)
+    data = [
+        {"kind": h.doc.kind.value, "ref": h.doc.ref, "score": h.score, "snippet": h.snippet}
+        for h in found.hits
+    ]
+    _emit(
+        as_json,
+        data,
+        lambda d: (
+            "\n".join(f"{r['score']:>7.2f}  {r['kind']:<7} {r['ref']}\n         {r['snippet']}" for r in d)
+            or "no match"
+        ),
+    )
+
+
 @main.group()
 def bank() -> None:
     """Read the memory bank and apply its budgets."""

@@ -30,6 +30,7 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
     "live_note": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "category": "todo", "content": "x"}),
     "live_read": (Permission.READ, True, lambda d: {"space_id": SPACE}),
     "live_search": (Permission.READ, True, lambda d: {"space_id": SPACE, "query": "s3"}),
+    "memory_search": (Permission.READ, True, lambda d: {"space_id": SPACE, "query": "s3", "scope": "all"}),
     "bank_read": (Permission.READ, True, lambda d: {"space_id": SPACE, "filename": "progress.md"}),
     "bank_read_all": (Permission.READ, True, lambda d: {"space_id": SPACE}),
     "bank_list": (Permission.READ, True, lambda d: {"space_id": SPACE}),

@@ -6,6 +6,7 @@ from application.services.bank import BankService
 from application.services.imports import ImportReport, ImportService
 from application.services.notes import NotePage, NoteService
 from application.services.registry import Services
+from application.services.search import SearchResults, SearchService
 from application.services.spaces import SpaceOverview, SpaceService
 from application.services.system import Health, SystemService
 
@@ -20,6 +21,8 @@ __all__ = [
     "NotePage",
     "NoteService",
     "SpaceOverview",
+    "SearchResults",
+    "SearchService",
     "Services",
     "SpaceService",
     "SystemService",

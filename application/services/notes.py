@@ -22,11 +22,9 @@ from domain import (
     Permission,
 )
 
-__all__ = ["READ_LIMIT_MAX", "SEARCH_SCAN_MAX", "NotePage", "NoteService"]
+__all__ = ["READ_LIMIT_MAX", "NotePage", "NoteService"]
 
 READ_LIMIT_MAX: Final = 200
-SEARCH_SCAN_MAX: Final = 5000
-SEARCH_QUERY_MAX: Final = 200
 
 
 @attrs.frozen
@@ -126,26 +124,6 @@ class NoteService:
         notes = await self._notes.get_many(page)
         next_cursor = _encode_cursor(page[-1]) if len(before) > limit else None
         return NotePage(notes=notes, next_cursor=next_cursor, total_matching=len(matching))
-
-    async def search(self, caller: Identity, space_id: str, query: str, limit: int = 20) -> list[Note]:
-        """Notes whose content, tags or agent contain every word of ``query``
-        (case-insensitive), newest first; scans at most the 5,000 newest notes."""
-        space = require_space_access(caller, Permission.READ, space_id)
-        limit = _limit(limit, READ_LIMIT_MAX)
-        if not isinstance(query, str) or not query.strip() or len(query) > SEARCH_QUERY_MAX:
-            raise InvalidInput(f"query must be 1-{SEARCH_QUERY_MAX} characters")
-        words = query.lower().split()
-        await self._spaces.get(space)
-        refs = list(reversed(await self._notes.refs(space)))[:SEARCH_SCAN_MAX]
-        found: list[Note] = []
-        for start in range(0, len(refs), 100):
-            for note in await self._notes.get_many(refs[start : start + 100]):
-                haystack = " ".join((note.content, " ".join(note.tags), note.agent.value)).lower()
-                if all(w in haystack for w in words):
-                    found.append(note)
-                    if len(found) == limit:
-                        return found
-        return found
 
 
 def _parse_since(since: str) -> datetime:

@@ -10,6 +10,7 @@ from application.services.backups import BackupService
 from application.services.bank import BankService
 from application.services.imports import ImportService
 from application.services.notes import NoteService
+from application.services.search import SearchService
 from application.services.spaces import SpaceService
 from application.services.system import SystemService
 from application.store import ObjectStore
@@ -30,3 +31,4 @@ class Services:
     system: SystemService
     consolidation: ConsolidationJobs
     imports: ImportService
+    search: SearchService

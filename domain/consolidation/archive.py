@@ -42,6 +42,8 @@ from domain.values import AgentName, BankFileName, NoteCategory, SpaceId
 __all__ = [
     "ARCHIVE_PART_MAX_BYTES",
     "Archive",
+    "archive_entries",
+    "parse_archive_notes",
     "archive_stem",
     "fingerprint",
     "is_archive_name",
@@ -142,6 +144,23 @@ def _parse_notes(space_id: SpaceId, text: str) -> list[Note]:
             body.append(line)
     flush()
     return notes
+
+
+def archive_entries(text: str) -> list[tuple[str, str]]:
+    """Every entry of an archive file as ``(heading, text)``: the heading without its
+    ``### `` and the quoted text unquoted, in file order."""
+    found: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("### "):
+            found.append((line[4:].strip(), []))
+        elif found and line.startswith(">"):
+            found[-1][1].append(line[2:] if line.startswith("> ") else "")
+    return [(heading, "\n".join(body).strip("\n")) for heading, body in found]
+
+
+def parse_archive_notes(space_id: SpaceId, text: str) -> list[Note]:
+    """The notes an archive file holds (entries that no longer parse are left out)."""
+    return _parse_notes(space_id, text)
 
 
 def _count_entries(text: str) -> int:

@@ -259,7 +259,9 @@ class StoreBankRepository:
             for info in page:
                 try:
                     infos.append(
-                        BankFileInfo(name=BankFileName(info.key.removeprefix(prefix)), size=info.size)
+                        BankFileInfo(
+                            name=BankFileName(info.key.removeprefix(prefix)), size=info.size, etag=info.etag
+                        )
                     )
                 except InvalidInput:
                     continue  # not a bank file (a stray object put there by hand)

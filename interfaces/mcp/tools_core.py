@@ -215,14 +215,63 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def live_search(space_id: str, query: str, limit: int = 20) -> dict[str, Any]:
-        """Live notes containing every word of query (case-insensitive) in their text,
-        tags or agent, newest first (needs read; scans the 5,000 newest notes)."""
+        """Live notes (not yet consolidated) ranked by relevance to query (BM25: any of
+        its words, rarer and more of them rank higher), best first (needs read). To search
+        the bank and the archive too, use memory_search."""
         me = await ctx.caller()
-        notes = await s.notes.search(me, space_id, query, limit)
+        found = await s.search.search(me, space_id, query, scope="live", limit=limit)
+        notes = [
+            {
+                "note_id": h.doc.ref,
+                "agent": h.doc.agent,
+                "category": h.doc.category,
+                "content": h.doc.text,
+                "timestamp": h.doc.timestamp.isoformat() if h.doc.timestamp else None,
+                "score": h.score,
+            }
+            for h in found.hits
+        ]
+        return {"status": "ok", "space_id": space_id, "query": query, "notes": notes, "count": len(notes)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def memory_search(
+        space_id: str,
+        query: str,
+        scope: str = "all",
+        limit: int = 10,
+        category: str = "",
+        agent: str = "",
+        since: str = "",
+    ) -> dict[str, Any]:
+        """Ranked search over the space's whole memory (needs read): live notes, bank
+        sections and archive entries (every consolidated note in full). scope: all, live,
+        bank or archive. Filters: category, agent, since (ISO 8601; UTC without a zone).
+        Each result: kind (note, bank, archive), ref (note id, or file#heading; read it
+        with bank_read), score (higher is better), snippet (**matched** terms), timestamp,
+        agent, category."""
+        me = await ctx.caller()
+        found = await s.search.search(
+            me, space_id, query, scope=scope, limit=limit, category=category, agent=agent, since=since
+        )
+        results = [
+            {
+                "kind": h.doc.kind.value,
+                "ref": h.doc.ref,
+                "score": h.score,
+                "snippet": h.snippet,
+                "timestamp": h.doc.timestamp.isoformat() if h.doc.timestamp else None,
+                "agent": h.doc.agent,
+                "category": h.doc.category,
+            }
+            for h in found.hits
+        ]
         return {
             "status": "ok",
             "space_id": space_id,
             "query": query,
-            "notes": [note_dict(n) for n in notes],
-            "count": len(notes),
+            "scope": scope,
+            "results": results,
+            "count": len(results),
+            "degraded": found.degraded,
         }

@@ -1,0 +1,204 @@
+"""Ranked search over a space's whole memory: live notes, bank sections, archive entries.
+
+The index (:class:`application.search.SearchIndex`) is derived data, kept by each replica
+and brought up to date from the store before every query: the notes come from the note
+listing the replica keeps (new ones read, consumed ones dropped); the bank and archive
+files from one listing of ``bank/``, a file being re-read only when its ETag changed.
+So two replicas on one bucket index the same documents and return the same rankings;
+a replica that starts builds its index from the store on the first query of a space.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+import attrs
+
+from application.access import require_space_access
+from application.ports import BankRepository, NoteRepository, SpaceRepository
+from application.search import DocKind, SearchDoc, SearchFilter, SearchHit, SearchIndex
+from domain import AgentName, BankFileName, Identity, InvalidInput, Note, NoteCategory, Permission, SpaceId
+from domain.consolidation import Document
+from domain.consolidation.archive import archive_entries, is_archive_name, parse_archive_notes
+
+__all__ = ["SCOPES", "SearchResults", "SearchService"]
+
+SCOPES: Final = {
+    "all": frozenset(),
+    "live": frozenset({DocKind.NOTE}),
+    "bank": frozenset({DocKind.BANK}),
+    "archive": frozenset({DocKind.ARCHIVE}),
+}
+QUERY_MAX: Final = 500
+LIMIT_MAX: Final = 200
+
+
+@attrs.frozen
+class SearchResults:
+    """Hits best first; ``degraded`` when a semantic part could not be used."""
+
+    hits: list[SearchHit]
+    degraded: bool = False
+
+
+@attrs.define
+class _Indexed:
+    notes: set[str] = attrs.Factory(set)
+    files: dict[BankFileName, str] = attrs.Factory(dict)
+    lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+
+
+def note_doc(note: Note) -> SearchDoc:
+    """A live note as a document; its tags and author are keywords."""
+    return SearchDoc(
+        doc_id=f"note:{note.note_id}",
+        kind=DocKind.NOTE,
+        ref=note.note_id,
+        text=note.content,
+        agent=note.agent.value,
+        category=note.category.value,
+        timestamp=note.created_at,
+        keywords=" ".join((*note.tags, note.agent.value)),
+    )
+
+
+def file_docs(space_id: SpaceId, name: BankFileName, text: str) -> list[SearchDoc]:
+    """A bank file's documents: one per section (``file#heading``), or for an archive
+    file one per entry (a note's entry is ``file#note_id``, with its author, category
+    and time)."""
+    if is_archive_name(name):
+        notes = {n.note_id: n for n in parse_archive_notes(space_id, text)}
+        docs = []
+        for index, (heading, body) in enumerate(archive_entries(text)):
+            note_id = heading.split(" · ")[3].split()[0] if heading.count(" · ") >= 3 else ""
+            note = notes.get(note_id)
+            docs.append(
+                SearchDoc(
+                    doc_id=f"archive:{note.note_id}" if note else f"archive:{name}#{index}",
+                    kind=DocKind.ARCHIVE,
+                    ref=f"{name}#{note.note_id if note else heading}",
+                    text=body,
+                    agent=note.agent.value if note else "",
+                    category=note.category.value if note else "",
+                    timestamp=note.created_at if note else None,
+                    group=name.value,
+                    keywords=" ".join((*note.tags, note.agent.value)) if note else "",
+                )
+            )
+        return docs
+    document = Document.parse(text)
+    sections = [("", document.preamble), *((s.title, s.heading + s.body) for s in document.sections)]
+    return [
+        SearchDoc(
+            doc_id=f"bank:{name}#{index}",
+            kind=DocKind.BANK,
+            ref=f"{name}#{title}" if title else name.value,
+            text=body.strip(),
+            group=name.value,
+        )
+        for index, (title, body) in enumerate(sections)
+        if body.strip() and title.casefold() != "archive"
+    ]
+
+
+def _since(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput("since must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class SearchService:
+    """``memory_search`` and the ranked ``live_search`` (read permission)."""
+
+    def __init__(
+        self, spaces: SpaceRepository, notes: NoteRepository, bank: BankRepository, index: SearchIndex
+    ) -> None:
+        self._spaces = spaces
+        self._notes = notes
+        self._bank = bank
+        self._index = index
+        self._state: dict[SpaceId, _Indexed] = {}
+
+    async def search(
+        self,
+        caller: Identity,
+        space_id: str,
+        query: str,
+        *,
+        scope: str = "all",
+        limit: int = 10,
+        category: str = "",
+        agent: str = "",
+        since: str = "",
+    ) -> SearchResults:
+        """The best ``limit`` (1-200) documents for ``query`` in ``scope`` (all, live,
+        bank, archive), filtered by category, agent and ``since`` (ISO 8601; UTC when it
+        has no zone).
+
+        Raises:
+            PermissionDenied, NotFound; InvalidInput for an empty query or one over 500
+            characters, an unknown scope, category or agent name, a bad time or limit.
+        """
+        space = require_space_access(caller, Permission.READ, space_id)
+        if not isinstance(query, str) or not query.strip() or len(query) > QUERY_MAX:
+            raise InvalidInput(f"query must be 1-{QUERY_MAX} characters")
+        if scope not in SCOPES:
+            raise InvalidInput(f"scope must be one of {', '.join(SCOPES)}")
+        if not isinstance(limit, int) or not 1 <= limit <= LIMIT_MAX:
+            raise InvalidInput(f"limit must be 1-{LIMIT_MAX}")
+        where = SearchFilter(
+            kinds=SCOPES[scope],
+            category=NoteCategory.parse(category).value if category else "",
+            agent=AgentName(agent).value if agent else "",
+            since=_since(since),
+        )
+        await self._spaces.get(space)
+        await self.refresh(space)
+        return SearchResults(self._index.query(space, query, where, limit))
+
+    async def refresh(self, space: SpaceId) -> None:
+        """Bring the space's index up to date with the store (module docstring)."""
+        state = self._state.setdefault(space, _Indexed())
+        async with state.lock:
+            await self._refresh_notes(space, state)
+            await self._refresh_files(space, state)
+
+    async def _refresh_notes(self, space: SpaceId, state: _Indexed) -> None:
+        refs = await self._notes.refs(space)
+        live = {r.note_id for r in refs}
+        gone = state.notes - live
+        if gone:
+            self._index.delete(space, [f"note:{i}" for i in gone])
+            state.notes -= gone
+        fresh = [r for r in refs if r.note_id not in state.notes]
+        for start in range(0, len(fresh), 200):
+            notes = await self._notes.get_many(fresh[start : start + 200])
+            self._index.upsert(space, [note_doc(n) for n in notes])
+            state.notes.update(n.note_id for n in notes)
+
+    async def _refresh_files(self, space: SpaceId, state: _Indexed) -> None:
+        listed = {info.name: info.etag for info in await self._bank.list(space)}
+        for name in [n for n in state.files if n not in listed]:
+            self._index.delete_group(space, name.value)
+            del state.files[name]
+        changed: Sequence[BankFileName] = [n for n, etag in listed.items() if state.files.get(n) != etag]
+        for name in changed:
+            try:
+                file = await self._bank.get(space, name)
+            except LookupError:  # removed since the listing
+                continue
+            self._index.delete_group(space, name.value)
+            self._index.upsert(space, file_docs(space, name, file.content))
+            state.files[name] = listed[name]
+
+    def forget(self, space: SpaceId) -> None:
+        """Drop the space's documents (it was deleted or restored): rebuilt on next use."""
+        self._state.pop(space, None)
+        self._index.clear(space)

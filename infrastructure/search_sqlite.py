@@ -1,0 +1,161 @@
+"""The search index on SQLite FTS5, from the standard library: an in-memory database per
+replica, BM25 ranking by FTS5's built-in ``bm25()`` (Okapi BM25, k1 = 1.2, b = 0.75;
+https://www.sqlite.org/fts5.html#the_bm25_function), snippets by ``snippet()``.
+
+Tokenisation is FTS5's ``porter unicode61`` (Unicode words, case and diacritics folded,
+English stemmed by the Porter stemmer), so ``consolidating`` finds ``consolidation`` and
+``#123`` finds ``123``; ``streamable_http`` is the words ``streamable`` and ``http``.
+A second column, weighted half, holds the parts of camel-case identifiers
+(``ClientSession`` also as ``client session``), so a query in words finds the
+identifier too, and the document's keywords (a note's tags and author).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Final
+
+from application.search import DocKind, SearchDoc, SearchFilter, SearchHit
+from domain import SpaceId
+
+__all__ = ["SqliteSearchIndex"]
+
+_SCHEMA: Final = """
+CREATE TABLE meta(
+    id INTEGER PRIMARY KEY, space TEXT NOT NULL, doc_id TEXT NOT NULL, kind TEXT NOT NULL,
+    ref TEXT NOT NULL, agent TEXT NOT NULL, category TEXT NOT NULL, ts TEXT, grp TEXT NOT NULL,
+    text TEXT NOT NULL, UNIQUE(space, doc_id));
+CREATE INDEX meta_group ON meta(space, grp);
+CREATE VIRTUAL TABLE fts USING fts5(body, parts, tokenize = 'porter unicode61 remove_diacritics 2');
+"""
+_WORD: Final = re.compile(r"\w+", re.UNICODE)
+_CAMEL: Final = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*\b")
+_CAMEL_PARTS: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_MAX_QUERY_WORDS: Final = 32
+
+
+def _parts(text: str) -> str:
+    return " ".join(" ".join(_CAMEL_PARTS.findall(token)) for token in _CAMEL.findall(text))
+
+
+def _stamp(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def match_expression(text: str) -> str:
+    """An FTS5 query for any word of ``text``: each word quoted (so no word is taken for
+    an operator), joined by OR; "" when ``text`` has no word."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))[:_MAX_QUERY_WORDS]
+    return " OR ".join(f'"{w}"' for w in words)
+
+
+class SqliteSearchIndex:
+    """:class:`application.search.SearchIndex` on SQLite FTS5 (module docstring)."""
+
+    def __init__(self) -> None:
+        self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+
+    def upsert(self, space_id: SpaceId, docs: Sequence[SearchDoc]) -> None:
+        """See the port."""
+        with self._db:
+            self._delete(space_id, [d.doc_id for d in docs])
+            for doc in docs:
+                cursor = self._db.execute(
+                    "INSERT INTO meta(space, doc_id, kind, ref, agent, category, ts, grp, text)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        space_id.value,
+                        doc.doc_id,
+                        doc.kind.value,
+                        doc.ref,
+                        doc.agent,
+                        doc.category,
+                        _stamp(doc.timestamp),
+                        doc.group,
+                        doc.text,
+                    ),
+                )
+                self._db.execute(
+                    "INSERT INTO fts(rowid, body, parts) VALUES (?, ?, ?)",
+                    (cursor.lastrowid, doc.text, f"{_parts(doc.text)} {doc.keywords}".strip()),
+                )
+
+    def _delete(self, space_id: SpaceId, doc_ids: Iterable[str]) -> None:
+        for doc_id in doc_ids:
+            row = self._db.execute(
+                "SELECT id FROM meta WHERE space = ? AND doc_id = ?", (space_id.value, doc_id)
+            ).fetchone()
+            if row is not None:
+                self._db.execute("DELETE FROM fts WHERE rowid = ?", row)
+                self._db.execute("DELETE FROM meta WHERE id = ?", row)
+
+    def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
+        """See the port."""
+        with self._db:
+            self._delete(space_id, doc_ids)
+
+    def delete_group(self, space_id: SpaceId, group: str) -> None:
+        """See the port."""
+        with self._db:
+            rows = self._db.execute(
+                "SELECT id FROM meta WHERE space = ? AND grp = ?", (space_id.value, group)
+            ).fetchall()
+            self._db.executemany("DELETE FROM fts WHERE rowid = ?", rows)
+            self._db.executemany("DELETE FROM meta WHERE id = ?", rows)
+
+    def clear(self, space_id: SpaceId) -> None:
+        """See the port."""
+        with self._db:
+            rows = self._db.execute("SELECT id FROM meta WHERE space = ?", (space_id.value,)).fetchall()
+            self._db.executemany("DELETE FROM fts WHERE rowid = ?", rows)
+            self._db.execute("DELETE FROM meta WHERE space = ?", (space_id.value,))
+
+    def count(self, space_id: SpaceId) -> int:
+        """See the port."""
+        (found,) = self._db.execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,)).fetchone()
+        return int(found)
+
+    def query(self, space_id: SpaceId, text: str, where: SearchFilter, limit: int) -> list[SearchHit]:
+        """See the port."""
+        expression = match_expression(text)
+        if not expression or limit <= 0:
+            return []
+        sql = [
+            "SELECT m.doc_id, m.kind, m.ref, m.text, m.agent, m.category, m.ts, m.grp,",
+            " bm25(fts, 1.0, 0.5) AS rank, snippet(fts, 0, '**', '**', '…', 24)",
+            " FROM fts JOIN meta m ON m.id = fts.rowid WHERE fts MATCH ? AND m.space = ?",
+        ]
+        args: list[object] = [expression, space_id.value]
+        if where.kinds:
+            kinds = sorted(k.value for k in where.kinds)
+            sql.append(f" AND m.kind IN ({', '.join('?' * len(kinds))})")
+            args.extend(kinds)
+        for column, value in (("category", where.category), ("agent", where.agent)):
+            if value:
+                sql.append(f" AND m.{column} = ?")
+                args.append(value)
+        if where.since is not None:
+            sql.append(" AND m.ts >= ?")
+            args.append(_stamp(where.since))
+        sql.append(" ORDER BY rank, m.doc_id LIMIT ?")
+        args.append(limit)
+        hits = []
+        for doc_id, kind, ref, body, agent, category, ts, group, rank, snippet in self._db.execute(
+            "".join(sql), args
+        ):
+            doc = SearchDoc(
+                doc_id=doc_id,
+                kind=DocKind(kind),
+                ref=ref,
+                text=body,
+                agent=agent,
+                category=category,
+                timestamp=datetime.fromisoformat(ts) if ts else None,
+                group=group,
+            )
+            hits.append(SearchHit(doc, round(-float(rank), 6), snippet))
+        return hits
