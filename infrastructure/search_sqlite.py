@@ -114,6 +114,12 @@ class SqliteSearchIndex:
             self._db.executemany("DELETE FROM fts WHERE rowid = ?", rows)
             self._db.execute("DELETE FROM meta WHERE space = ?", (space_id.value,))
 
+    def size_bytes(self) -> int:
+        """The database's size: pages times page size (every space)."""
+        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
+        (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
+        return int(pages) * int(page_size)
+
     def count(self, space_id: SpaceId) -> int:
         """See the port."""
         (found,) = self._db.execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,)).fetchone()

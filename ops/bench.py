@@ -21,6 +21,9 @@ Rows:
 - Tokens an agent receives from ``bank_read_all`` after 600 and after 6,000 notes (the
   scale run of ``ops.scale``: the dataset imported ten times a year apart, extractive),
   against the append-only policy's bank for the same notes in the same run.
+- memory_search: recall@5 and MRR of 100 queries built from the notes against the former
+  substring search; warm p50 over 6,000 notes against a substring scan; cold index build;
+  index size (``ops/bench_search.py``).
 - Peak RSS of the server process: idle after start, and its high-water mark after
   replaying the dataset and consolidating it (``VmRSS``/``VmHWM`` from /proc).
 """
@@ -44,6 +47,7 @@ from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRu
 from domain.consolidation import RoutingTable, apply_plan, estimate_tokens, extractive_plan, pack_batches
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
 from ops.bench_listing import listing_rows
+from ops.bench_search import search_rows
 from ops.dataset import RULES_FILE, load_notes
 from ops.scale import scale_run
 from ops.server import call, mcp_client, server_process, wait_healthy
@@ -357,6 +361,7 @@ async def scale_rows() -> list[Row]:
 async def main(stores: list[str], quick: bool) -> None:
     rows = await token_rows()
     rows += await scale_rows()
+    rows += await search_rows()
     for kind in stores:
         rows += await run(kind, quick)
     print_table(rows)
