@@ -60,10 +60,11 @@ class SqliteSearchIndex:
         self._db.executescript(_SCHEMA)
 
     def upsert(self, space_id: SpaceId, docs: Sequence[SearchDoc]) -> None:
-        """See the port."""
+        """See the port (a later document replaces an earlier one with its id)."""
+        unique = list({d.doc_id: d for d in docs}.values())
         with self._db:
-            self._delete(space_id, [d.doc_id for d in docs])
-            for doc in docs:
+            self._delete(space_id, [d.doc_id for d in unique])
+            for doc in unique:
                 cursor = self._db.execute(
                     "INSERT INTO meta(space, doc_id, kind, ref, agent, category, ts, grp, text)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
