@@ -14,7 +14,17 @@ import attrs
 
 from domain import SpaceId
 
-__all__ = ["DocKind", "SearchDoc", "SearchFilter", "SearchHit", "SearchIndex"]
+__all__ = [
+    "DocKind",
+    "Embedder",
+    "EmbeddingsUnavailable",
+    "SearchDoc",
+    "SearchFilter",
+    "SearchHit",
+    "SearchIndex",
+    "VectorIndex",
+    "VectorRepository",
+]
 
 
 class DocKind(enum.StrEnum):
@@ -104,4 +114,58 @@ class SearchIndex(Protocol):
     def query(self, space_id: SpaceId, text: str, where: SearchFilter, limit: int) -> list[SearchHit]:
         """The best ``limit`` documents for ``text`` (any of its words; more and rarer
         words rank higher: BM25), best first. Text with no word gives no hit."""
+        ...
+
+
+class EmbeddingsUnavailable(Exception):
+    """The embeddings endpoint failed (unreachable, refused, timed out, bad answer); the
+    message says why. Adapters raise nothing else."""
+
+
+class Embedder(Protocol):
+    """Turns texts into vectors (an OpenAI-compatible ``/embeddings`` endpoint)."""
+
+    @property
+    def model(self) -> str:
+        """The model name; vectors of different models are never mixed."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order. Raises ``EmbeddingsUnavailable``."""
+        ...
+
+
+class VectorRepository(Protocol):
+    """Vectors kept in the object store, keyed by model and content hash, so that no
+    replica embeds a text another one already did."""
+
+    async def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, list[float]]:
+        """The stored vectors among ``hashes`` (missing ones left out)."""
+        ...
+
+    async def put(self, model: str, content_hash: str, vector: Sequence[float]) -> None:
+        """Store one vector (idempotent)."""
+        ...
+
+
+class VectorIndex(Protocol):
+    """Nearest neighbours by cosine similarity, one per replica, partitioned by space."""
+
+    def upsert(self, space_id: SpaceId, doc: SearchDoc, vector: Sequence[float]) -> None:
+        """Add or replace a document's vector."""
+        ...
+
+    def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
+        """Remove documents (unknown ids are ignored)."""
+        ...
+
+    def delete_group(self, space_id: SpaceId, group: str) -> None:
+        """Remove every document of one group."""
+        ...
+
+    def query(
+        self, space_id: SpaceId, vector: Sequence[float], where: SearchFilter, limit: int
+    ) -> list[tuple[SearchDoc, float]]:
+        """The ``limit`` documents most similar to ``vector`` (cosine, best first; ties
+        by ``doc_id``) that pass ``where``."""
         ...

@@ -99,6 +99,9 @@ class Settings:
     consolidation_max_notes: int = 2000
     bank_budget_tokens: int = 8000
     note_relist_seconds: int = 60
+    embeddings_api_url: str | None = None
+    embeddings_model: str | None = None
+    embeddings_api_key: str | None = attrs.field(default=None, repr=False)
     hypercorn_config: str | None = None
 
     @property
@@ -108,6 +111,11 @@ class Settings:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104
         return f"http://{host}:{self.port}"
+
+    @property
+    def embeddings_configured(self) -> bool:
+        """True when ``EMBEDDINGS_API_URL`` and ``EMBEDDINGS_MODEL`` are set (hybrid search)."""
+        return bool(self.embeddings_api_url and self.embeddings_model)
 
     @property
     def llm_configured(self) -> bool:
@@ -154,6 +162,9 @@ class Settings:
             local_token=env.get("LIVE_MEM_TOKEN", "").strip() or None,
             backup_retention=_int(env, "BACKUP_RETENTION_COUNT", 10, 1, 1000),
             max_body_bytes=_int(env, "LIVE_MEM_MAX_BODY_BYTES", 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+            embeddings_api_url=env.get("EMBEDDINGS_API_URL", "").strip() or None,
+            embeddings_model=env.get("EMBEDDINGS_MODEL", "").strip() or None,
+            embeddings_api_key=env.get("EMBEDDINGS_API_KEY", "").strip() or None,
             llm_api_url=env.get("LLMAAS_API_URL", "").strip() or None,
             llm_model=env.get("LLMAAS_MODEL", "").strip() or None,
             llm_api_key=env.get("LLMAAS_API_KEY", "").strip() or None,

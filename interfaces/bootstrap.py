@@ -29,6 +29,7 @@ from application.services import (
     SpaceService,
     SystemService,
 )
+from application.services.search import Semantic
 from application.store import ObjectStore
 from infrastructure.logging import configure_logging
 from infrastructure.repositories import (
@@ -129,6 +130,7 @@ def build_services(
     consolidation_max_notes: int = 2000,
     bank_budget_tokens: int = 8000,
     note_relist_seconds: float = 60.0,
+    semantic: Semantic | None = None,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -179,7 +181,7 @@ def build_services(
             timeout_seconds=consolidation_timeout,
         ),
         imports=ImportService(spaces, notes, bank, journals),
-        search=SearchService(spaces, notes, bank, SqliteSearchIndex()),
+        search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
     )
 
 
@@ -199,7 +201,26 @@ async def services_from_settings(settings: Settings) -> Services:
         consolidation_max_notes=settings.consolidation_max_notes,
         bank_budget_tokens=settings.bank_budget_tokens,
         note_relist_seconds=float(settings.note_relist_seconds),
+        semantic=semantic_from_settings(settings, store),
     )
+
+
+def semantic_from_settings(settings: Settings, store: ObjectStore) -> Semantic | None:
+    """Hybrid search when ``EMBEDDINGS_API_URL`` and ``EMBEDDINGS_MODEL`` are set, else None."""
+    if not settings.embeddings_configured:
+        return None
+    from infrastructure.vectors import (  # noqa: PLC0415 - NumPy and openai only for hybrid search
+        NumpyVectorIndex,
+        OpenAICompatibleEmbedder,
+        StoreVectorRepository,
+    )
+
+    embedder = OpenAICompatibleEmbedder(
+        base_url=settings.embeddings_api_url or "",
+        api_key=settings.embeddings_api_key or "",
+        model=settings.embeddings_model or "",
+    )
+    return Semantic(embedder, StoreVectorRepository(store), NumpyVectorIndex())
 
 
 def memory_services(

@@ -6,25 +6,47 @@ listing the replica keeps (new ones read, consumed ones dropped); the bank and a
 files from one listing of ``bank/``, a file being re-read only when its ETag changed.
 So two replicas on one bucket index the same documents and return the same rankings;
 a replica that starts builds its index from the store on the first query of a space.
+
+Semantic search is optional: with an embedder, every document is also embedded (in
+batches of ``EMBED_BATCH``; its vector kept in the store under its content hash, so no
+replica embeds a text twice) and a query fuses the BM25 ranking with the cosine ranking by
+reciprocal rank fusion, ``score = sum(1 / (RRF_K + rank))`` over the two lists (Cormack,
+Clarke and Büttcher, "Reciprocal rank fusion outperforms Condorcet and individual rank
+learning methods", SIGIR 2009; ``RRF_K = 60`` as there). When the endpoint fails, results
+are lexical and marked ``degraded``; never a failed search.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Final
 
 import attrs
+import structlog
 
 from application.access import require_space_access
 from application.ports import BankRepository, NoteRepository, SpaceRepository
-from application.search import DocKind, SearchDoc, SearchFilter, SearchHit, SearchIndex
+from application.search import (
+    DocKind,
+    Embedder,
+    EmbeddingsUnavailable,
+    SearchDoc,
+    SearchFilter,
+    SearchHit,
+    SearchIndex,
+    VectorIndex,
+    VectorRepository,
+)
 from domain import AgentName, BankFileName, Identity, InvalidInput, Note, NoteCategory, Permission, SpaceId
 from domain.consolidation import Document
 from domain.consolidation.archive import archive_entries, is_archive_name, parse_archive_notes
 
-__all__ = ["SCOPES", "SearchResults", "SearchService"]
+__all__ = ["RRF_K", "SCOPES", "SearchResults", "SearchService", "Semantic"]
+
+log = structlog.get_logger("live_mem.search")
 
 SCOPES: Final = {
     "all": frozenset(),
@@ -34,6 +56,9 @@ SCOPES: Final = {
 }
 QUERY_MAX: Final = 500
 LIMIT_MAX: Final = 200
+RRF_K: Final = 60
+EMBED_BATCH: Final = 64
+FUSION_DEPTH: Final = 50
 
 
 @attrs.frozen
@@ -48,7 +73,17 @@ class SearchResults:
 class _Indexed:
     notes: set[str] = attrs.Factory(set)
     files: dict[BankFileName, str] = attrs.Factory(dict)
+    unembedded: dict[str, SearchDoc] = attrs.Factory(dict)
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+
+
+@attrs.frozen
+class Semantic:
+    """What semantic search needs: the embedder, the stored vectors, the vector index."""
+
+    embedder: Embedder
+    vectors: VectorRepository
+    index: VectorIndex
 
 
 def note_doc(note: Note) -> SearchDoc:
@@ -104,6 +139,11 @@ def file_docs(space_id: SpaceId, name: BankFileName, text: str) -> list[SearchDo
     ]
 
 
+def _lead(text: str, width: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width].rsplit(" ", 1)[0] + " …"
+
+
 def _since(value: str) -> datetime | None:
     if not value:
         return None
@@ -118,12 +158,18 @@ class SearchService:
     """``memory_search`` and the ranked ``live_search`` (read permission)."""
 
     def __init__(
-        self, spaces: SpaceRepository, notes: NoteRepository, bank: BankRepository, index: SearchIndex
+        self,
+        spaces: SpaceRepository,
+        notes: NoteRepository,
+        bank: BankRepository,
+        index: SearchIndex,
+        semantic: Semantic | None = None,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
         self._bank = bank
         self._index = index
+        self._semantic = semantic
         self._state: dict[SpaceId, _Indexed] = {}
 
     async def search(
@@ -161,7 +207,31 @@ class SearchService:
         )
         await self._spaces.get(space)
         await self.refresh(space)
-        return SearchResults(self._index.query(space, query, where, limit))
+        if self._semantic is None:
+            return SearchResults(self._index.query(space, query, where, limit))
+        return await self._hybrid(space, query, where, limit)
+
+    async def _hybrid(self, space: SpaceId, query: str, where: SearchFilter, limit: int) -> SearchResults:
+        assert self._semantic is not None
+        lexical = self._index.query(space, query, where, max(limit, FUSION_DEPTH))
+        try:
+            [vector] = await self._semantic.embedder.embed([query])
+        except EmbeddingsUnavailable as exc:
+            log.warning("search_degraded", space=space.value, reason=str(exc))
+            return SearchResults(lexical[:limit], degraded=True)
+        nearest = self._semantic.index.query(space, vector, where, max(limit, FUSION_DEPTH))
+        fused: dict[str, float] = {}
+        docs: dict[str, SearchDoc] = {}
+        snippets = {h.doc.doc_id: h.snippet for h in lexical}
+        for rank, doc in enumerate([h.doc for h in lexical], start=1):
+            fused[doc.doc_id] = fused.get(doc.doc_id, 0.0) + 1 / (RRF_K + rank)
+            docs[doc.doc_id] = doc
+        for rank, (doc, _score) in enumerate(nearest, start=1):
+            fused[doc.doc_id] = fused.get(doc.doc_id, 0.0) + 1 / (RRF_K + rank)
+            docs[doc.doc_id] = doc
+        best = sorted(fused, key=lambda d: (-fused[d], d))[:limit]
+        hits = [SearchHit(docs[d], round(fused[d], 6), snippets.get(d) or _lead(docs[d].text)) for d in best]
+        return SearchResults(hits, degraded=bool(self._state[space].unembedded))
 
     async def refresh(self, space: SpaceId) -> None:
         """Bring the space's index up to date with the store (module docstring)."""
@@ -169,24 +239,70 @@ class SearchService:
         async with state.lock:
             await self._refresh_notes(space, state)
             await self._refresh_files(space, state)
+            if self._semantic is not None and state.unembedded:
+                await self._embed(space, state, self._semantic)
+
+    async def _embed(self, space: SpaceId, state: _Indexed, semantic: Semantic) -> None:
+        """Vectors for the documents that have none yet: from the store when another
+        replica made them, else from the embedder (a failure leaves them for next time)."""
+        pending = list(state.unembedded.values())
+        hashes = {d.doc_id: hashlib.sha256(d.text.encode("utf-8")).hexdigest() for d in pending}
+        model = semantic.embedder.model
+        stored = await semantic.vectors.get_many(model, list(hashes.values()))
+        missing = [d for d in pending if hashes[d.doc_id] not in stored]
+        try:
+            for start in range(0, len(missing), EMBED_BATCH):
+                batch = missing[start : start + EMBED_BATCH]
+                for doc, vector in zip(
+                    batch, await semantic.embedder.embed([d.text for d in batch]), strict=True
+                ):
+                    await semantic.vectors.put(model, hashes[doc.doc_id], vector)
+                    stored[hashes[doc.doc_id]] = vector
+        except EmbeddingsUnavailable as exc:
+            log.warning("embedding_failed", space=space.value, pending=len(missing), reason=str(exc))
+        for doc in pending:
+            found = stored.get(hashes[doc.doc_id])
+            if found is not None:
+                semantic.index.upsert(space, doc, found)
+                state.unembedded.pop(doc.doc_id, None)
+
+    def _added(self, space: SpaceId, state: _Indexed, docs: Sequence[SearchDoc]) -> None:
+        self._index.upsert(space, docs)
+        if self._semantic is not None:
+            state.unembedded.update({d.doc_id: d for d in docs})
+
+    def _removed(self, space: SpaceId, state: _Indexed, doc_ids: Sequence[str] = (), group: str = "") -> None:
+        if group:
+            self._index.delete_group(space, group)
+            stale = [i for i, d in state.unembedded.items() if d.group == group]
+        else:
+            self._index.delete(space, doc_ids)
+            stale = list(doc_ids)
+        for doc_id in stale:
+            state.unembedded.pop(doc_id, None)
+        if self._semantic is not None:
+            if group:
+                self._semantic.index.delete_group(space, group)
+            else:
+                self._semantic.index.delete(space, doc_ids)
 
     async def _refresh_notes(self, space: SpaceId, state: _Indexed) -> None:
         refs = await self._notes.refs(space)
         live = {r.note_id for r in refs}
         gone = state.notes - live
         if gone:
-            self._index.delete(space, [f"note:{i}" for i in gone])
+            self._removed(space, state, [f"note:{i}" for i in gone])
             state.notes -= gone
         fresh = [r for r in refs if r.note_id not in state.notes]
         for start in range(0, len(fresh), 200):
             notes = await self._notes.get_many(fresh[start : start + 200])
-            self._index.upsert(space, [note_doc(n) for n in notes])
+            self._added(space, state, [note_doc(n) for n in notes])
             state.notes.update(n.note_id for n in notes)
 
     async def _refresh_files(self, space: SpaceId, state: _Indexed) -> None:
         listed = {info.name: info.etag for info in await self._bank.list(space)}
         for name in [n for n in state.files if n not in listed]:
-            self._index.delete_group(space, name.value)
+            self._removed(space, state, group=name.value)
             del state.files[name]
         changed: Sequence[BankFileName] = [n for n, etag in listed.items() if state.files.get(n) != etag]
         for name in changed:
@@ -194,8 +310,8 @@ class SearchService:
                 file = await self._bank.get(space, name)
             except LookupError:  # removed since the listing
                 continue
-            self._index.delete_group(space, name.value)
-            self._index.upsert(space, file_docs(space, name, file.content))
+            self._removed(space, state, group=name.value)
+            self._added(space, state, file_docs(space, name, file.content))
             state.files[name] = listed[name]
 
     def forget(self, space: SpaceId) -> None:

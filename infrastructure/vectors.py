@@ -1,0 +1,150 @@
+"""Semantic search adapters: the in-memory vector index (NumPy), the vectors kept in the
+object store, and an OpenAI-compatible embeddings client.
+
+Vectors are kept at ``_system/vectors/{model digest}/{content sha256}`` as little-endian
+float32 bytes, so a replica reads what any other embedded instead of embedding it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC
+from typing import Any, Final
+
+import numpy as np
+
+from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter
+from application.store import ObjectNotFound, ObjectStore
+from domain import SpaceId
+
+__all__ = ["NumpyVectorIndex", "OpenAICompatibleEmbedder", "StoreVectorRepository", "content_hash"]
+
+_PREFIX: Final = "_system/vectors/"
+_READ_CONCURRENCY: Final = 16
+
+
+def content_hash(text: str) -> str:
+    """The SHA-256 hex digest of a document's text: its vector's key."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _model_folder(model: str) -> str:
+    return f"{_PREFIX}{hashlib.sha256(model.encode('utf-8')).hexdigest()[:16]}/"
+
+
+class StoreVectorRepository:
+    """:class:`application.search.VectorRepository` on an object store."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
+
+    async def get_many(self, model: str, hashes: Sequence[str]) -> dict[str, list[float]]:
+        """See the port."""
+        folder = _model_folder(model)
+        semaphore = asyncio.Semaphore(_READ_CONCURRENCY)
+
+        async def one(digest: str) -> tuple[str, list[float]] | None:
+            async with semaphore:
+                try:
+                    data = (await self._store.get(folder + digest)).data
+                except ObjectNotFound:
+                    return None
+            return digest, np.frombuffer(data, dtype="<f4").astype(float).tolist()
+
+        found = await asyncio.gather(*(one(h) for h in dict.fromkeys(hashes)))
+        return dict(f for f in found if f is not None)
+
+    async def put(self, model: str, content_hash: str, vector: Sequence[float]) -> None:
+        """See the port."""
+        data = np.asarray(vector, dtype="<f4").tobytes()
+        await self._store.put(
+            _model_folder(model) + content_hash, data, content_type="application/octet-stream"
+        )
+
+
+class NumpyVectorIndex:
+    """:class:`application.search.VectorIndex`: unit vectors in memory, cosine by dot
+    product, filters applied to the documents' attributes."""
+
+    def __init__(self) -> None:
+        self._spaces: dict[SpaceId, dict[str, tuple[SearchDoc, Any]]] = {}
+
+    def upsert(self, space_id: SpaceId, doc: SearchDoc, vector: Sequence[float]) -> None:
+        """See the port."""
+        array = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(array))
+        self._spaces.setdefault(space_id, {})[doc.doc_id] = (doc, array / norm if norm else array)
+
+    def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
+        """See the port."""
+        docs = self._spaces.get(space_id, {})
+        for doc_id in doc_ids:
+            docs.pop(doc_id, None)
+
+    def delete_group(self, space_id: SpaceId, group: str) -> None:
+        """See the port."""
+        docs = self._spaces.get(space_id, {})
+        for doc_id in [i for i, (d, _) in docs.items() if d.group == group]:
+            del docs[doc_id]
+
+    def query(
+        self, space_id: SpaceId, vector: Sequence[float], where: SearchFilter, limit: int
+    ) -> list[tuple[SearchDoc, float]]:
+        """See the port."""
+        rows = [(d, v) for d, v in self._spaces.get(space_id, {}).values() if _passes(d, where)]
+        if not rows or limit <= 0:
+            return []
+        query = np.asarray(vector, dtype=np.float32)
+        norm = float(np.linalg.norm(query))
+        scores = np.stack([v for _, v in rows]) @ (query / norm if norm else query)
+        order = sorted(range(len(rows)), key=lambda i: (-float(scores[i]), rows[i][0].doc_id))[:limit]
+        return [(rows[i][0], round(float(scores[i]), 6)) for i in order]
+
+
+def _passes(doc: SearchDoc, where: SearchFilter) -> bool:
+    if where.kinds and doc.kind not in where.kinds:
+        return False
+    if (where.category or where.agent or where.since) and doc.kind is DocKind.BANK:
+        return False
+    if where.category and doc.category != where.category:
+        return False
+    if where.agent and doc.agent != where.agent:
+        return False
+    return not (
+        where.since and (doc.timestamp is None or doc.timestamp.astimezone(UTC) < where.since.astimezone(UTC))
+    )
+
+
+class OpenAICompatibleEmbedder:
+    """:class:`application.search.Embedder` over an OpenAI-compatible ``/embeddings``
+    endpoint (OpenAI API reference, "Create embeddings"): bge-m3 on an LLM platform, a
+    local llama.cpp (``--embedding``) or Ollama server. The URL is used as given (it ends
+    in ``/v1``). Any failure is raised as ``EmbeddingsUnavailable``."""
+
+    def __init__(self, *, base_url: str, api_key: str, model: str, timeout: float = 30.0) -> None:
+        from openai import AsyncOpenAI  # noqa: PLC0415 - only when embeddings are configured
+
+        self._client = AsyncOpenAI(
+            base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=1
+        )
+        self._model = model
+
+    @property
+    def model(self) -> str:
+        """See the port."""
+        return self._model
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """See the port."""
+        import openai  # noqa: PLC0415
+
+        try:
+            answer = await self._client.embeddings.create(model=self._model, input=list(texts))
+        except openai.OpenAIError as exc:
+            raise EmbeddingsUnavailable(f"the embeddings endpoint failed: {type(exc).__name__}") from exc
+        vectors = [item.embedding for item in sorted(answer.data, key=lambda d: d.index)]
+        if len(vectors) != len(texts):
+            raise EmbeddingsUnavailable(f"asked for {len(texts)} vectors, got {len(vectors)}")
+        return vectors

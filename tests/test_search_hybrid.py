@@ -1,0 +1,84 @@
+"""Hybrid search against a scripted embeddings server (no model, no weights): semantic
+neighbours are found, vectors are shared through the store, an outage degrades to lexical
+results, and the vector index passes its own checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from application.search import VectorIndex, VectorRepository
+from application.services import Services
+from application.services.search import Semantic
+from contracts.vectors import VectorIndexContract, VectorRepositoryContract
+from infrastructure.stores import MemoryObjectStore
+from infrastructure.vectors import NumpyVectorIndex, OpenAICompatibleEmbedder, StoreVectorRepository
+from interfaces.bootstrap import build_services
+from tests.consolidation_support import KEY
+from tests.embeddings_server import scripted_embeddings
+
+
+def _replica(store: MemoryObjectStore, url: str) -> Services:
+    embedder = OpenAICompatibleEmbedder(base_url=url, api_key="k", model="scripted-embeddings", timeout=5)
+    semantic = Semantic(embedder, StoreVectorRepository(store), NumpyVectorIndex())
+    return build_services(store, bootstrap_key=KEY, store_kind="test", semantic=semantic)
+
+
+async def _seed(services: Services) -> None:
+    admin = await services.auth.authenticate(KEY)
+    await services.spaces.create(admin, "proj", "", "")
+    for category, text in [
+        ("decision", "We bought a new automobile for deliveries"),
+        ("observation", "The lifecycle policy expires old objects after a week"),
+        ("todo", "Order pizza for the Friday demo"),
+    ]:
+        await services.notes.write(admin, "proj", category, text)
+
+
+async def test_a_semantic_neighbour_is_found_and_vectors_are_shared_by_replicas() -> None:
+    store = MemoryObjectStore()
+    async with scripted_embeddings() as (url, server):
+        first = _replica(store, url)
+        await _seed(first)
+        admin = await first.auth.authenticate(KEY)
+        lexical = await build_services(store, bootstrap_key=KEY, store_kind="test").search.search(
+            admin, "proj", "car"
+        )
+        assert lexical.hits == []  # no note holds the word
+        found = await first.search.search(admin, "proj", "car")
+        assert not found.degraded
+        assert found.hits[0].doc.text == "We bought a new automobile for deliveries"
+        embedded = sum(len(batch) for batch in server.inputs)
+        assert embedded == 3 + 1  # the three notes in one batch, then the query
+        second = _replica(store, url)
+        again = await second.search.search(admin, "proj", "car")
+        assert [h.doc.doc_id for h in again.hits] == [h.doc.doc_id for h in found.hits]
+        assert server.inputs[-1] == ["car"]  # the second replica embedded only the query
+        assert sum(len(batch) for batch in server.inputs) == embedded + 1
+
+
+async def test_an_embeddings_outage_gives_lexical_results_marked_degraded() -> None:
+    store = MemoryObjectStore()
+    async with scripted_embeddings() as (url, server):
+        services = _replica(store, url)
+        server.failing = True
+        await _seed(services)
+        admin = await services.auth.authenticate(KEY)
+        found = await services.search.search(admin, "proj", "pizza demo")
+        assert found.degraded
+        assert [h.doc.text for h in found.hits] == ["Order pizza for the Friday demo"]
+        server.failing = False
+        healed = await services.search.search(admin, "proj", "pizza demo")
+        assert not healed.degraded
+        assert healed.hits[0].doc.text == "Order pizza for the Friday demo"
+
+
+class TestNumpyVectorIndex(VectorIndexContract):
+    @pytest.fixture
+    def vectors(self) -> VectorIndex:
+        return NumpyVectorIndex()
+
+
+class TestStoreVectorRepository(VectorRepositoryContract):
+    @pytest.fixture
+    def repository(self) -> VectorRepository:
+        return StoreVectorRepository(MemoryObjectStore())
