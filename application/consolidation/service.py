@@ -15,7 +15,7 @@ Protocol (see ``docs/consolidation.md``):
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -158,21 +158,17 @@ class ConsolidationService:
             ConsolidationFailed: a batch failed; earlier batches stay committed.
             StoreError: the store failed; whatever was prepared is rolled forward next time.
         """
-        started = time.perf_counter()
-        await self._spaces.get(space_id)
-        now = self._clock.now()
-        lease = await self._leases.acquire(space_id, job_id, now + self._lease, now)
-        try:
-            recovered = await self.roll_forward(space_id)
+
+        async def select(lease: Lease, report: ConsolidationReport) -> tuple[ConsolidationReport, Lease]:
             # The notes that exist now; any written while the run goes on are left alone.
             refs = [r for r in await self._notes.refs(space_id) if agent is None or r.agent == agent]
             selected, remaining = refs[: self._max_notes], max(0, len(refs) - self._max_notes)
-            report = ConsolidationReport(mode=self.mode, recovered=recovered, notes_remaining=remaining)
+            report = attrs.evolve(report, notes_remaining=remaining)
             if selected:
-                report, lease = await self._run(space_id, job_id, selected, lease, report)
-            return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
-        finally:
-            await self._leases.release(lease)
+                return await self._run(space_id, job_id, selected, lease, report)
+            return report, lease
+
+        return await self._leased(space_id, job_id, select)
 
     async def compact(self, space_id: SpaceId, job_id: str) -> ConsolidationReport:
         """Apply the budget policy to the bank now, consuming no note (after a budget
@@ -182,14 +178,27 @@ class ConsolidationService:
         Raises:
             NotFound, Conflict, StoreError: as :meth:`consolidate`.
         """
+
+        async def fit(lease: Lease, report: ConsolidationReport) -> tuple[ConsolidationReport, Lease]:
+            return await self._run(space_id, job_id, [], lease, report)
+
+        return await self._leased(space_id, job_id, fit)
+
+    async def _leased(
+        self,
+        space_id: SpaceId,
+        job_id: str,
+        work: Callable[[Lease, ConsolidationReport], Awaitable[tuple[ConsolidationReport, Lease]]],
+    ) -> ConsolidationReport:
+        """Take the lease, roll forward what a crash left, do ``work``, release the
+        lease as last renewed; the report carries the wall time."""
         started = time.perf_counter()
         await self._spaces.get(space_id)
         now = self._clock.now()
         lease = await self._leases.acquire(space_id, job_id, now + self._lease, now)
         try:
             recovered = await self.roll_forward(space_id)
-            report = ConsolidationReport(mode=self.mode, recovered=recovered)
-            report, lease = await self._run(space_id, job_id, [], lease, report)
+            report, lease = await work(lease, ConsolidationReport(mode=self.mode, recovered=recovered))
             return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
         finally:
             await self._leases.release(lease)
