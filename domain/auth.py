@@ -133,10 +133,10 @@ class Identity:
     spaces: tuple[str, ...] = attrs.field(converter=_spaces)
 
     def can_use(self, space_id: SpaceId) -> bool:
-        """True when the identity may use ``space_id`` (admins may use every space)."""
-        return (
-            self.permission >= Permission.ADMIN or ALL_SPACES in self.spaces or space_id.value in self.spaces
-        )
+        """True when the identity's spaces include ``space_id`` or are ``*``. An admin
+        token is bound by its list too: an admin token for ``beta`` cannot read ``alpha``
+        (token administration itself is not about a space)."""
+        return ALL_SPACES in self.spaces or space_id.value in self.spaces
 
     def require(self, permission: Permission, space_id: SpaceId | None = None) -> None:
         """Check that this identity holds ``permission`` (and may use ``space_id``).

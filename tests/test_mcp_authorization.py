@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from domain import Permission
-from tests.mcp_support import OTHER, ROLES, SPACE, Deployment, connect, deploy, error_text
+from tests.mcp_support import BOOTSTRAP_KEY, OTHER, ROLES, SPACE, Deployment, connect, deploy, error_text
 
 Args = Callable[[Deployment], dict[str, Any]]
 
@@ -119,3 +119,19 @@ async def test_space_list_shows_only_the_callers_spaces() -> None:
     async with connect(deployment.services, deployment.tokens["other_space"]) as client:
         result = await client.call_tool("space_list", {})
     assert [s["space_id"] for s in result.structured_content["spaces"]] == [OTHER]
+
+
+async def test_an_admin_token_limited_to_one_space_cannot_use_another() -> None:
+    from domain import AgentName, Identity, SpaceId
+
+    deployment = await deploy()
+    admin = await deployment.services.auth.authenticate(BOOTSTRAP_KEY)
+    issued = await deployment.services.auth.create(admin, "beta-admin", "admin", [OTHER])
+    async with connect(deployment.services, issued.secret) as client:
+        refused = await client.call_tool("bank_read_all", {"space_id": SPACE})
+        allowed = await client.call_tool("bank_read_all", {"space_id": OTHER})
+        listed = await client.call_tool("space_list", {})
+    assert "PermissionDenied:" in error_text(refused)
+    assert not error_text(allowed)
+    assert [s["space_id"] for s in listed.structured_content["spaces"]] == [OTHER]
+    assert not Identity(AgentName("a"), Permission.ADMIN, (OTHER,)).can_use(SpaceId(SPACE))
