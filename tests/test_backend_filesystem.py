@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -76,3 +77,18 @@ async def test_a_reused_folder_listing_never_hides_a_later_write(tmp_path: Path)
     await store.put("s/live/c", b"3")
     await store.delete("s/live/a")
     assert await _keys(store, "s/live/") == ["s/live/b", "s/live/c"]
+
+
+async def test_lock_files_do_not_pile_up_and_stale_temporary_files_are_swept(tmp_path: Path) -> None:
+    store = FileSystemObjectStore(tmp_path)
+    await asyncio.gather(*(store.put(f"s/live/{i:04d}", b"x") for i in range(300)))
+    await store.put_if_absent("s/one", b"1")
+    await store.delete("s/live/0000")
+    assert [p for p in (tmp_path / ".locks").rglob("*") if p.is_file()] == []
+    old, young = tmp_path / ".tmp" / "left-by-a-kill", tmp_path / ".tmp" / "being-written"
+    old.write_bytes(b"partial")
+    young.write_bytes(b"partial")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    FileSystemObjectStore(tmp_path)
+    assert not old.exists()
+    assert young.exists()

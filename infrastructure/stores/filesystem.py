@@ -1,8 +1,9 @@
 """``FileSystemObjectStore``: the embedded default, one file per object under a root.
 
 Layout: the object ``a/b/c.md`` is the file ``ROOT/a/b/c.md``. Two hidden folders hold
-the machinery: ``ROOT/.tmp`` (files being written) and ``ROOT/.locks`` (one lock file per
-key). Keys can never name them: no key segment may start with ``.``.
+the machinery: ``ROOT/.tmp`` (files being written; what a killed process left there is
+swept when a store opens) and ``ROOT/.locks`` (a lock file per key being written, removed
+when released). Keys can never name them: no key segment may start with ``.``.
 
 - Writes are atomic: the bytes go to a temporary file in ``.tmp`` that is flushed,
   ``fsync``-ed and renamed over the target (POSIX ``rename(2)`` is atomic on one file
@@ -47,6 +48,7 @@ __all__ = ["FileSystemObjectStore"]
 
 _TMP = ".tmp"
 _LOCKS = ".locks"
+_TMP_MAX_AGE_S: Final = 3600
 _SETTLED_NS: Final = 200_000_000
 """A folder listing is reused only when the folder last changed this long before (0.2 s)."""
 
@@ -67,8 +69,18 @@ class FileSystemObjectStore:
         try:
             for sub in (_TMP, _LOCKS):
                 (self._root / sub).mkdir(parents=True, exist_ok=True)
+            self._sweep_temporary_files()
         except OSError as exc:
             raise StoreUnavailable(f"cannot create data directory {self._root}: {exc.strerror}") from exc
+
+    def _sweep_temporary_files(self) -> None:
+        """Remove temporary files a killed process left (older than ``_TMP_MAX_AGE_S``;
+        a younger one may belong to a write in progress in another process)."""
+        cutoff = time.time() - _TMP_MAX_AGE_S
+        for entry in os.scandir(self._root / _TMP):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
 
     @property
     def root(self) -> Path:
@@ -145,15 +157,29 @@ class FileSystemObjectStore:
 
     @contextlib.contextmanager
     def _locked(self, key: str) -> Iterator[None]:
+        """Hold the key's lock file; remove it before letting go, so that lock files do
+        not pile up. A waiter that wins a lock on a file already removed (its path now
+        names another file, or none) starts again, so two holders never coexist."""
         digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         lock_path = self._root / _LOCKS / digest[:2] / digest
         lock_path.parent.mkdir(exist_ok=True)
-        with lock_path.open("a") as handle:
+        while True:
+            handle = lock_path.open("a")
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                current = os.stat(lock_path).st_ino
+            except FileNotFoundError:
+                current = -1
+            if current == os.fstat(handle.fileno()).st_ino:
+                break
+            handle.close()  # releases the stale lock
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                lock_path.unlink()
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
 
     def _write(self, key: str, data: bytes, expected: str | None) -> str:
         """Write ``data`` under ``key``. ``expected`` None: unconditional; "": the key
