@@ -190,3 +190,14 @@ async def test_every_tool_has_a_docstring_agents_can_read() -> None:
 def _members(archive_base64: str) -> list[str]:
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(archive_base64))) as archive:
         return archive.getnames()
+
+
+async def test_a_bank_file_that_is_not_utf8_is_named_as_corrupt_not_as_bad_input() -> None:
+    d = await deploy()
+    await d.services.store.put(f"{SPACE}/bank/broken.md", b"# ok\n\xff\xfe not text")
+    async with connect(d.services, d.tokens["read"]) as client:
+        result = await client.call_tool("bank_read", {"space_id": SPACE, "filename": "broken.md"})
+    text = error_text(result)
+    assert "CorruptObject:" in text
+    assert "broken.md is not valid UTF-8" in text
+    assert "invalid parameters" not in text

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Final
 
 from application.ports import BankFileInfo, NoteRef
-from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
+from application.store import CorruptObject, ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import (
     AlreadyExists,
     BankFile,
@@ -44,10 +44,16 @@ async def _keys(store: ObjectStore, prefix: str, *, start_after: str = "") -> li
 
 
 async def _text(store: ObjectStore, key: str, missing: str) -> str:
+    """An object's text. Raises ``NotFound`` (``missing`` as message), or ``CorruptObject``
+    for bytes that are not UTF-8 (written by hand, or by another program)."""
     try:
-        return (await store.get(key)).data.decode("utf-8")
+        data = (await store.get(key)).data
     except ObjectNotFound:
         raise NotFound(missing) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorruptObject(f"{key} is not valid UTF-8 (byte {exc.start}); rewrite or delete it") from None
 
 
 class StoreSpaceRepository:

@@ -13,7 +13,7 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.exceptions import ToolError
 
 from application.services import Services
-from application.store import StoreAccessDenied, StoreError, StoreUnavailable
+from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
 from domain import AgentName, DomainError, Identity, InvalidInput, Permission
 from interfaces.metrics import Metrics
 
@@ -44,6 +44,8 @@ def _message(exc: Exception) -> str:
     failures without internals, anything else as an opaque reference."""
     if isinstance(exc, DomainError):
         return f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, CorruptObject):
+        return f"CorruptObject: {exc}"  # names the object, which the caller may see
     if isinstance(exc, StoreUnavailable | StoreAccessDenied):
         return "StoreUnavailable: the object store is unavailable; try again later"
     if isinstance(exc, StoreError):
