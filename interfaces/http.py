@@ -65,6 +65,7 @@ class HttpOptions:
 def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | None = None) -> Starlette:
     """The whole HTTP app. Its lifespan runs the streamable HTTP session manager."""
     metrics = metrics or Metrics()
+    services.consolidation.observe(metrics.observe_job)
     mcp = build_mcp_server(
         services, metrics, token_verifier=BearerTokenVerifier(services), public_url=options.public_url
     )

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import httpx2
 import pytest
+from structlog.testing import capture_logs
 
 from application.services import Services
 from domain import Identity, Note
@@ -113,3 +114,27 @@ async def test_health_answers_503_without_details_when_the_store_is_down() -> No
     assert health.status_code == 503
     assert health.json()["store"] == "unavailable"
     assert "secret-bucket-name" not in health.text
+
+
+async def test_a_failed_consolidation_is_logged_with_its_job_and_counted_by_outcome() -> None:
+    from domain import SpaceId
+    from infrastructure.repositories.consolidation import StoreLeaseRepository
+
+    deployment = await deploy()
+    services = deployment.services
+    admin = await services.auth.authenticate(BOOTSTRAP_KEY)
+    now = services.consolidation._clock.now()
+    await StoreLeaseRepository(services.store).acquire(
+        SpaceId(SPACE), "someone-else", now.replace(year=2999), now
+    )
+    async with running_server(services) as base:
+        with capture_logs() as logs:
+            job = await services.consolidation.submit(admin, SPACE)
+            await services.consolidation.drain()
+        async with httpx2.AsyncClient() as http:
+            metrics = await http.get(f"{base}/metrics")
+    [failed] = [e for e in logs if e["event"] == "consolidation_failed"]
+    assert failed["log_level"] == "warning"
+    assert failed["job_id"] == job.job_id
+    assert failed["error"].startswith("Conflict:")
+    assert 'livemem_consolidation_jobs_total{outcome="failed"} 1.0' in metrics.text

@@ -4,6 +4,7 @@ that they and their status survive a restart, resumed by any server once stale."
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -47,6 +48,11 @@ class ConsolidationJobs:
         self._ids = ids
         self._timeout = timeout_seconds
         self._tasks: set[asyncio.Task[None]] = set()
+        self._observers: list[Callable[[JobRecord], None]] = []
+
+    def observe(self, observer: Callable[[JobRecord], None]) -> None:
+        """Call ``observer`` with every job this server finishes (metrics)."""
+        self._observers.append(observer)
 
     async def submit(self, caller: Identity, space_id: str, agent: str = "") -> JobRecord:
         """Queue a consolidation and start it in the background; return at once.
@@ -177,6 +183,12 @@ class ConsolidationJobs:
             job = attrs.evolve(job, state=JobState.SUCCEEDED, report=report.as_dict())
         job = attrs.evolve(job, updated_at=self._clock.now())
         await self._jobs.put(job)
+        if job.state is JobState.FAILED:
+            log.warning("consolidation_failed", job_id=job.job_id, space=job.space_id.value, error=job.error)
+        else:
+            log.info("consolidation_succeeded", job_id=job.job_id, space=job.space_id.value)
+        for observer in self._observers:
+            observer(job)
         return job
 
     def _running(self) -> set[str]:
