@@ -315,3 +315,14 @@ async def test_deleting_a_space_waits_for_no_consolidation() -> None:
     assert not [k for k in store._objects if k.startswith("proj/")]
     with pytest.raises(NotFound):
         await services.spaces.delete(admin, SPACE.value, confirm=True)
+
+
+async def test_a_multi_batch_run_counts_once_and_its_synthesis_describes_the_whole_run() -> None:
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock, SmallBatches())  # 4 notes a batch
+    admin = await seed(services, clock)
+    report = await services.consolidation._service.consolidate(SPACE, "multi")
+    assert report.batches == 3
+    overview = await services.spaces.overview(admin, SPACE.value)
+    assert overview.meta.consolidations == 1
+    assert overview.synthesis.startswith("Extractive consolidation filed 10 notes from 3 agents")

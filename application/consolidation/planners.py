@@ -52,6 +52,7 @@ class PlanRequest:
         budgets: each declared file's token budget.
         description: the space description.
         previous_error: why the previous plan was refused, for the retry.
+        run_notes: the notes of this run so far, this batch's included.
     """
 
     notes: Sequence[Note]
@@ -63,6 +64,7 @@ class PlanRequest:
     budgets: Mapping[BankFileName, int] = attrs.field(factory=dict)
     description: str = ""
     previous_error: str | None = None
+    run_notes: Sequence[Note] = ()
 
 
 @attrs.frozen
@@ -148,15 +150,12 @@ class ExtractivePlanner:
                 continue
             kind = OpKind.REWRITE_FILE if old and old.strip() else OpKind.CREATE_FILE
             ops.append(EditOp(kind, name.value, content=text))
-        agents = sorted({n.agent.value for n in request.notes})
-        span = (
-            f"{request.notes[0].created_at.date()} to {request.notes[-1].created_at.date()}"
-            if request.notes
-            else "no new notes"
-        )
+        run = sorted(request.run_notes or request.notes, key=lambda n: n.created_at)
+        agents = {n.agent.value for n in run}
+        span = f"{run[0].created_at.date()} to {run[-1].created_at.date()}" if run else "no new notes"
         synthesis = (
-            f"Extractive consolidation filed {len(request.notes)} notes from {len(agents)} agents ({span}); "
-            f"the archive holds {len(notes)} notes."
+            f"Extractive consolidation filed {len(run)} notes from {len(agents)} agents ({span}) "
+            f"in this run; the archive holds {len(notes)} notes."
         )
         return PlannedBatch(EditPlan(tuple(ops), synthesis), guarded=False)
 

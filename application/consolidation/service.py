@@ -239,10 +239,21 @@ class ConsolidationService:
         ) or [[]]
         files: set[str] = set(report.files_changed)
         archived: set[str] = set(report.archive_files)
+        run_notes: list[Note] = []
         for index, batch in enumerate(batches):
             archive.changed.clear()
             archive.add_notes(batch, {n.note_id: table.route(n)[0] for n in batch})
-            request = PlanRequest(batch, bank, rules, synthesis, table, archive, budgets, description)
+            request = PlanRequest(
+                batch,
+                bank,
+                rules,
+                synthesis,
+                table,
+                archive,
+                budgets,
+                description,
+                run_notes=[*run_notes, *batch],
+            )
             planned, changed, new_synthesis, duration = await self._plan(request, report)
             stamp = self._clock.now()
             planned_bank = {**bank, **{name: file.content for name, file in changed.items()}}
@@ -268,6 +279,7 @@ class ConsolidationService:
             await self._journals.prepare(journal)
             await self._commit(journal)
             bank.update(fitted)
+            run_notes.extend(batch)
             synthesis = new_synthesis.text
             files.update(name.value for name in written if name not in archive.changed)
             archived.update(name.value for name in archive.changed)
@@ -327,9 +339,10 @@ class ConsolidationService:
         def count(meta: SpaceMeta) -> SpaceMeta:
             if meta.last_run_id == journal.run_id:
                 return meta
+            first_batch = journal.run_id.endswith("-000")  # a run's batches are -000, -001, ...
             return attrs.evolve(
                 meta,
-                consolidations=meta.consolidations + 1,
+                consolidations=meta.consolidations + (1 if first_batch else 0),
                 last_consolidation_at=journal.started_at,
                 last_run_id=journal.run_id,
             )
