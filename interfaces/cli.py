@@ -69,9 +69,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 @click.group()
 @click.version_option(package_name="live-mem")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """live-mem: shared working memory for AI agents (an MCP server)."""
-    bootstrap.configure_logging()
+    # The server logs its work; a one-shot command prints its answer and logs only trouble.
+    bootstrap.configure_logging("INFO" if context.invoked_subcommand == "serve" else "WARNING")
 
 
 @main.command()
@@ -83,6 +85,11 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
     """Run the server: MCP at /mcp (streamable HTTP) and /sse, plus /health and /metrics."""
     settings = _settings(host=host, port=port)
     if stdio:
+        if not settings.local_token:
+            raise click.ClickException(
+                "serve --stdio acts with the token in LIVE_MEM_TOKEN, which is not set: create one with "
+                "'live-mem tokens create NAME' and pass it in the client's env"
+            )
         asyncio.run(run_stdio(settings))
         return
     if quickstart and not settings.admin_bootstrap_key:

@@ -99,9 +99,10 @@ async def _resume_abandoned_jobs(services: Services, period_base: float, stop: a
 
 
 async def run_stdio(settings: bootstrap.Settings) -> None:
-    """Serve MCP over stdin/stdout, acting with ``LIVE_MEM_TOKEN`` (or the bootstrap key)."""
+    """Serve MCP over stdin/stdout, every call acting with ``LIVE_MEM_TOKEN`` (never with
+    the bootstrap key: a token names the agent and its rights)."""
     services = await bootstrap.services_from_settings(settings)
-    token = settings.local_token or settings.admin_bootstrap_key
+    token = settings.local_token
     try:
         await build_mcp_server(services, Metrics(), local_token=token).run_stdio_async()
     finally:

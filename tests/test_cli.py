@@ -93,3 +93,9 @@ def test_serve_refuses_a_short_or_placeholder_bootstrap_key(env: dict[str, str],
     result = CliRunner().invoke(main, ["serve"], env={**env, "ADMIN_BOOTSTRAP_KEY": key})
     assert result.exit_code == 1
     assert "ADMIN_BOOTSTRAP_KEY" in result.output
+
+
+def test_serve_stdio_without_a_token_refuses_to_start_and_names_the_variable(env: dict[str, str]) -> None:
+    result = CliRunner().invoke(main, ["serve", "--stdio"], env=env)  # ADMIN_BOOTSTRAP_KEY is set
+    assert result.exit_code == 1
+    assert "LIVE_MEM_TOKEN" in result.output
