@@ -24,6 +24,6 @@ def configure_logging(level: str = "INFO") -> None:
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # so that a later reconfiguration (tests) reaches every logger
     )
     logging.basicConfig(stream=sys.stderr, level=max(numeric, logging.WARNING), format="%(message)s")

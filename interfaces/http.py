@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from application.services import Services
-from domain import AuthenticationFailed
+from domain import AuthenticationFailed, hash_secret
 from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -37,9 +37,11 @@ class BearerTokenVerifier:
             identity = await self._services.auth.authenticate(token)
         except AuthenticationFailed:
             return None
+        # The SDK binds a session to the client id: the token's own hash, so that a token
+        # sharing another's name can never reach that token's sessions.
         return AccessToken(
             token=token,
-            client_id=identity.name.value,
+            client_id=hash_secret(token),
             scopes=[identity.permission.label],
             claims=identity_claims(identity),
         )

@@ -138,9 +138,11 @@ async def seed(services: Services, clock: FakeClock, space: str = "proj") -> Ide
     """Create ``space`` with :data:`RULES` and write :data:`NOTES`, one a day."""
     admin = await services.auth.authenticate(KEY)
     await services.spaces.create(admin, space, "test project", RULES)
+    writers: dict[str, Identity] = {}
     for agent, category, content in NOTES:
-        token = await services.auth.create(admin, agent, "write", [space])
-        writer = await services.auth.authenticate(token.secret)
-        await services.notes.write(writer, space, category, content)
+        if agent not in writers:
+            token = await services.auth.create(admin, agent, "write", [space])
+            writers[agent] = await services.auth.authenticate(token.secret)
+        await services.notes.write(writers[agent], space, category, content)
         clock.advance(86400)
     return admin

@@ -13,7 +13,7 @@ from application.consolidation import ConsolidationFailed, ExtractivePlanner
 from application.consolidation.planners import PlannedBatch, PlanRequest
 from application.services import Services
 from application.store import ObjectStore, StoreError
-from domain import AgentName, BankFile, BankFileName, Conflict, SpaceId
+from domain import AgentName, BankFile, BankFileName, Conflict, Identity, Permission, SpaceId
 from domain.consolidation import JournalState
 from infrastructure.repositories import StoreBankRepository
 from infrastructure.repositories.consolidation import StoreJournalRepository
@@ -91,9 +91,7 @@ async def test_a_writer_consolidates_only_its_own_notes() -> None:
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
-    alice = await services.auth.authenticate(
-        (await services.auth.create(admin, "alice", "write", [SPACE.value])).secret
-    )
+    alice = Identity(AgentName("alice"), Permission.WRITE, (SPACE.value,))  # seed made her token
     await services.consolidation.submit(alice, SPACE.value)
     await services.consolidation.drain()
     page = await services.notes.read(admin, SPACE.value, limit=50)

@@ -144,7 +144,10 @@ def test_permission_ladder_and_space_access() -> None:
         writer.require(Permission.MANAGE, SpaceId("proj"))
     with pytest.raises(PermissionDenied, match="no access"):
         writer.require(Permission.READ, SpaceId("other"))
-    Identity(AgentName("a"), Permission.ADMIN, ()).require(Permission.ADMIN, SpaceId("any"))
+    Identity(AgentName("a"), Permission.ADMIN, ()).require(Permission.ADMIN)  # not about a space
+    Identity(AgentName("a"), Permission.ADMIN, ("*",)).require(Permission.ADMIN, SpaceId("any"))
+    with pytest.raises(PermissionDenied, match="no access"):  # the list binds admins too
+        Identity(AgentName("a"), Permission.ADMIN, ("beta",)).require(Permission.READ, SpaceId("alpha"))
     Identity(AgentName("r"), Permission.READ, ("*",)).require(Permission.READ, SpaceId("any"))
     assert Permission.parse("Manage") is Permission.MANAGE
     with pytest.raises(InvalidInput):

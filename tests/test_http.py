@@ -11,7 +11,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from application.services import Services
-from domain import Identity, Note
+from domain import AlreadyExists, Identity, InvalidInput, Note
 from tests.http_support import running_server, sse_mcp_client, streamable_client
 from tests.mcp_support import BOOTSTRAP_KEY, SPACE, deploy, payload
 
@@ -138,3 +138,52 @@ async def test_a_failed_consolidation_is_logged_with_its_job_and_counted_by_outc
     assert failed["job_id"] == job.job_id
     assert failed["error"].startswith("Conflict:")
     assert 'livemem_consolidation_jobs_total{outcome="failed"} 1.0' in metrics.text
+
+
+async def test_a_session_belongs_to_its_token_not_to_the_name_it_shares() -> None:
+    import attrs
+
+    from domain import hash_secret
+    from infrastructure.repositories import StoreTokenRepository
+
+    deployment = await deploy()
+    services = deployment.services
+    admin = await services.auth.authenticate(BOOTSTRAP_KEY)
+    with pytest.raises(AlreadyExists):
+        await services.auth.create(admin, "write-agent", "read", [SPACE])
+    with pytest.raises(InvalidInput, match="reserved"):
+        await services.auth.create(admin, "bootstrap-admin", "admin", ["*"])
+    # A store written before names were unique may hold two tokens with one name.
+    twin_secret = "lm_twin-secret-for-tests-0000000000000000000"
+    [original] = [r for r in await services.auth.list(admin) if r.name.value == "write-agent"]
+    twin = attrs.evolve(original, token_id="f" * 16, token_hash=hash_secret(twin_secret))
+    await StoreTokenRepository(services.store).update(lambda records: [*records, twin])
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    async with running_server(services) as base, httpx2.AsyncClient() as http:
+        opened = await http.post(
+            f"{base}/mcp",
+            json=init,
+            headers={**headers, "Authorization": f"Bearer {deployment.tokens['write']}"},
+        )
+        session = opened.headers["mcp-session-id"]
+        intruder = await http.post(
+            f"{base}/mcp",
+            json=listing,
+            headers={**headers, "Authorization": f"Bearer {twin_secret}", "Mcp-Session-Id": session},
+        )
+        deleted = await http.delete(
+            f"{base}/mcp", headers={"Authorization": f"Bearer {twin_secret}", "Mcp-Session-Id": session}
+        )
+    assert opened.status_code == 200
+    assert (intruder.status_code, deleted.status_code) == (404, 404)

@@ -12,6 +12,7 @@ from application.ports import Clock, IdGenerator, TokenRepository
 from domain import (
     ALL_SPACES,
     AgentName,
+    AlreadyExists,
     AuthenticationFailed,
     Identity,
     InvalidInput,
@@ -82,12 +83,16 @@ class AuthService:
         spaces: Sequence[str],
         expires_in_days: int | None = None,
     ) -> IssuedToken:
-        """Create a token (admin). The secret is returned once and never stored.
+        """Create a token (admin). The secret is returned once and never stored. A name
+        is an agent's identity: no two active tokens share one, and ``bootstrap-admin``
+        (the bootstrap key's identity) is reserved.
 
         Raises:
-            PermissionDenied, InvalidInput.
+            PermissionDenied, InvalidInput, AlreadyExists (an active token has the name).
         """
         caller.require(Permission.ADMIN)
+        if AgentName(name) == BOOTSTRAP_AGENT:
+            raise InvalidInput(f"the name {BOOTSTRAP_AGENT} is reserved for the bootstrap key")
         now = self._clock.now()
         expires = None
         if expires_in_days is not None:
@@ -104,7 +109,16 @@ class AuthService:
             created_at=now,
             expires_at=expires,
         )
-        await self._tokens.update(lambda records: [*records, record])
+
+        def add(records: list[TokenRecord]) -> list[TokenRecord]:
+            if any(r.name == record.name and r.is_active(now) for r in records):
+                raise AlreadyExists(
+                    f"an active token is already named {record.name}: names are agent identities; "
+                    "revoke that token first or choose another name"
+                )
+            return [*records, record]
+
+        await self._tokens.update(add)
         return IssuedToken(record=record, secret=secret)
 
     async def list(self, caller: Identity) -> list[TokenRecord]:
