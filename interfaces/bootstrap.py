@@ -145,6 +145,18 @@ def build_services(
     notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     lock = SpaceLock(leases, clock, consolidation_timeout)
+    consolidation = ConsolidationService(
+        spaces=spaces,
+        notes=notes,
+        bank=bank,
+        journals=journals,
+        leases=leases,
+        planner=planner or ExtractivePlanner(TfidfTopics()),
+        clock=clock,
+        lease_seconds=consolidation_timeout,
+        max_notes=consolidation_max_notes,
+        bank_budget_tokens=bank_budget_tokens,
+    )
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
@@ -159,21 +171,11 @@ def build_services(
             ids=ids,
             retention=backup_retention,
             notes=notes,
+            roll_forward=consolidation.roll_forward,
         ),
         system=SystemService(store, store_kind, llm_status, package_version(), llm_probe),
         consolidation=ConsolidationJobs(
-            ConsolidationService(
-                spaces=spaces,
-                notes=notes,
-                bank=bank,
-                journals=journals,
-                leases=leases,
-                planner=planner or ExtractivePlanner(TfidfTopics()),
-                clock=clock,
-                lease_seconds=consolidation_timeout,
-                max_notes=consolidation_max_notes,
-                bank_budget_tokens=bank_budget_tokens,
-            ),
+            consolidation,
             jobs=StoreJobRepository(store),
             journals=journals,
             clock=clock,

@@ -204,8 +204,19 @@ class ConsolidationService:
             await self._leases.release(lease)
 
     async def roll_forward(self, space_id: SpaceId) -> int:
-        """Commit every journal left ``prepared``; return how many."""
+        """Commit every journal left ``prepared``; return how many. A journal that names
+        another space (copied there by hand, or by an old restore) is never applied: it
+        would write into that other space."""
         pending = [j for j in await self._journals.list(space_id) if j.state is JournalState.PREPARED]
+        foreign = [j for j in pending if j.space_id != space_id]
+        for journal in foreign:
+            log.error(
+                "foreign_journal_refused",
+                space=str(space_id),
+                run_id=journal.run_id,
+                names=str(journal.space_id),
+            )
+        pending = [j for j in pending if j.space_id == space_id]
         for journal in pending:
             log.warning("rolling_forward", space=str(space_id), run_id=journal.run_id)
             await self._commit(journal)

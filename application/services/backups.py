@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 from application.access import require_space_access
@@ -37,6 +38,7 @@ class BackupService:
         retention: how many backups to keep per space; older ones are deleted after
             each new backup (``BACKUP_RETENTION_COUNT``).
         notes: told to forget what it keeps of a space a restore recreates.
+        roll_forward: commits the journals a crash left ``prepared`` before a copy.
     """
 
     def __init__(
@@ -49,10 +51,12 @@ class BackupService:
         ids: IdGenerator,
         retention: int,
         notes: NoteRepository | None = None,
+        roll_forward: Callable[[SpaceId], Awaitable[int]] | None = None,
     ) -> None:
         self._spaces = spaces
         self._backups = backups
         self._notes = notes
+        self._roll_forward = roll_forward
         self._lock = lock
         self._clock = clock
         self._ids = ids
@@ -67,6 +71,8 @@ class BackupService:
         # The space's consolidation lease keeps consolidation out while the copy is made,
         # so the bank, synthesis and journals in a backup belong together.
         async with self._lock.hold(space, f"backup-{backup_id}"):
+            if self._roll_forward is not None:  # a backup never holds a half-applied batch
+                await self._roll_forward(space)
             info = await self._backups.create(space, backup_id, now)
         existing = await self._backups.list(space)
         for old in existing[: max(0, len(existing) - self._retention)]:

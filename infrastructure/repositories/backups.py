@@ -20,6 +20,7 @@ import attrs
 from application.ports import BackupInfo
 from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import AlreadyExists, NotFound, SpaceId
+from domain.consolidation import Journal
 from infrastructure import codecs, layout
 
 __all__ = ["BACKUPS_PREFIX", "StoreBackupRepository"]
@@ -113,6 +114,8 @@ class StoreBackupRepository:
                 continue
             data = (await self._store.get(key)).data
             relative = key.removeprefix(objects)
+            if relative.startswith("_consolidations/") and relative.endswith(".json"):
+                data = _rehome_journal(data, space_id, target, key)
             if relative.startswith("live/"):
                 note = codecs.decode_note(data)
                 data = codecs.encode_note(attrs.evolve(note, space_id=target))
@@ -169,3 +172,15 @@ class StoreBackupRepository:
                 info.mode = 0o644
                 archive.addfile(info, io.BytesIO(data))
         return buffer.getvalue()
+
+
+def _rehome_journal(data: bytes, source: SpaceId, target: SpaceId, key: str) -> bytes:
+    """A journal of ``source`` rewritten to name ``target``: its space and the keys of
+    the notes it consumed, so that rolling it forward in the copy acts on the copy only."""
+    journal = codecs.decode_json(data, Journal, f"journal {key}")
+    old, new = layout.space_prefix(source), layout.space_prefix(target)
+    consumed = tuple(
+        attrs.evolve(c, key=new + c.key.removeprefix(old) if c.key.startswith(old) else c.key)
+        for c in journal.consumed
+    )
+    return codecs.encode_json(attrs.evolve(journal, space_id=target, consumed=consumed))
