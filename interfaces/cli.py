@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ import attrs
 import click
 
 from application.consolidation import JobRecord
-from application.services import Services
+from application.services import IssuedToken, Services
 from application.store import StoreError
 from domain import DomainError, Identity
 from interfaces import bootstrap
@@ -94,12 +95,12 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
         return
     if quickstart and not settings.admin_bootstrap_key:
         settings = attrs.evolve(settings, admin_bootstrap_key=secrets.token_urlsafe(32))
+    _require_free_port(settings.host, settings.port)  # before anything is minted or printed
 
     async def announce(services: Services) -> None:
         if not quickstart:
             return
-        admin = await services.auth.authenticate(settings.admin_bootstrap_key)
-        issued = await services.auth.create(admin, f"quickstart-admin-{secrets.token_hex(3)}", "admin", ["*"])
+        issued = await quickstart_token(services, settings.admin_bootstrap_key or "")
         url = f"{settings.base_url}/mcp"
         lines = [
             "",
@@ -223,6 +224,30 @@ def tokens_revoke(token_id: str, token: str | None) -> None:
     """Revoke a token by id."""
     _run(lambda s, me: s.auth.revoke(me, token_id), token)
     click.echo(f"revoked {token_id}")
+
+
+QUICKSTART_NAME = "quickstart-admin"
+
+
+async def quickstart_token(services: Services, bootstrap_key: str) -> IssuedToken:
+    """A new admin token for this quickstart; the ones earlier quickstarts made are
+    deleted first, so that runs do not pile up admin tokens that never expire."""
+    admin = await services.auth.authenticate(bootstrap_key)
+    for record in await services.auth.list(admin):
+        if record.name.value == QUICKSTART_NAME or record.name.value.startswith(QUICKSTART_NAME + "-"):
+            await services.auth.delete(admin, record.token_id)
+    return await services.auth.create(admin, QUICKSTART_NAME, "admin", ["*"])
+
+
+def _require_free_port(host: str, port: int) -> None:
+    """Exit in one line when the port is taken (instead of a traceback after start-up)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror}; stop what uses it or set MCP_SERVER_PORT"
+            ) from None
 
 
 @main.group()

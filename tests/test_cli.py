@@ -99,3 +99,30 @@ def test_serve_stdio_without_a_token_refuses_to_start_and_names_the_variable(env
     result = CliRunner().invoke(main, ["serve", "--stdio"], env=env)  # ADMIN_BOOTSTRAP_KEY is set
     assert result.exit_code == 1
     assert "LIVE_MEM_TOKEN" in result.output
+
+
+def test_quickstart_on_a_busy_port_fails_in_one_line_and_mints_nothing(env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = CliRunner().invoke(main, ["serve", "--quickstart", "--port", port], env=env)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "in use" in result.output
+    assert "lm_" not in result.output
+    assert json.loads(run(env, "tokens", "list", "--json")) == []
+
+
+async def test_each_quickstart_replaces_the_token_of_the_previous_one() -> None:
+    from interfaces.bootstrap import memory_services
+    from interfaces.cli import quickstart_token
+
+    services = memory_services(BOOTSTRAP_KEY)
+    first = await quickstart_token(services, BOOTSTRAP_KEY)
+    second = await quickstart_token(services, BOOTSTRAP_KEY)
+    admin = await services.auth.authenticate(BOOTSTRAP_KEY)
+    assert [r.token_id for r in await services.auth.list(admin)] == [second.record.token_id]
+    assert first.secret != second.secret
