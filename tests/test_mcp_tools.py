@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
 import tarfile
+
+import pytest
 
 from tests.mcp_support import BOOTSTRAP_KEY, SPACE, connect, deploy, error_text, payload
 
@@ -201,3 +204,24 @@ async def test_a_bank_file_that_is_not_utf8_is_named_as_corrupt_not_as_bad_input
     assert "CorruptObject:" in text
     assert "broken.md is not valid UTF-8" in text
     assert "invalid parameters" not in text
+
+
+async def test_a_refused_resource_read_is_a_clean_error_counted_in_metrics(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from mcp import Client
+
+    from interfaces.mcp import build_mcp_server
+    from interfaces.metrics import Metrics
+
+    d = await deploy()
+    metrics = Metrics()
+    server = build_mcp_server(d.services, metrics, local_token=d.tokens["other_space"])
+    with caplog.at_level(logging.DEBUG):
+        async with Client(server) as client:
+            with pytest.raises(Exception, match="PermissionDenied: token other-agent has no access"):
+                await client.read_resource(f"livemem://{SPACE}/bank/progress.md")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert 'livemem_tool_calls_total{outcome="PermissionDenied",tool="resource:bank_file"} 1.0' in (
+        metrics.render().decode()
+    )

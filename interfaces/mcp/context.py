@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import structlog
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from application.services import Services
 from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
@@ -83,6 +83,32 @@ class ToolContext:
             identity = await self.services.auth.authenticate(self._local_token)
         structlog.contextvars.bind_contextvars(agent=identity.name.value)
         return identity
+
+    def resource(self, name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Wrap a resource read like a tool: errors become a ``ResourceError`` with the
+        same text as a tool's (no traceback logged for a refusal), and every read is
+        counted in the metrics under ``name``."""
+
+        def wrap(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            @functools.wraps(fn)
+            async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                started = time.perf_counter()
+                outcome = "ok"
+                try:
+                    return await fn(*args, **kwargs)
+                except (DomainError, StoreError) as exc:
+                    outcome = type(exc).__name__
+                    log.info("resource_refused", resource=name, error=outcome, message=str(exc)[:300])
+                    raise ResourceError(_message(exc)) from None
+                except (ValueError, TypeError):
+                    outcome = "InvalidInput"
+                    raise ResourceError(_message(InvalidInput("invalid parameters"))) from None
+                finally:
+                    self.metrics.observe_tool(name, outcome, time.perf_counter() - started)
+
+            return wrapper
+
+        return wrap
 
     def tool(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         """Wrap a tool: request id and space in the logs, metrics, and every error turned

@@ -99,6 +99,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         return {"status": "ok", "space_id": space_id, "runs": runs, "count": len(runs)}
 
     @mcp.resource("livemem://{space_id}/bank/{filename}", mime_type="text/markdown")
+    @ctx.resource("resource:bank_file")
     async def bank_file(space_id: str, filename: str) -> str:
         """A memory bank file as an MCP resource."""
         me = await ctx.caller()
