@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from application.services import Services
 from domain import AuthenticationFailed, hash_secret
+from interfaces.bearer import BearerGate
 from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -100,4 +101,9 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
     known = {getattr(r, "path", None) for r in app.router.routes}
     app.router.routes.extend(r for r in sse.router.routes if getattr(r, "path", None) not in known)
+    # No OAuth authorization server exists: advertise none (see interfaces/bearer.py).
+    app.router.routes[:] = [
+        r for r in app.router.routes if not str(getattr(r, "path", "")).startswith("/.well-known/")
+    ]
+    app.add_middleware(BearerGate, services=services)
     return app

@@ -33,19 +33,32 @@ async def test_tools_over_http_with_a_bearer_token(transport: str) -> None:
     assert read["notes"][0]["content"] == f"over {transport}"
 
 
-async def test_requests_without_a_valid_token_get_401() -> None:
+async def test_requests_without_a_valid_token_get_401_saying_why_and_no_oauth_is_advertised() -> None:
     deployment = await deploy()
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    accept = {"Accept": "application/json, text/event-stream"}
+    cases = {
+        "missing": None,
+        "unknown": "lm_nope",
+        "revoked": deployment.tokens["revoked"],
+        "expired": deployment.tokens["expired"],
+    }
     async with running_server(deployment.services) as base, httpx2.AsyncClient() as http:
-        body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-        headers = {"Accept": "application/json, text/event-stream"}
-        missing = await http.post(f"{base}/mcp", json=body, headers=headers)
-        revoked = await http.post(
-            f"{base}/mcp",
-            json=body,
-            headers={**headers, "Authorization": f"Bearer {deployment.tokens['revoked']}"},
-        )
+        answers = {}
+        for case, token in cases.items():
+            headers = accept if token is None else {**accept, "Authorization": f"Bearer {token}"}
+            answers[case] = await http.post(f"{base}/mcp", json=body, headers=headers)
         sse = await http.get(f"{base}/sse", headers={"Authorization": "Bearer lm_nope"})
-    assert (missing.status_code, revoked.status_code, sse.status_code) == (401, 401, 401)
+        metadata = await http.get(f"{base}/.well-known/oauth-protected-resource/mcp")
+        metadata_root = await http.get(f"{base}/.well-known/oauth-protected-resource")
+    for case, answer in answers.items():
+        assert answer.status_code == 401, case
+        challenge = answer.headers["www-authenticate"]
+        assert challenge.startswith('Bearer error="invalid_token", error_description="'), case
+        assert case in challenge or (case == "missing" and "required" in challenge), challenge
+        assert "resource_metadata" not in challenge
+    assert sse.status_code == 401
+    assert (metadata.status_code, metadata_root.status_code) == (404, 404)
 
 
 async def test_health_and_metrics() -> None:

@@ -71,8 +71,10 @@ class AuthService:
         record = await self._tokens.find_by_hash(digest)
         if record is None:
             raise AuthenticationFailed("unknown token")
+        if record.revoked:
+            raise AuthenticationFailed("token is revoked")
         if not record.is_active(self._clock.now()):
-            raise AuthenticationFailed("token is revoked or expired")
+            raise AuthenticationFailed("token is expired")
         return record.identity()
 
     async def create(
