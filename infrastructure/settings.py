@@ -99,6 +99,7 @@ class Settings:
     consolidation_max_notes: int = 2000
     bank_budget_tokens: int = 8000
     note_relist_seconds: int = 60
+    health_timeout: float = 3.0
     embeddings_api_url: str | None = None
     embeddings_model: str | None = None
     embeddings_api_key: str | None = attrs.field(default=None, repr=False)
@@ -175,6 +176,7 @@ class Settings:
             consolidation_max_notes=_int(env, "CONSOLIDATION_MAX_NOTES", 2000, 1, 1_000_000),
             bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", 8000, 500, 1_000_000),
             note_relist_seconds=_int(env, "NOTE_RELIST_SECONDS", 60, 1, 86_400),
+            health_timeout=_float(env, "HEALTH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )
 

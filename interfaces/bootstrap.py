@@ -131,6 +131,7 @@ def build_services(
     bank_budget_tokens: int = 8000,
     note_relist_seconds: float = 60.0,
     semantic: Semantic | None = None,
+    health_timeout: float = 3.0,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -173,7 +174,9 @@ def build_services(
             notes=notes,
             roll_forward=consolidation.roll_forward,
         ),
-        system=SystemService(store, store_kind, llm_status, package_version(), llm_probe),
+        system=SystemService(
+            store, store_kind, llm_status, package_version(), llm_probe, health_timeout=health_timeout
+        ),
         consolidation=ConsolidationJobs(
             consolidation,
             jobs=StoreJobRepository(store),
@@ -204,6 +207,7 @@ async def services_from_settings(settings: Settings) -> Services:
         bank_budget_tokens=settings.bank_budget_tokens,
         note_relist_seconds=float(settings.note_relist_seconds),
         semantic=semantic_from_settings(settings, store),
+        health_timeout=settings.health_timeout,
     )
 
 

@@ -130,21 +130,29 @@ def store() -> None:
 @store.command("check")
 @json_option
 def store_check(as_json: bool) -> None:
-    """Check that the configured store answers and accepts our credentials."""
+    """Check that the configured store answers and accepts our credentials, within
+    HEALTH_TIMEOUT_SECONDS (progress on stderr; with --json, errors as JSON too)."""
     settings = _settings()
+    where = bootstrap.describe_store(settings)
+    click.echo(f"checking {where} (at most {settings.health_timeout:g} s) ...", err=True)
 
     async def check() -> str | None:
-        opened = await bootstrap.open_store(settings)
         try:
-            await opened.ping()
+            opened = await bootstrap.open_store(settings)
         except StoreError as exc:
             return str(exc)
+        try:
+            async with asyncio.timeout(settings.health_timeout):
+                await opened.ping()
+        except StoreError as exc:
+            return str(exc)
+        except TimeoutError:
+            return f"the store did not answer within {settings.health_timeout:g} s"
         finally:
             await opened.close()
         return None
 
     error = asyncio.run(check())
-    where = bootstrap.describe_store(settings)
     _emit(
         as_json,
         {"store": where, "ok": error is None, "error": error},

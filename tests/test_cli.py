@@ -56,8 +56,9 @@ def test_bad_input_gives_a_clear_error_and_exit_1(env: dict[str, str]) -> None:
 
 
 def test_store_check(env: dict[str, str]) -> None:
-    out = json.loads(run(env, "store", "check", "--json"))
-    assert out["ok"] is True
+    result = CliRunner().invoke(main, ["store", "check", "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ok"] is True
 
 
 async def test_serve_stdio(env: dict[str, str]) -> None:
@@ -126,3 +127,27 @@ async def test_each_quickstart_replaces_the_token_of_the_previous_one() -> None:
     admin = await services.auth.authenticate(BOOTSTRAP_KEY)
     assert [r.token_id for r in await services.auth.list(admin)] == [second.record.token_id]
     assert first.secret != second.secret
+
+
+def test_store_check_on_an_unreachable_s3_is_bounded_shows_progress_and_prints_json(
+    env: dict[str, str],
+) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        s3 = {
+            **env,
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
+            "S3_BUCKET_NAME": "b",
+            "S3_ACCESS_KEY_ID": "k",
+            "S3_SECRET_ACCESS_KEY": "s" * 20,
+            "HEALTH_TIMEOUT_SECONDS": "1",
+        }
+        result = CliRunner().invoke(main, ["store", "check", "--json"], env=s3)
+    assert result.exit_code == 1
+    assert "checking S3 bucket b" in result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["ok"] is False
+    assert "did not answer within 1 s" in answer["error"]

@@ -200,3 +200,19 @@ async def test_a_session_belongs_to_its_token_not_to_the_name_it_shares() -> Non
         )
     assert opened.status_code == 200
     assert (intruder.status_code, deleted.status_code) == (404, 404)
+
+
+async def test_health_gives_up_on_a_silent_store_after_its_timeout() -> None:
+    from infrastructure.stores import MemoryObjectStore
+    from interfaces.bootstrap import build_services
+
+    class SilentStore(MemoryObjectStore):
+        async def ping(self) -> None:
+            await asyncio.sleep(3600)
+
+    services = build_services(
+        SilentStore(), bootstrap_key=BOOTSTRAP_KEY, store_kind="silent", health_timeout=0.2
+    )
+    report = await services.system.health()
+    assert report.ok is False
+    assert report.store == "the store did not answer within 0.2 s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 import attrs
@@ -41,8 +42,11 @@ class SystemService:
         llm_status: str,
         version: str,
         llm_probe: Callable[[], Awaitable[str]] | None = None,
+        *,
+        health_timeout: float = 3.0,
     ) -> None:
         self._store = store
+        self._health_timeout = health_timeout
         self._store_kind = store_kind
         self._llm_status = llm_status
         self._llm_probe = llm_probe
@@ -50,11 +54,15 @@ class SystemService:
 
     async def health(self, *, probe_llm: bool = False) -> Health:
         """Ping the store (S3: HEAD bucket) and, with ``probe_llm`` and a model
-        configured, the model endpoint (lists its models)."""
+        configured, the model endpoint (lists its models). The store has
+        ``health_timeout`` seconds (``HEALTH_TIMEOUT_SECONDS``) to answer."""
         try:
-            await self._store.ping()
+            async with asyncio.timeout(self._health_timeout):
+                await self._store.ping()
         except StoreError as exc:
             status, ok = str(exc), False
+        except TimeoutError:
+            status, ok = f"the store did not answer within {self._health_timeout:g} s", False
         else:
             status, ok = "ok", True
         return Health(
