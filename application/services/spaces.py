@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import builtins
 from collections import Counter
 
 import attrs
+import structlog
 
 from application.access import require_space_access
 from application.consolidation.lock import SpaceLock
@@ -16,6 +18,7 @@ from application.ports import (
     NoteRepository,
     SpaceRepository,
 )
+from application.store import CorruptObject
 from domain import (
     ALL_SPACES,
     AgentName,
@@ -32,6 +35,8 @@ from domain.model import DESCRIPTION_MAX_BYTES
 from domain.values import check_text
 
 __all__ = ["SpaceOverview", "SpaceService"]
+
+log = structlog.get_logger("live_mem.spaces")
 
 
 @attrs.frozen
@@ -94,18 +99,27 @@ class SpaceService:
         return meta
 
     async def list(self, caller: Identity) -> list[SpaceMeta]:
-        """The spaces the caller may see (read), sorted by id."""
+        """The spaces the caller may see (read), sorted by id; unreadable ones left out."""
+        return (await self.listing(caller))[0]
+
+    async def listing(self, caller: Identity) -> tuple[builtins.list[SpaceMeta], builtins.list[str]]:
+        """The spaces the caller may see (read), sorted by id, and the ids of those whose
+        metadata cannot be read (corrupt): one bad object never hides the others."""
         caller.require(Permission.READ)
         ids = await self._spaces.list_ids()
         if ALL_SPACES not in caller.spaces:
             ids = [i for i in ids if caller.can_use(i)]
-        metas = []
+        metas: builtins.list[SpaceMeta] = []
+        unreadable: builtins.list[str] = []
         for space in ids:
             try:
                 metas.append(await self._spaces.get(space))
             except LookupError:
                 continue  # deleted meanwhile
-        return metas
+            except CorruptObject as exc:
+                log.warning("unreadable_space_meta", space=space.value, error=str(exc)[:200])
+                unreadable.append(space.value)
+        return metas, unreadable
 
     async def rules(self, caller: Identity, space_id: str) -> SpaceRules:
         """The space's rules (read)."""

@@ -10,9 +10,10 @@ import builtins
 from datetime import datetime
 
 import attrs
+import structlog
 
 from application.consolidation.ports import JobRecord, JobState, Lease
-from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
+from application.store import CorruptObject, ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import Conflict, NotFound, SpaceId
 from domain.consolidation import Journal
 from infrastructure import codecs, layout
@@ -20,6 +21,7 @@ from infrastructure import codecs, layout
 __all__ = ["JOBS_PREFIX", "StoreJobRepository", "StoreJournalRepository", "StoreLeaseRepository"]
 
 JOBS_PREFIX = "_system/jobs/"
+log = structlog.get_logger("live_mem.store")
 _JSON = "application/json"
 
 
@@ -102,7 +104,11 @@ class StoreLeaseRepository:
                 current = await self._store.get(key)
             except ObjectNotFound:
                 raise Conflict("the consolidation lease changed hands; try again") from None
-            held = codecs.decode_json(current.data, _LeaseBody, "lease")
+            try:
+                held = codecs.decode_json(current.data, _LeaseBody, "lease")
+            except CorruptObject:  # unreadable: nobody can hold it, so it is taken over
+                log.warning("corrupt_lease_taken_over", key=key)
+                held = _LeaseBody("unreadable", now)
             if held.expires_at > now and held.holder != holder:
                 raise Conflict(
                     f"a consolidation of {space_id} is already running (job {held.holder}, "
@@ -160,7 +166,13 @@ class StoreJobRepository:
         jobs = []
         async for page in self._store.list_pages(JOBS_PREFIX):
             for info in page:
-                job = codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key)
+                try:
+                    job = codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key)
+                except CorruptObject:  # one bad record must not stop the others' resumption
+                    log.warning("unreadable_job_skipped", key=info.key)
+                    continue
+                except ObjectNotFound:
+                    continue
                 if job.state in (JobState.QUEUED, JobState.RUNNING):
                     jobs.append(job)
         return sorted(jobs, key=lambda j: j.created_at)

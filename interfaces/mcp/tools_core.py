@@ -84,10 +84,12 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def space_list() -> dict[str, Any]:
-        """The spaces your token may use, with description and owner (needs read)."""
+        """The spaces your token may use, with description and owner (needs read);
+        unreadable lists the ids of spaces whose metadata is corrupt."""
         me = await ctx.caller()
-        spaces = [meta_dict(m) for m in await s.spaces.list(me)]
-        return {"status": "ok", "spaces": spaces, "total": len(spaces)}
+        metas, unreadable = await s.spaces.listing(me)
+        spaces = [meta_dict(m) for m in metas]
+        return {"status": "ok", "spaces": spaces, "total": len(spaces), "unreadable": unreadable}
 
     @mcp.tool()
     @ctx.tool
