@@ -11,6 +11,7 @@ from domain.errors import (
     NotFound,
     PermissionDenied,
     PlanRejected,
+    RateLimited,
 )
 from domain.model import BankFile, Note, SpaceMeta, SpaceRules, Synthesis
 from domain.values import AgentName, BankFileName, NoteCategory, Permission, SpaceId
@@ -28,6 +29,7 @@ __all__ = [
     "Identity",
     "InvalidInput",
     "LimitExceeded",
+    "RateLimited",
     "Note",
     "NoteCategory",
     "NotFound",

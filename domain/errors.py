@@ -17,6 +17,7 @@ __all__ = [
     "Conflict",
     "LimitExceeded",
     "PlanRejected",
+    "RateLimited",
 ]
 
 
@@ -50,6 +51,10 @@ class Conflict(DomainError):
 
 class LimitExceeded(InvalidInput):
     """A size or count limit is exceeded; the message names the limit."""
+
+
+class RateLimited(DomainError):
+    """Too many calls of one kind by one token; the message says when to retry."""
 
 
 class PlanRejected(DomainError):

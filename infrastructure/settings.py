@@ -8,6 +8,7 @@ with no ``LLMAAS_*`` settings consolidation is extractive (no model).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -38,6 +39,23 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
     return value
+
+
+_RATE_FAMILIES: Final = ("notes", "reads", "consolidate", "export", "admin")
+_RATE_RE: Final = re.compile(r"\d+\s*/\s*(?:\d+\s*)?(?:second|minute|hour|day)s?")
+
+
+def _rate_limits(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    found = []
+    for family in _RATE_FAMILIES:
+        name = f"RATE_LIMIT_{family.upper()}"
+        value = env.get(name, "").strip()
+        if not value:
+            continue
+        if not _RATE_RE.fullmatch(value):
+            raise SettingsError(f"{name} must look like 600/minute or 10/second (got {value[:40]!r})")
+        found.append((family, value))
+    return tuple(found)
 
 
 def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -100,6 +118,7 @@ class Settings:
     bank_budget_tokens: int = 8000
     note_relist_seconds: int = 60
     health_timeout: float = 3.0
+    rate_limits: tuple[tuple[str, str], ...] = ()
     embeddings_api_url: str | None = None
     embeddings_model: str | None = None
     embeddings_api_key: str | None = attrs.field(default=None, repr=False)
@@ -177,6 +196,7 @@ class Settings:
             bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", 8000, 500, 1_000_000),
             note_relist_seconds=_int(env, "NOTE_RELIST_SECONDS", 60, 1, 86_400),
             health_timeout=_float(env, "HEALTH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
+            rate_limits=_rate_limits(env),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )
 

@@ -19,6 +19,7 @@ from interfaces.bearer import BearerGate
 from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
+from interfaces.ratelimit import ToolRateLimiter
 
 __all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
 
@@ -57,12 +58,15 @@ class HttpOptions:
         allowed_hosts, allowed_origins: DNS-rebinding protection (``Host`` and
             ``Origin`` checks, MCP transport security); empty lists disable the check.
         max_body_bytes: request body limit.
+        rate_limits: per-token limits by tool family that replace the defaults
+            (``RATE_LIMIT_*``; see :mod:`interfaces.ratelimit`).
     """
 
     public_url: str = "http://127.0.0.1:8080"
     allowed_hosts: tuple[str, ...] = ("127.0.0.1:*", "localhost:*", "[::1]:*")
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
     max_body_bytes: int = 1024 * 1024
+    rate_limits: tuple[tuple[str, str], ...] = ()
 
 
 def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | None = None) -> Starlette:
@@ -70,7 +74,11 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     metrics = metrics or Metrics()
     services.consolidation.observe(metrics.observe_job)
     mcp = build_mcp_server(
-        services, metrics, token_verifier=BearerTokenVerifier(services), public_url=options.public_url
+        services,
+        metrics,
+        token_verifier=BearerTokenVerifier(services),
+        public_url=options.public_url,
+        limiter=ToolRateLimiter(dict(options.rate_limits)),
     )
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=bool(options.allowed_hosts or options.allowed_origins),

@@ -47,6 +47,7 @@ def http_options(settings: bootstrap.Settings) -> HttpOptions:
         allowed_hosts=settings.allowed_hosts or defaults.allowed_hosts,
         allowed_origins=settings.allowed_origins or defaults.allowed_origins,
         max_body_bytes=settings.max_body_bytes,
+        rate_limits=settings.rate_limits,
     )
 
 

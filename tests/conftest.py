@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from hypothesis import settings
 
 from tests.s3_servers import S3Server, moto_server, seaweedfs_server
@@ -13,6 +14,15 @@ from tests.s3_servers import S3Server, moto_server, seaweedfs_server
 # machine cannot fail them (speed is measured by ops/bench.py).
 settings.register_profile("live-mem", deadline=None)
 settings.load_profile("live-mem")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """Each test starts from structlog's defaults: a CLI test that configured logging
+    (one-shot commands log warnings only) must not hide the events another test captures."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,8 @@ class ConsolidationJobs:
         self._observers.append(observer)
 
     async def submit(self, caller: Identity, space_id: str, agent: str = "") -> JobRecord:
-        """Queue a consolidation and start it in the background; return at once.
+        """Queue a consolidation and start it in the background; return at once. When
+        the space already has a queued or running job, that job is returned instead.
 
         Who may: with write, one's own notes (``agent`` empty or one's own name); with
         manage, every note (``agent`` empty) or another agent's.
@@ -73,6 +74,10 @@ class ConsolidationJobs:
         else:
             space = require_space_access(caller, Permission.WRITE, space_id)
             scope = None if caller.permission >= Permission.MANAGE else caller.name
+        await self._service.space_exists(space)
+        for waiting in await self._jobs.unfinished():
+            if waiting.space_id == space:  # one run at a time per space: join it
+                return waiting
         now = self._clock.now()
         job = JobRecord(
             job_id=self._ids.new_id(),
@@ -83,7 +88,6 @@ class ConsolidationJobs:
             created_at=now,
             updated_at=now,
         )
-        await self._service.space_exists(space)
         await self._jobs.put(job)
         self._start(job)
         return job

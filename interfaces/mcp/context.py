@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import time
 import uuid
@@ -16,12 +17,14 @@ from application.services import Services
 from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
 from domain import AgentName, DomainError, Identity, InvalidInput, Permission
 from interfaces.metrics import Metrics
+from interfaces.ratelimit import ToolRateLimiter
 
 __all__ = ["ToolContext", "identity_claims"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 log = structlog.get_logger("live_mem.tools")
+_CURRENT_TOOL: contextvars.ContextVar[str] = contextvars.ContextVar("live_mem_tool", default="")
 
 
 def identity_claims(identity: Identity) -> dict[str, Any]:
@@ -61,12 +64,20 @@ class ToolContext:
         metrics: Prometheus metrics of this app.
         local_token: the token to act with when no HTTP bearer token is present (stdio
             and in-memory connections); None means such calls are unauthenticated.
+        limiter: per-token rate limits by tool family (the defaults when None).
     """
 
-    def __init__(self, services: Services, metrics: Metrics, local_token: str | None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        metrics: Metrics,
+        local_token: str | None,
+        limiter: ToolRateLimiter | None = None,
+    ) -> None:
         self.services = services
         self.metrics = metrics
         self._local_token = local_token
+        self._limiter = limiter or ToolRateLimiter()
 
     async def caller(self) -> Identity:
         """The identity of the current call. Over HTTP the SDK's bearer middleware has
@@ -82,6 +93,9 @@ class ToolContext:
         else:
             identity = await self.services.auth.authenticate(self._local_token)
         structlog.contextvars.bind_contextvars(agent=identity.name.value)
+        tool = _CURRENT_TOOL.get()
+        if tool:
+            self._limiter.check(tool, identity.name.value)
         return identity
 
     def resource(self, name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
@@ -119,6 +133,7 @@ class ToolContext:
         async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             request_id = uuid.uuid4().hex[:12]
             space = kwargs.get("space_id")
+            _CURRENT_TOOL.set(name)
             with structlog.contextvars.bound_contextvars(
                 request_id=request_id, tool=name, space=space if isinstance(space, str) else None
             ):

@@ -22,6 +22,7 @@ from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
 from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
 from interfaces.metrics import Metrics
+from interfaces.ratelimit import ToolRateLimiter
 
 __all__ = ["ARCHIVE_MAX_BYTES", "INSTRUCTIONS", "build_mcp_server"]
 
@@ -39,6 +40,7 @@ def build_mcp_server(
     local_token: str | None = None,
     token_verifier: TokenVerifier | None = None,
     public_url: str = "http://127.0.0.1:8080",
+    limiter: ToolRateLimiter | None = None,
 ) -> MCPServer:
     """Build the MCP server with every live-mem tool and the bank resources.
 
@@ -48,6 +50,7 @@ def build_mcp_server(
         local_token: the token that stdio or in-memory callers act with.
         token_verifier: verifies HTTP bearer tokens (None for stdio / in-memory).
         public_url: the server's public base URL (OAuth protected resource metadata).
+        limiter: per-token rate limits by tool family (defaults when None).
     """
     auth = (
         AuthSettings(
@@ -66,7 +69,7 @@ def build_mcp_server(
         auth=auth,
         warn_on_duplicate_tools=True,
     )
-    ctx = ToolContext(services, metrics, local_token)
+    ctx = ToolContext(services, metrics, local_token, limiter)
     system_tools(mcp, ctx)
     space_tools(mcp, ctx)
     live_tools(mcp, ctx)

@@ -1,0 +1,55 @@
+"""Per-token rate limits by tool family, and one consolidation job per space at a time
+(review item 8)."""
+
+from __future__ import annotations
+
+import pytest
+
+from interfaces.mcp import build_mcp_server
+from interfaces.metrics import Metrics
+from interfaces.ratelimit import ToolRateLimiter, family
+from tests.mcp_support import BOOTSTRAP_KEY, SPACE, deploy, error_text
+
+
+async def test_a_token_over_its_family_limit_is_told_when_to_retry_and_others_are_not() -> None:
+    from mcp import Client
+
+    d = await deploy()
+    limiter = ToolRateLimiter({"notes": "3/minute"})
+    server = build_mcp_server(d.services, Metrics(), local_token=d.tokens["write"], limiter=limiter)
+    async with Client(server) as client:
+        answers = [
+            await client.call_tool("live_note", {"space_id": SPACE, "category": "todo", "content": f"n{i}"})
+            for i in range(4)
+        ]
+        read = await client.call_tool("live_read", {"space_id": SPACE})
+    assert [error_text(a) for a in answers[:3]] == ["", "", ""]
+    refused = error_text(answers[3])
+    assert "RateLimited: too many notes calls for this token" in refused
+    assert "retry after" in refused
+    assert error_text(read) == ""  # reads are another family
+    other = build_mcp_server(d.services, Metrics(), local_token=d.tokens["manage"], limiter=limiter)
+    async with Client(other) as client:
+        note = await client.call_tool("live_note", {"space_id": SPACE, "category": "todo", "content": "x"})
+    assert error_text(note) == ""  # another token has its own count
+
+
+def test_families() -> None:
+    assert [family(t) for t in ("live_note", "bank_consolidate", "backup_download", "admin_list_tokens")] == [
+        "notes",
+        "consolidate",
+        "export",
+        "admin",
+    ]
+    assert family("memory_search") == "reads"
+    with pytest.raises(ValueError, match=r"."):
+        ToolRateLimiter({"notes": "lots"})
+
+
+async def test_a_second_consolidate_request_joins_the_queued_job() -> None:
+    d = await deploy()
+    admin = await d.services.auth.authenticate(BOOTSTRAP_KEY)
+    first = await d.services.consolidation.submit(admin, SPACE)
+    second = await d.services.consolidation.submit(admin, SPACE)
+    await d.services.consolidation.drain()
+    assert second.job_id == first.job_id
