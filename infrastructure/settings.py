@@ -118,6 +118,7 @@ class Settings:
     bank_budget_tokens: int = 8000
     note_relist_seconds: int = 60
     health_timeout: float = 3.0
+    job_retention_days: int = 7
     rate_limits: tuple[tuple[str, str], ...] = ()
     embeddings_api_url: str | None = None
     embeddings_model: str | None = None
@@ -196,6 +197,7 @@ class Settings:
             bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", 8000, 500, 1_000_000),
             note_relist_seconds=_int(env, "NOTE_RELIST_SECONDS", 60, 1, 86_400),
             health_timeout=_float(env, "HEALTH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
+            job_retention_days=_int(env, "JOB_RETENTION_DAYS", 7, 1, 3650),
             rate_limits=_rate_limits(env),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )

@@ -5,6 +5,7 @@ and close the store when done."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -132,6 +133,7 @@ def build_services(
     note_relist_seconds: float = 60.0,
     semantic: Semantic | None = None,
     health_timeout: float = 3.0,
+    job_retention_days: int = 7,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -184,6 +186,7 @@ def build_services(
             clock=clock,
             ids=ids,
             timeout_seconds=consolidation_timeout,
+            retention=timedelta(days=job_retention_days),
         ),
         imports=ImportService(spaces, notes, bank, journals),
         search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
@@ -208,6 +211,7 @@ async def services_from_settings(settings: Settings) -> Services:
         note_relist_seconds=float(settings.note_relist_seconds),
         semantic=semantic_from_settings(settings, store),
         health_timeout=settings.health_timeout,
+        job_retention_days=settings.job_retention_days,
     )
 
 

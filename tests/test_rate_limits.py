@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from domain import NotFound
 from interfaces.mcp import build_mcp_server
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter, family
@@ -53,3 +54,26 @@ async def test_a_second_consolidate_request_joins_the_queued_job() -> None:
     second = await d.services.consolidation.submit(admin, SPACE)
     await d.services.consolidation.drain()
     assert second.job_id == first.job_id
+
+
+async def test_finished_job_records_expire_after_the_retention() -> None:
+    from datetime import timedelta
+
+    from infrastructure.repositories.consolidation import StoreJobRepository
+    from infrastructure.stores import MemoryObjectStore
+    from tests.consolidation_support import FakeClock, seed, services_over
+
+    clock = FakeClock()
+    services = services_over(MemoryObjectStore(), clock)
+    admin = await seed(services, clock)
+    old = await services.consolidation.submit(admin, "proj")
+    await services.consolidation.drain()
+    clock.advance(timedelta(days=8).total_seconds())
+    await services.notes.write(admin, "proj", "todo", "one more")
+    recent = await services.consolidation.submit(admin, "proj")
+    await services.consolidation.drain()
+    await services.consolidation.resume_abandoned()
+    jobs = StoreJobRepository(services.store)
+    assert (await jobs.get(recent.job_id)).state.value == "succeeded"
+    with pytest.raises(NotFound):
+        await jobs.get(old.job_id)

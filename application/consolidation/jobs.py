@@ -29,6 +29,7 @@ class ConsolidationJobs:
     Args:
         timeout_seconds: a run's limit (``CONSOLIDATION_TIMEOUT``); also the lease length
             and the age after which an unfinished job counts as abandoned and is resumed.
+        retention: how long a finished job's record is kept (``JOB_RETENTION_DAYS``).
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class ConsolidationJobs:
         clock: Clock,
         ids: IdGenerator,
         timeout_seconds: float = 600.0,
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self._service = service
         self._jobs = jobs
@@ -47,6 +49,7 @@ class ConsolidationJobs:
         self._clock = clock
         self._ids = ids
         self._timeout = timeout_seconds
+        self._retention = retention
         self._tasks: set[asyncio.Task[None]] = set()
         self._observers: list[Callable[[JobRecord], None]] = []
 
@@ -143,7 +146,11 @@ class ConsolidationJobs:
 
     async def resume_abandoned(self) -> int:
         """Start every unfinished job not touched for longer than the timeout (its server
-        died); return how many were started."""
+        died), and delete the records of jobs finished longer ago than the retention;
+        return how many were started."""
+        pruned = await self._jobs.prune(self._clock.now() - self._retention)
+        if pruned:
+            log.info("job_records_pruned", count=pruned)
         stale_before = self._clock.now() - timedelta(seconds=self._timeout)
         started = 0
         running = self._running()

@@ -200,3 +200,8 @@ class JobRepository(Protocol):
     async def unfinished(self) -> list[JobRecord]:
         """Jobs queued or running, oldest first."""
         ...
+
+    async def prune(self, finished_before: datetime) -> int:
+        """Delete the records of jobs that finished (succeeded or failed) before the
+        given time; return how many."""
+        ...

@@ -161,6 +161,20 @@ class StoreJobRepository:
             raise NotFound(f"no consolidation job {job_id}") from None
         return codecs.decode_json(data, JobRecord, f"job {job_id}")
 
+    async def prune(self, finished_before: datetime) -> int:
+        """See the port (unreadable records are left for a person to look at)."""
+        removed = 0
+        async for page in self._store.list_pages(JOBS_PREFIX):
+            for info in page:
+                try:
+                    job = codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key)
+                except (CorruptObject, ObjectNotFound):
+                    continue
+                if job.state not in (JobState.QUEUED, JobState.RUNNING) and job.updated_at < finished_before:
+                    await self._store.delete(info.key)
+                    removed += 1
+        return removed
+
     async def unfinished(self) -> builtins.list[JobRecord]:
         """See the port."""
         jobs = []
