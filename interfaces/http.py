@@ -20,6 +20,7 @@ from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
 from interfaces.ratelimit import ToolRateLimiter
+from interfaces.sessions import SessionCap
 
 __all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
 
@@ -60,6 +61,10 @@ class HttpOptions:
         max_body_bytes: request body limit.
         rate_limits: per-token limits by tool family that replace the defaults
             (``RATE_LIMIT_*``; see :mod:`interfaces.ratelimit`).
+        sessions_per_token: streamable HTTP sessions one token may hold open
+            (``SESSIONS_PER_TOKEN``; see :mod:`interfaces.sessions`).
+        session_idle_seconds: an unused session is closed after this long
+            (``SESSION_IDLE_SECONDS``).
     """
 
     public_url: str = "http://127.0.0.1:8080"
@@ -67,6 +72,8 @@ class HttpOptions:
     allowed_origins: tuple[str, ...] = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
     max_body_bytes: int = 1024 * 1024
     rate_limits: tuple[tuple[str, str], ...] = ()
+    sessions_per_token: int = 32
+    session_idle_seconds: float = 600.0
 
 
 def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | None = None) -> Starlette:
@@ -103,7 +110,11 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     async def prometheus(_: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
-    app = mcp.streamable_http_app(max_request_body_size=options.max_body_bytes, transport_security=security)
+    app = mcp.streamable_http_app(
+        max_request_body_size=options.max_body_bytes,
+        transport_security=security,
+        session_idle_timeout=options.session_idle_seconds,
+    )
     sse = mcp.sse_app(max_request_body_size=options.max_body_bytes, transport_security=security)
     app.router.routes.append(Route("/health", health, methods=["GET"]))
     app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
@@ -113,5 +124,8 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     app.router.routes[:] = [
         r for r in app.router.routes if not str(getattr(r, "path", "")).startswith("/.well-known/")
     ]
-    app.add_middleware(BearerGate, services=services)
+    app.add_middleware(
+        SessionCap, per_token=options.sessions_per_token, idle_seconds=options.session_idle_seconds
+    )
+    app.add_middleware(BearerGate, services=services)  # outermost: added last
     return app

@@ -48,6 +48,8 @@ def http_options(settings: bootstrap.Settings) -> HttpOptions:
         allowed_origins=settings.allowed_origins or defaults.allowed_origins,
         max_body_bytes=settings.max_body_bytes,
         rate_limits=settings.rate_limits,
+        sessions_per_token=settings.sessions_per_token,
+        session_idle_seconds=float(settings.session_idle_seconds),
     )
 
 

@@ -216,3 +216,42 @@ async def test_health_gives_up_on_a_silent_store_after_its_timeout() -> None:
     report = await services.system.health()
     assert report.ok is False
     assert report.store == "the store did not answer within 0.2 s"
+
+
+async def test_a_token_holds_a_bounded_number_of_sessions_its_oldest_closed_first() -> None:
+    from interfaces.http import HttpOptions, build_http_app
+    from ops.server import serve_in_process
+
+    deployment = await deploy()
+    app = build_http_app(deployment.services, HttpOptions(sessions_per_token=2))
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t", "version": "1"},
+        },
+    }
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+
+    def auth(token: str, session: str | None = None) -> dict[str, str]:
+        extra = {"Mcp-Session-Id": session} if session else {}
+        return {**headers, "Authorization": f"Bearer {token}", **extra}
+
+    writer, reader = str(deployment.tokens["write"]), str(deployment.tokens["read"])
+    async with serve_in_process(app) as base, httpx2.AsyncClient() as http:
+        other = (await http.post(f"{base}/mcp", json=init, headers=auth(reader))).headers["mcp-session-id"]
+        sessions = []
+        for _ in range(3):
+            opened = await http.post(f"{base}/mcp", json=init, headers=auth(writer))
+            sessions.append(opened.headers["mcp-session-id"])
+        answers = [
+            (await http.post(f"{base}/mcp", json=listing, headers=auth(writer, s))).status_code
+            for s in sessions
+        ]
+        others = (await http.post(f"{base}/mcp", json=listing, headers=auth(reader, other))).status_code
+    assert answers == [404, 200, 200]  # the first, least recently used, was closed
+    assert others == 200
