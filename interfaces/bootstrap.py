@@ -9,6 +9,7 @@ from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
+from application.audit import AuditService
 from application.consolidation import (
     AbstractivePlanner,
     ConsolidationJobs,
@@ -40,6 +41,7 @@ from infrastructure.repositories import (
     StoreSpaceRepository,
     StoreTokenRepository,
 )
+from infrastructure.repositories.audit import StoreAuditLog
 from infrastructure.repositories.consolidation import (
     StoreJobRepository,
     StoreJournalRepository,
@@ -148,6 +150,7 @@ def build_services(
     notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     lock = SpaceLock(leases, clock, consolidation_timeout)
+    audit = AuditService(StoreAuditLog(store), clock)
     consolidation = ConsolidationService(
         spaces=spaces,
         notes=notes,
@@ -187,9 +190,11 @@ def build_services(
             ids=ids,
             timeout_seconds=consolidation_timeout,
             retention=timedelta(days=job_retention_days),
+            audit=audit,
         ),
         imports=ImportService(spaces, notes, bank, journals),
         search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
+        audit=audit,
     )
 
 

@@ -414,6 +414,28 @@ def search(space_id: str, query: str, scope: str, limit: int, token: str | None,
     )
 
 
+@main.command()
+@click.option("--space", "space_id", default="", help="One space's records (default: all).")
+@click.option("--limit", type=int, default=50)
+@token_option
+@json_option
+def audit(space_id: str, limit: int, token: str | None, as_json: bool) -> None:
+    """Show the audit log, newest first (admin)."""
+    records = _run(lambda s, me: s.audit.read(me, space_id, None, limit), token)
+    data = [{**attrs.asdict(r), "at": r.at.isoformat()} for r in records]
+    _emit(
+        as_json,
+        data,
+        lambda d: (
+            "\n".join(
+                f"{r['at'][:19]} {r['agent']:<20} {r['action']:<20} {r['space'] or '-':<16} {r['outcome']}"
+                for r in d
+            )
+            or "no records"
+        ),
+    )
+
+
 @main.group()
 def bank() -> None:
     """Read the memory bank and apply its budgets."""

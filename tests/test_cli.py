@@ -151,3 +151,22 @@ def test_store_check_on_an_unreachable_s3_is_bounded_shows_progress_and_prints_j
     answer = json.loads(result.stdout)
     assert answer["ok"] is False
     assert "did not answer within 1 s" in answer["error"]
+
+
+async def test_audit_prints_the_records_newest_first(env: dict[str, str], tmp_path: Path) -> None:
+    import asyncio
+
+    from infrastructure.stores import FileSystemObjectStore
+    from interfaces.bootstrap import build_services
+
+    services = build_services(
+        FileSystemObjectStore(tmp_path / "data"), bootstrap_key=BOOTSTRAP_KEY, store_kind="t"
+    )
+    for action in ("space_create", "space_delete"):
+        await services.audit.record(token="ab" * 32, agent="ann", action=action, space="demo")
+    printed = await asyncio.to_thread(run, env, "audit", "--json")  # the CLI runs its own event loop
+    records = json.loads(printed)
+    assert [(r["action"], r["agent"], r["token"]) for r in records] == [
+        ("space_delete", "ann", "ab" * 8),
+        ("space_create", "ann", "ab" * 8),
+    ]

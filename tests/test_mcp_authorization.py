@@ -52,6 +52,7 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
     ),
     "admin_revoke_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
     "admin_delete_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
+    "admin_audit_log": (Permission.ADMIN, False, lambda d: {}),
     "admin_import_notes": (
         Permission.ADMIN,
         True,

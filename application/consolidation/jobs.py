@@ -12,6 +12,7 @@ import attrs
 import structlog
 
 from application.access import require_space_access
+from application.audit import AuditService
 from application.consolidation.ports import JobRecord, JobRepository, JobState, JournalRepository
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
 from application.ports import Clock, IdGenerator
@@ -30,6 +31,7 @@ class ConsolidationJobs:
         timeout_seconds: a run's limit (``CONSOLIDATION_TIMEOUT``); also the lease length
             and the age after which an unfinished job counts as abandoned and is resumed.
         retention: how long a finished job's record is kept (``JOB_RETENTION_DAYS``).
+        audit: where the end of every run is recorded.
     """
 
     def __init__(
@@ -42,6 +44,7 @@ class ConsolidationJobs:
         ids: IdGenerator,
         timeout_seconds: float = 600.0,
         retention: timedelta = timedelta(days=7),
+        audit: AuditService | None = None,
     ) -> None:
         self._service = service
         self._jobs = jobs
@@ -50,6 +53,7 @@ class ConsolidationJobs:
         self._ids = ids
         self._timeout = timeout_seconds
         self._retention = retention
+        self._audit = audit
         self._tasks: set[asyncio.Task[None]] = set()
         self._observers: list[Callable[[JobRecord], None]] = []
 
@@ -200,6 +204,15 @@ class ConsolidationJobs:
             log.info("consolidation_succeeded", job_id=job.job_id, space=job.space_id.value)
         for observer in self._observers:
             observer(job)
+        if self._audit is not None:
+            await self._audit.record(
+                token="",
+                agent=job.requested_by,
+                action="consolidation_end",
+                space=job.space_id.value,
+                target=job.job_id,
+                outcome=job.state.value,
+            )
         return job
 
     def _running(self) -> set[str]:

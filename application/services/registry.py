@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from application.audit import AuditService
 from application.consolidation.jobs import ConsolidationJobs
 from application.services.auth import AuthService
 from application.services.backups import BackupService
@@ -32,3 +33,4 @@ class Services:
     consolidation: ConsolidationJobs
     imports: ImportService
     search: SearchService
+    audit: AuditService

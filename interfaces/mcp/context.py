@@ -7,7 +7,7 @@ import functools
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar
 
 import structlog
 from mcp.server.auth.middleware.auth_context import get_access_token
@@ -15,7 +15,7 @@ from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 
 from application.services import Services
 from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
-from domain import AgentName, DomainError, Identity, InvalidInput, Permission
+from domain import AgentName, DomainError, Identity, InvalidInput, Permission, hash_secret
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
@@ -25,6 +25,28 @@ P = ParamSpec("P")
 R = TypeVar("R")
 log = structlog.get_logger("live_mem.tools")
 _CURRENT_TOOL: contextvars.ContextVar[str] = contextvars.ContextVar("live_mem_tool", default="")
+_CURRENT_CALLER: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "live_mem_caller", default=None
+)
+AUDITED: Final = frozenset(
+    {
+        "space_create",
+        "space_update",
+        "space_delete",
+        "backup_create",
+        "backup_restore",
+        "backup_delete",
+        "bank_consolidate",
+        "bank_compact",
+        "admin_create_token",
+        "admin_update_token",
+        "admin_revoke_token",
+        "admin_delete_token",
+        "admin_import_notes",
+    }
+)
+"""The tools whose every call, allowed or refused, is appended to the audit log."""
+_TARGETS: Final = ("token_hash", "backup_id", "target_space_id", "name")
 
 
 def identity_claims(identity: Identity) -> dict[str, Any]:
@@ -90,13 +112,34 @@ class ToolContext:
         access = get_access_token()
         if access is not None and access.claims:
             identity = _identity_from_claims(access.claims)
+            secret = access.token
         else:
             identity = await self.services.auth.authenticate(self._local_token)
+            secret = self._local_token or ""
+        _CURRENT_CALLER.set((hash_secret(secret), identity.name.value))
         structlog.contextvars.bind_contextvars(agent=identity.name.value)
         tool = _CURRENT_TOOL.get()
         if tool:
             self._limiter.check(tool, identity.name.value)
         return identity
+
+    async def _audit(self, tool: str, kwargs: dict[str, Any], outcome: str, request_id: str) -> None:
+        """Append the call to the audit log; a failure to do so is logged, never raised."""
+        token, agent = _CURRENT_CALLER.get() or ("", "unauthenticated")
+        space = kwargs.get("space_id")
+        target = next((str(kwargs[k]) for k in _TARGETS if isinstance(kwargs.get(k), str) and kwargs[k]), "")
+        try:
+            await self.services.audit.record(
+                token=token,
+                agent=agent,
+                action=tool,
+                space=space if isinstance(space, str) else "",
+                target=target[:200],
+                outcome=outcome,
+                request_id=request_id,
+            )
+        except (StoreError, DomainError) as exc:
+            log.error("audit_write_failed", tool=tool, error=type(exc).__name__)  # noqa: TRY400 - no traceback in logs
 
     def resource(self, name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
         """Wrap a resource read like a tool: errors become a ``ResourceError`` with the
@@ -134,6 +177,7 @@ class ToolContext:
             request_id = uuid.uuid4().hex[:12]
             space = kwargs.get("space_id")
             _CURRENT_TOOL.set(name)
+            _CURRENT_CALLER.set(None)
             with structlog.contextvars.bound_contextvars(
                 request_id=request_id, tool=name, space=space if isinstance(space, str) else None
             ):
@@ -162,5 +206,7 @@ class ToolContext:
                     elapsed = time.perf_counter() - started
                     self.metrics.observe_tool(name, outcome, elapsed)
                     log.info("tool_call", outcome=outcome, duration_ms=round(elapsed * 1000, 2))
+                    if name in AUDITED:
+                        await self._audit(name, kwargs, outcome, request_id)
 
         return wrapper

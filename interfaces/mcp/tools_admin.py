@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -157,3 +158,23 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         me = await ctx.caller()
         report = await s.imports.import_notes(me, space_id, jsonl)
         return {"status": "ok", "space_id": space_id, **attrs.asdict(report)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_audit_log(space_id: str = "", since: str = "", limit: int = 100) -> dict[str, Any]:
+        """The audit log, newest first (needs admin): every state-changing call (spaces,
+        tokens, backups and restores, imports, consolidation requests, compactions) and
+        the end of every consolidation run, with time, token (hash prefix) and name,
+        action, space, target, outcome and request id. Never a secret. space_id: one
+        space, or all; since: ISO 8601 (UTC without a zone); limit: 1-1000."""
+        me = await ctx.caller()
+        after = None
+        if since:
+            try:
+                after = datetime.fromisoformat(since)
+            except ValueError:
+                raise InvalidInput("since must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
+            after = after if after.tzinfo else after.replace(tzinfo=UTC)
+        records = await s.audit.read(me, space_id, after, limit)
+        entries = [{**attrs.asdict(r), "at": r.at.isoformat()} for r in records]
+        return {"status": "ok", "records": entries, "count": len(entries)}
