@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -91,8 +92,24 @@ class S3Server:
 
 @contextlib.contextmanager
 def moto_server() -> Iterator[S3Server]:
-    """moto's S3 in server mode, in a thread of this process, on a free port."""
+    """moto's S3 in server mode, in a thread of this process, on a free port.
+
+    moto checks ``If-Match``/``If-None-Match`` and then writes, with no lock between
+    (``moto.s3.responses.S3Response.put_object``), so two racing conditional PUTs can
+    both win on its threaded server, which AWS, MinIO and SeaweedFS never allow. Its PUTs
+    are serialized here, so that the contract suite tests our adapter, not that race.
+    """
+    from moto.s3.responses import S3Response
     from moto.server import ThreadedMotoServer
+
+    original = S3Response.put_object
+    lock = threading.Lock()
+
+    def serialized(self: S3Response) -> Any:
+        with lock:
+            return original(self)
+
+    S3Response.put_object = serialized  # type: ignore[method-assign]
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -101,6 +118,7 @@ def moto_server() -> Iterator[S3Server]:
         yield S3Server(name="moto", endpoint_url=f"http://{host}:{port}")
     finally:
         server.stop()
+        S3Response.put_object = original  # type: ignore[method-assign]
 
 
 def weed_binary() -> str:
