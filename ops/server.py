@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import httpx2
 from hypercorn.asyncio import serve
@@ -31,13 +31,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+UNLIMITED: Final = {
+    "RATE_LIMIT_NOTES": "1000000/minute",
+    "RATE_LIMIT_READS": "1000000/minute",
+    "RATE_LIMIT_ADMIN": "1000000/minute",
+}
+"""The demo and the benchmarks drive one server as fast as it goes, from a few tokens:
+rate limits would measure themselves, so their servers run without them."""
+
+
 @contextlib.contextmanager
 def server_process(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """Start ``live-mem serve`` with ``env`` over the current environment, its output
     appended to ``log``; yield the process and its base URL; on exit stop it (SIGTERM,
     then SIGKILL after 10 s) if it still runs."""
     port = free_port()
-    full = {**os.environ, **env, "MCP_SERVER_PORT": str(port), "LIVE_MEM_HOST": "127.0.0.1"}
+    full = {**os.environ, **UNLIMITED, **env, "MCP_SERVER_PORT": str(port), "LIVE_MEM_HOST": "127.0.0.1"}
     with log.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "interfaces.cli", "serve"], env=full, stdout=sink, stderr=sink
