@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import io
 import tarfile
 from datetime import datetime
@@ -18,7 +19,7 @@ from typing import Final
 import attrs
 
 from application.ports import BackupInfo
-from application.store import ObjectNotFound, ObjectStore, PreconditionFailed
+from application.store import ObjectNotFound, ObjectStore, PreconditionFailed, StoreError
 from domain import AlreadyExists, NotFound, SpaceId
 from domain.consolidation import Journal
 from infrastructure import codecs, layout
@@ -107,31 +108,43 @@ class StoreBackupRepository:
         keys = await self._object_keys(space_id, backup_id)
         if await _keys(self._store, layout.space_prefix(target)):
             raise AlreadyExists(f"space {target} already exists; restore into a new space id")
-        objects = f"{_root(space_id, backup_id)}objects/"
-        meta_source = f"{objects}_meta.json"
-        for key in keys:
-            if key == meta_source:
-                continue
-            data = (await self._store.get(key)).data
-            relative = key.removeprefix(objects)
-            if relative.startswith("_consolidations/") and relative.endswith(".json"):
-                data = _rehome_journal(data, space_id, target, key)
-            if relative.startswith("live/"):
-                note = codecs.decode_note(data)
-                data = codecs.encode_note(attrs.evolve(note, space_id=target))
-                relative = layout.note_key(attrs.evolve(note, space_id=target)).removeprefix(
-                    layout.space_prefix(target)
-                )
-            await self._store.put(f"{layout.space_prefix(target)}{relative}", data)
-        meta = codecs.decode_meta((await self._store.get(meta_source)).data)
+        lost_race = False
         try:
-            await self._store.put_if_absent(
-                layout.meta_key(target), codecs.encode_meta(attrs.evolve(meta, space_id=target))
-            )
-        except PreconditionFailed:
-            raise AlreadyExists(f"space {target} was created meanwhile") from None
+            objects = f"{_root(space_id, backup_id)}objects/"
+            meta_source = f"{objects}_meta.json"
+            for key in keys:
+                if key == meta_source:
+                    continue
+                data = (await self._store.get(key)).data
+                relative = key.removeprefix(objects)
+                if relative.startswith("_consolidations/") and relative.endswith(".json"):
+                    data = _rehome_journal(data, space_id, target, key)
+                if relative.startswith("live/"):
+                    note = codecs.decode_note(data)
+                    data = codecs.encode_note(attrs.evolve(note, space_id=target))
+                    relative = layout.note_key(attrs.evolve(note, space_id=target)).removeprefix(
+                        layout.space_prefix(target)
+                    )
+                await self._store.put(f"{layout.space_prefix(target)}{relative}", data)
+            meta = codecs.decode_meta((await self._store.get(meta_source)).data)
+            try:
+                await self._store.put_if_absent(
+                    layout.meta_key(target), codecs.encode_meta(attrs.evolve(meta, space_id=target))
+                )
+            except PreconditionFailed:
+                lost_race = True  # the id is someone else's now: leave its objects alone
+                raise AlreadyExists(f"space {target} was created meanwhile") from None
+        except BaseException:
+            if not lost_race:
+                await self._purge(target)  # a restore that stops half-way leaves nothing behind
+            raise
         await self._store.put(layout.space_marker_key(target), b"")
         return len(keys)
+
+    async def _purge(self, target: SpaceId) -> None:
+        for key in await _keys(self._store, layout.space_prefix(target)):
+            with contextlib.suppress(StoreError):
+                await self._store.delete(key)
 
     async def archive(self, space_id: SpaceId, backup_id: str) -> bytes:
         """See :class:`application.ports.BackupRepository`."""

@@ -64,8 +64,19 @@ class StoreSpaceRepository:
         self._store = store
 
     async def create(self, meta: SpaceMeta, rules: SpaceRules) -> None:
-        """See :class:`application.ports.SpaceRepository`."""
+        """See :class:`application.ports.SpaceRepository`. Objects left under the id by
+        an earlier space (notes written while it was deleted, a restore that stopped
+        half-way) are never handed to a new space: creation is refused until
+        ``space_delete`` purges them."""
         space = meta.space_id
+        leftovers = [
+            k for k in await _keys(self._store, layout.space_prefix(space)) if k != layout.meta_key(space)
+        ]
+        if leftovers and not await self._exists(space):
+            raise AlreadyExists(
+                f"space id {space} still holds {len(leftovers)} objects of a deleted space; "
+                f"purge them with space_delete('{space}', confirm=true), then create it"
+            )
         try:
             await self._store.put_if_absent(
                 layout.meta_key(space), codecs.encode_meta(meta), content_type="application/json"
