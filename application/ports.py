@@ -246,14 +246,18 @@ class BackupRepository(Protocol):
         number of objects written. Raises ``NotFound`` or ``AlreadyExists``."""
         ...
 
-    async def archive(self, space_id: SpaceId, backup_id: str) -> bytes:
-        """The backup as a gzip-compressed tar archive. Raises ``NotFound``."""
+    async def archive(self, space_id: SpaceId, backup_id: str, max_bytes: int | None = None) -> bytes:
+        """The backup as a gzip-compressed tar archive. Raises ``NotFound``, or
+        ``LimitExceeded`` before reading any object when the objects add up to more
+        than ``max_bytes``."""
         ...
 
     async def delete(self, space_id: SpaceId, backup_id: str) -> None:
         """Delete a backup. Raises ``NotFound``."""
         ...
 
-    async def export_space(self, space_id: SpaceId) -> bytes:
-        """The live space as a gzip-compressed tar archive. Raises ``NotFound``."""
+    async def export_space(self, space_id: SpaceId, max_bytes: int | None = None) -> bytes:
+        """The live space as a gzip-compressed tar archive. Raises ``NotFound``, or
+        ``LimitExceeded`` before reading any object when the objects add up to more
+        than ``max_bytes``."""
         ...

@@ -18,7 +18,10 @@ from application.ports import (
 )
 from domain import Identity, InvalidInput, Permission, SpaceId
 
-__all__ = ["BackupService"]
+ARCHIVE_MAX_BYTES: Final = 50 * 1024 * 1024
+"""The largest archive (sum of its objects' sizes) export and download build."""
+
+__all__ = ["ARCHIVE_MAX_BYTES", "BackupService"]
 
 _BACKUP_ID_RE: Final = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{8}")
 
@@ -96,7 +99,7 @@ class BackupService:
     async def download(self, caller: Identity, space_id: str, backup_id: str) -> bytes:
         """A backup as a tar.gz archive (read)."""
         space = require_space_access(caller, Permission.READ, space_id)
-        return await self._backups.archive(space, _backup_id(backup_id))
+        return await self._backups.archive(space, _backup_id(backup_id), ARCHIVE_MAX_BYTES)
 
     async def delete(self, caller: Identity, space_id: str, backup_id: str) -> None:
         """Delete one backup (manage)."""

@@ -18,6 +18,7 @@ from application.ports import (
     NoteRepository,
     SpaceRepository,
 )
+from application.services.backups import ARCHIVE_MAX_BYTES
 from application.store import CorruptObject
 from domain import (
     ALL_SPACES,
@@ -183,7 +184,7 @@ class SpaceService:
         """The whole space as a tar.gz archive (read)."""
         space = self._readable(caller, space_id)
         await self._spaces.get(space)
-        return await self._backups.export_space(space)
+        return await self._backups.export_space(space, ARCHIVE_MAX_BYTES)
 
     @staticmethod
     def _readable(caller: Identity, space_id: str) -> SpaceId:

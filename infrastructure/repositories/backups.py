@@ -20,7 +20,7 @@ import attrs
 
 from application.ports import BackupInfo
 from application.store import ObjectNotFound, ObjectStore, PreconditionFailed, StoreError
-from domain import AlreadyExists, NotFound, SpaceId
+from domain import AlreadyExists, LimitExceeded, NotFound, SpaceId
 from domain.consolidation import Journal
 from infrastructure import codecs, layout
 
@@ -146,10 +146,11 @@ class StoreBackupRepository:
             with contextlib.suppress(StoreError):
                 await self._store.delete(key)
 
-    async def archive(self, space_id: SpaceId, backup_id: str) -> bytes:
+    async def archive(self, space_id: SpaceId, backup_id: str, max_bytes: int | None = None) -> bytes:
         """See :class:`application.ports.BackupRepository`."""
         keys = await self._object_keys(space_id, backup_id)
         objects = f"{_root(space_id, backup_id)}objects/"
+        await self._check_size(objects, set(keys), max_bytes)
         return await self._tar([(k, f"{space_id}/{k.removeprefix(objects)}") for k in keys])
 
     async def delete(self, space_id: SpaceId, backup_id: str) -> None:
@@ -161,7 +162,7 @@ class StoreBackupRepository:
         for key in keys:
             await self._store.delete(key)
 
-    async def export_space(self, space_id: SpaceId) -> bytes:
+    async def export_space(self, space_id: SpaceId, max_bytes: int | None = None) -> bytes:
         """See :class:`application.ports.BackupRepository`."""
         keys = [
             k
@@ -170,7 +171,20 @@ class StoreBackupRepository:
         ]
         if not keys:
             raise NotFound(f"space {space_id} does not exist")
+        await self._check_size(layout.space_prefix(space_id), set(keys), max_bytes)
         return await self._tar([(k, k) for k in keys])
+
+    async def _check_size(self, prefix: str, keys: set[str], max_bytes: int | None) -> None:
+        """Refuse, from a listing alone, an archive whose objects would pass the limit."""
+        if max_bytes is None:
+            return
+        sizes = [i.size async for page in self._store.list_pages(prefix) for i in page if i.key in keys]
+        total = sum(sizes)
+        if total > max_bytes:
+            raise LimitExceeded(
+                f"the objects add up to {total} bytes, over the {max_bytes}-byte limit of one archive; "
+                "use the live-mem CLI or a store tool to copy a space that large"
+            )
 
     async def _tar(self, members: builtins.list[tuple[str, str]]) -> bytes:
         buffer = io.BytesIO()

@@ -4,10 +4,11 @@ loose parameter forms the public live-memory contract accepts."""
 from __future__ import annotations
 
 import base64
-from typing import Any, Final
+from typing import Any
 
 from application.consolidation import JobRecord
 from application.ports import BackupInfo
+from application.services.backups import ARCHIVE_MAX_BYTES
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
 
 __all__ = [
@@ -22,8 +23,6 @@ __all__ = [
     "split_backup_id",
     "token_dict",
 ]
-
-ARCHIVE_MAX_BYTES: Final = 50 * 1024 * 1024
 
 
 def meta_dict(meta: SpaceMeta) -> dict[str, Any]:
