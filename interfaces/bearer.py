@@ -8,20 +8,28 @@ and clients such as the MCP Inspector are not sent into an OAuth flow that canno
 
 from __future__ import annotations
 
+import contextvars
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from application.services import Services
 from application.store import StoreError
-from domain import AuthenticationFailed
+from domain import AuthenticationFailed, Identity
 
-__all__ = ["BearerGate"]
+__all__ = ["VERIFIED", "BearerGate"]
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 _GUARDED: Final = ("/mcp", "/sse", "/messages")
+
+VERIFIED: contextvars.ContextVar[tuple[str, Identity] | None] = contextvars.ContextVar(
+    "live_mem_verified_bearer", default=None
+)
+"""The bearer token the gate verified for the request under way, and its identity: the
+SDK's token verifier, called further down the same request, reads it instead of asking
+the token store a second time."""
 
 
 class BearerGate:
@@ -41,14 +49,18 @@ class BearerGate:
         try:
             if secret is None:
                 raise AuthenticationFailed("a bearer token is required (Authorization: Bearer lm_...)")
-            await self._services.auth.authenticate(secret)
+            identity = await self._services.auth.authenticate(secret)
         except AuthenticationFailed as exc:
             await _refuse(send, 401, str(exc), challenge=True)
             return
         except StoreError:
             await _refuse(send, 503, "the token store is unavailable; try again later", challenge=False)
             return
-        await self._app(scope, receive, send)
+        verified = VERIFIED.set((secret, identity))
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            VERIFIED.reset(verified)
 
 
 def _bearer(scope: Scope) -> str | None:

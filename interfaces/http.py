@@ -15,7 +15,7 @@ from starlette.routing import Route
 
 from application.services import Services
 from domain import AuthenticationFailed, hash_secret
-from interfaces.bearer import BearerGate
+from interfaces.bearer import VERIFIED, BearerGate
 from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -29,17 +29,22 @@ log = structlog.get_logger("live_mem.http")
 
 class BearerTokenVerifier:
     """The SDK's ``TokenVerifier`` over :meth:`AuthService.authenticate`: a revoked or
-    expired token is refused on its next request."""
+    expired token is refused on its next request. A token the :class:`BearerGate`
+    already verified for this request is not looked up again."""
 
     def __init__(self, services: Services) -> None:
         self._services = services
 
     async def verify_token(self, token: str) -> AccessToken | None:
         """An access token carrying the identity as claims, or None (HTTP 401)."""
-        try:
-            identity = await self._services.auth.authenticate(token)
-        except AuthenticationFailed:
-            return None
+        verified = VERIFIED.get()
+        if verified is not None and verified[0] == token:
+            identity = verified[1]
+        else:
+            try:
+                identity = await self._services.auth.authenticate(token)
+            except AuthenticationFailed:
+                return None
         # The SDK binds a session to the client id: the token's own hash, so that a token
         # sharing another's name can never reach that token's sessions.
         return AccessToken(
