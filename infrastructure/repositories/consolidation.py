@@ -7,6 +7,7 @@ Layout: ``{space}/_consolidations/{run_id}.json``, ``{space}/_lease.json``,
 from __future__ import annotations
 
 import builtins
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 import attrs
@@ -161,32 +162,31 @@ class StoreJobRepository:
             raise NotFound(f"no consolidation job {job_id}") from None
         return codecs.decode_json(data, JobRecord, f"job {job_id}")
 
-    async def prune(self, finished_before: datetime) -> int:
-        """See the port (unreadable records are left for a person to look at)."""
-        removed = 0
+    async def _records(self) -> AsyncIterator[tuple[str, JobRecord]]:
+        """Every readable job record with its key; an unreadable one is skipped (and
+        logged), so one bad record never stops the others."""
         async for page in self._store.list_pages(JOBS_PREFIX):
             for info in page:
                 try:
-                    job = codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key)
-                except (CorruptObject, ObjectNotFound):
+                    yield (
+                        info.key,
+                        codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key),
+                    )
+                except CorruptObject:
+                    log.warning("unreadable_job_skipped", key=info.key)
+                except ObjectNotFound:
                     continue
-                if job.state not in (JobState.QUEUED, JobState.RUNNING) and job.updated_at < finished_before:
-                    await self._store.delete(info.key)
-                    removed += 1
+
+    async def prune(self, finished_before: datetime) -> int:
+        """See the port (unreadable records are left for a person to look at)."""
+        removed = 0
+        async for key, job in self._records():
+            if job.state not in (JobState.QUEUED, JobState.RUNNING) and job.updated_at < finished_before:
+                await self._store.delete(key)
+                removed += 1
         return removed
 
     async def unfinished(self) -> builtins.list[JobRecord]:
         """See the port."""
-        jobs = []
-        async for page in self._store.list_pages(JOBS_PREFIX):
-            for info in page:
-                try:
-                    job = codecs.decode_json((await self._store.get(info.key)).data, JobRecord, info.key)
-                except CorruptObject:  # one bad record must not stop the others' resumption
-                    log.warning("unreadable_job_skipped", key=info.key)
-                    continue
-                except ObjectNotFound:
-                    continue
-                if job.state in (JobState.QUEUED, JobState.RUNNING):
-                    jobs.append(job)
+        jobs = [job async for _, job in self._records() if job.state in (JobState.QUEUED, JobState.RUNNING)]
         return sorted(jobs, key=lambda j: j.created_at)
