@@ -11,6 +11,7 @@ from typing import Protocol
 import attrs
 
 from application.ports import Clock
+from application.times import parse_since
 from domain import Identity, InvalidInput, Permission, SpaceId
 
 __all__ = ["AUDIT_READ_MAX", "AuditLog", "AuditRecord", "AuditService"]
@@ -81,18 +82,19 @@ class AuditService:
         )
 
     async def read(
-        self, caller: Identity, space_id: str = "", since: datetime | None = None, limit: int = 100
+        self, caller: Identity, space_id: str = "", since: str = "", limit: int = 100
     ) -> Sequence[AuditRecord]:
         """Records newest first (admin; an admin token limited to some spaces reads only theirs).
 
         Raises:
-            PermissionDenied, InvalidInput (limit outside 1-1000, bad space id).
+            PermissionDenied, InvalidInput (limit outside 1-1000, bad space id, ``since``
+            not ISO 8601; without a zone it is UTC).
         """
         caller.require(Permission.ADMIN, SpaceId(space_id) if space_id else None)
         if not isinstance(limit, int) or not 1 <= limit <= AUDIT_READ_MAX:
             raise InvalidInput(f"limit must be 1-{AUDIT_READ_MAX}")
         wide = not space_id and "*" not in caller.spaces  # filtered below to the caller's spaces
-        records = await self._log.read(space_id, since, AUDIT_READ_MAX if wide else limit)
+        records = await self._log.read(space_id, parse_since(since), AUDIT_READ_MAX if wide else limit)
         if wide:
             records = [r for r in records if r.space in caller.spaces]
         return records[:limit]

@@ -421,7 +421,7 @@ def search(space_id: str, query: str, scope: str, limit: int, token: str | None,
 @json_option
 def audit(space_id: str, limit: int, token: str | None, as_json: bool) -> None:
     """Show the audit log, newest first (admin)."""
-    records = _run(lambda s, me: s.audit.read(me, space_id, None, limit), token)
+    records = _run(lambda s, me: s.audit.read(me, space_id, "", limit), token)
     data = [{**attrs.asdict(r), "at": r.at.isoformat()} for r in records]
     _emit(
         as_json,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Final
 
 import attrs
@@ -40,6 +39,7 @@ from application.search import (
     VectorIndex,
     VectorRepository,
 )
+from application.times import parse_since
 from domain import AgentName, BankFileName, Identity, InvalidInput, Note, NoteCategory, Permission, SpaceId
 from domain.consolidation import Document
 from domain.consolidation.archive import archive_entries, is_archive_name, parse_archive_notes
@@ -144,16 +144,6 @@ def _lead(text: str, width: int = 200) -> str:
     return flat if len(flat) <= width else flat[:width].rsplit(" ", 1)[0] + " …"
 
 
-def _since(value: str) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput("since must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 class SearchService:
     """``memory_search`` and the ranked ``live_search`` (read permission)."""
 
@@ -203,7 +193,7 @@ class SearchService:
             kinds=SCOPES[scope],
             category=NoteCategory.parse(category).value if category else "",
             agent=AgentName(agent).value if agent else "",
-            since=_since(since),
+            since=parse_since(since),
         )
         await self._spaces.get(space)
         await self.refresh(space)
