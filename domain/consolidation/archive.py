@@ -46,6 +46,7 @@ __all__ = [
     "parse_archive_notes",
     "archive_stem",
     "fingerprint",
+    "first_line",
     "is_archive_name",
     "render_note_entry",
 ]
@@ -93,7 +94,8 @@ def fingerprint(text: str) -> str:
     return " ".join(_WORDS.findall(text.casefold()))
 
 
-def _first_line(text: str) -> str:
+def first_line(text: str) -> str:
+    """The first non-blank line of ``text``, stripped ("" for none)."""
     return next((line.strip() for line in text.splitlines() if line.strip()), "")
 
 
@@ -193,9 +195,7 @@ class Archive:
             self._notes.setdefault(name, []).append(note)
             self._ids.add(note.note_id)
             key = (note.created_at.date().isoformat(), note.agent.value, note.category.value)
-            self._known.setdefault(key, set()).add(
-                fingerprint(_first_line(note.content))[:_FINGERPRINT_CHARS]
-            )
+            self._known.setdefault(key, set()).add(fingerprint(first_line(note.content))[:_FINGERPRINT_CHARS])
 
     def notes(self) -> list[Note]:
         """Every archived note, oldest first (by date, then id)."""

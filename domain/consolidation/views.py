@@ -35,7 +35,7 @@ from typing import Final
 
 import attrs
 
-from domain.consolidation.archive import fingerprint
+from domain.consolidation.archive import fingerprint, first_line
 from domain.consolidation.batching import BYTES_PER_TOKEN
 from domain.consolidation.policy import pointer_section
 from domain.consolidation.router import RoutingTable
@@ -109,14 +109,10 @@ def _shorten(text: str, width: int) -> str:
     return cut.rstrip(" ,;:") + "…"
 
 
-def _first_line(note: Note) -> str:
-    return next((line.strip() for line in note.content.splitlines() if line.strip()), "")
-
-
 def one_liner(note: Note, width: int = ONE_LINE_CHARS, also: Sequence[Note] = ()) -> str:
     """``- 2025-07-03 · alice · decision: first line (refs #1 #2) (also bob 2025-06-01)``:
     refs in the note but not in the shown text are listed."""
-    shown = _shorten(_first_line(note), width)
+    shown = _shorten(first_line(note.content), width)
     missing = [r for r in refs(note.content) if r not in refs(shown)]
     line = f"- {note.created_at.date().isoformat()} · {note.agent} · {note.category.value}: {shown}"
     if missing:
@@ -140,7 +136,7 @@ def _merged(notes: Sequence[Note], table: RoutingTable) -> list[_Entry]:
     groups: dict[str, list[Note]] = {}
     order: list[str] = []
     for note in sorted(notes, key=lambda n: (n.created_at, n.note_id)):
-        key = fingerprint(_first_line(note)) or note.note_id
+        key = fingerprint(first_line(note.content)) or note.note_id
         if key not in groups:
             groups[key] = []
             order.append(key)
