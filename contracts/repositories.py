@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
+from application.consolidation.ports import JobRecord, JobRepository, JobState
 from application.ports import BankRepository, NoteRepository, SpaceRepository, TokenRepository
 from contracts.backend import Backend, OpenBackend
 from domain import (
@@ -37,12 +38,14 @@ from infrastructure.repositories import (
     StoreSpaceRepository,
     StoreTokenRepository,
 )
+from infrastructure.repositories.consolidation import StoreJobRepository
 
 __all__ = [
     "SpaceRepositoryContract",
     "NoteRepositoryContract",
     "BankRepositoryContract",
     "TokenRepositoryContract",
+    "JobRepositoryContract",
 ]
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
@@ -290,3 +293,43 @@ class TokenRepositoryContract(_WithBackend):
         with pytest.raises(InvalidInput):
             await tokens.update(lambda r: [*r, token(1)])
         assert await tokens.all() == [token(1)]
+
+
+def job(index: int, state: JobState = JobState.QUEUED, space: str = "proj-1") -> JobRecord:
+    at = T0 + timedelta(minutes=index)
+    return JobRecord(
+        job_id=f"job{index:04d}",
+        space_id=SpaceId(space),
+        requested_by="agent-1",
+        agent_scope=None,
+        state=state,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+class JobRepositoryContract(_WithBackend):
+    """Behaviour of every ``JobRepository``."""
+
+    @pytest.fixture
+    def jobs(self, backend: Backend) -> JobRepository:
+        return StoreJobRepository(backend.store)
+
+    async def test_put_get_all_and_unfinished(self, jobs: JobRepository) -> None:
+        assert await jobs.all() == []
+        await jobs.put(job(2, JobState.SUCCEEDED, "proj-2"))
+        await jobs.put(job(1))
+        await jobs.put(job(3, JobState.RUNNING))
+        assert await jobs.get("job0001") == job(1)
+        assert [j.job_id for j in await jobs.all()] == ["job0001", "job0002", "job0003"]
+        assert [j.job_id for j in await jobs.unfinished()] == ["job0001", "job0003"]
+        with pytest.raises(NotFound):
+            await jobs.get("job9999")
+
+    async def test_put_replaces_and_prune_drops_only_old_finished_jobs(self, jobs: JobRepository) -> None:
+        await jobs.put(job(1))
+        await jobs.put(attrs.evolve(job(1), state=JobState.FAILED, error="model down"))
+        await jobs.put(job(5, JobState.SUCCEEDED))
+        assert (await jobs.get("job0001")).error == "model down"
+        assert await jobs.prune(T0 + timedelta(minutes=3)) == 1
+        assert [j.job_id for j in await jobs.all()] == ["job0005"]

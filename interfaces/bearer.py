@@ -22,7 +22,7 @@ __all__ = ["VERIFIED", "BearerGate"]
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
-_GUARDED: Final = ("/mcp", "/sse", "/messages")
+_GUARDED: Final = ("/mcp", "/sse", "/messages", "/api/")
 
 VERIFIED: contextvars.ContextVar[tuple[str, Identity] | None] = contextvars.ContextVar(
     "live_mem_verified_bearer", default=None
@@ -33,8 +33,9 @@ the token store a second time."""
 
 
 class BearerGate:
-    """ASGI middleware: checks the bearer token of requests to the MCP transports with
-    the same :class:`AuthService` as every tool; valid ones pass unchanged."""
+    """ASGI middleware: checks the bearer token of requests to the MCP transports and
+    the page's API with the same :class:`AuthService` as every tool; valid ones pass
+    unchanged."""
 
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self._app = app

@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
 from application.audit import AuditService
+from application.changefeed import ChangeFeed
 from application.consolidation import (
     AbstractivePlanner,
     ConsolidationJobs,
@@ -136,6 +137,7 @@ def build_services(
     semantic: Semantic | None = None,
     health_timeout: float = 3.0,
     job_retention_days: int = 7,
+    feed_poll_seconds: float = 1.0,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -195,6 +197,7 @@ def build_services(
         imports=ImportService(spaces, notes, bank, journals),
         search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
         audit=audit,
+        feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
     )
 
 
@@ -217,6 +220,7 @@ async def services_from_settings(settings: Settings) -> Services:
         semantic=semantic_from_settings(settings, store),
         health_timeout=settings.health_timeout,
         job_retention_days=settings.job_retention_days,
+        feed_poll_seconds=settings.feed_poll_seconds,
     )
 
 

@@ -1,5 +1,6 @@
 """The ASGI application: MCP over streamable HTTP (``/mcp``) and legacy SSE (``/sse``,
-``/messages/``), ``/health`` and ``/metrics``; bearer tokens verified by the SDK's
+``/messages/``), the web page (``/ui``) and its JSON API (``/api/``), ``/health`` and
+``/metrics``; bearer tokens verified by the SDK's
 middleware through :class:`BearerTokenVerifier`."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
 from interfaces.ratelimit import ToolRateLimiter
 from interfaces.sessions import SessionCap
+from interfaces.web import PageSecurity, WebContext, web_routes
 
 __all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
 
@@ -85,12 +87,13 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     """The whole HTTP app. Its lifespan runs the streamable HTTP session manager."""
     metrics = metrics or Metrics()
     services.consolidation.observe(metrics.observe_job)
+    limiter = ToolRateLimiter(dict(options.rate_limits))
     mcp = build_mcp_server(
         services,
         metrics,
         token_verifier=BearerTokenVerifier(services),
         public_url=options.public_url,
-        limiter=ToolRateLimiter(dict(options.rate_limits)),
+        limiter=limiter,
     )
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=bool(options.allowed_hosts or options.allowed_origins),
@@ -125,6 +128,7 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     app.router.routes.append(Route("/metrics", prometheus, methods=["GET"]))
     known = {getattr(r, "path", None) for r in app.router.routes}
     app.router.routes.extend(r for r in sse.router.routes if getattr(r, "path", None) not in known)
+    app.router.routes.extend(web_routes(WebContext(services, metrics, limiter)))
     # No OAuth authorization server exists: advertise none (see interfaces/bearer.py).
     app.router.routes[:] = [
         r for r in app.router.routes if not str(getattr(r, "path", "")).startswith("/.well-known/")
@@ -132,5 +136,6 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     app.add_middleware(
         SessionCap, per_token=options.sessions_per_token, idle_seconds=options.session_idle_seconds
     )
-    app.add_middleware(BearerGate, services=services)  # outermost: added last
+    app.add_middleware(BearerGate, services=services)
+    app.add_middleware(PageSecurity, settings=security)  # outermost: added last
     return app

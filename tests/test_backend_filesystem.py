@@ -13,6 +13,7 @@ from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
+    JobRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -56,6 +57,10 @@ class TestFileSystemBank(BankRepositoryContract):
 
 
 class TestFileSystemTokens(TokenRepositoryContract):
+    pass
+
+
+class TestFileSystemJobs(JobRepositoryContract):
     pass
 
 

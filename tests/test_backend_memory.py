@@ -8,6 +8,7 @@ from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
+    JobRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -48,4 +49,8 @@ class TestMemoryBank(BankRepositoryContract):
 
 
 class TestMemoryTokens(TokenRepositoryContract):
+    pass
+
+
+class TestMemoryJobs(JobRepositoryContract):
     pass

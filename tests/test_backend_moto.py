@@ -8,6 +8,7 @@ from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
+    JobRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -40,4 +41,8 @@ class TestMotoBank(BankRepositoryContract):
 
 
 class TestMotoTokens(TokenRepositoryContract):
+    pass
+
+
+class TestMotoJobs(JobRepositoryContract):
     pass

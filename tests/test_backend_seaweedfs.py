@@ -8,6 +8,7 @@ from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
+    JobRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -42,4 +43,8 @@ class TestSeaweedFsBank(BankRepositoryContract):
 
 
 class TestSeaweedFsTokens(TokenRepositoryContract):
+    pass
+
+
+class TestSeaweedFsJobs(JobRepositoryContract):
     pass

@@ -4,6 +4,7 @@ that they and their status survive a restart, resumed by any server once stale."
 from __future__ import annotations
 
 import asyncio
+import difflib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ from application.audit import AuditService
 from application.consolidation.ports import JobRecord, JobRepository, JobState, JournalRepository
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
 from application.ports import Clock, IdGenerator
-from domain import AgentName, Conflict, DomainError, Identity, Permission
+from domain import AgentName, Conflict, DomainError, Identity, NotFound, Permission
 from domain.consolidation import JournalState
 
 __all__ = ["ConsolidationJobs"]
@@ -147,6 +148,71 @@ class ConsolidationJobs:
             }
             for j in reversed(journals[-max(1, min(limit, 500)) :])
         ]
+
+    async def run_detail(self, caller: Identity, space_id: str, run_id: str) -> dict[str, Any]:
+        """One committed batch with its provenance (read): the notes it consumed with
+        their text, and for every file it changed the content before (the same file in
+        the latest earlier committed batch, "" when none) and after, with a unified diff
+        (``difflib``, 3 lines of context).
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound (no such space or committed run).
+        """
+        space = require_space_access(caller, Permission.READ, space_id)
+        await self._service.space_exists(space)
+        journals = [j for j in await self._journals.list(space) if j.state is JournalState.COMMITTED]
+        index = next((i for i, j in enumerate(journals) if j.run_id == run_id), None)
+        if index is None:
+            raise NotFound(f"no committed consolidation run {run_id!r} in space {space.value!r}")
+        run = journals[index]
+        files = []
+        for name in sorted(run.files):
+            before = next((j.files[name] for j in reversed(journals[:index]) if name in j.files), "")
+            after = run.files[name]
+            diff = difflib.unified_diff(
+                before.splitlines(), after.splitlines(), f"{name} (before)", f"{name} (after)", lineterm=""
+            )
+            files.append({"filename": name, "before": before, "after": after, "diff": list(diff)})
+        return {
+            "run_id": run.run_id,
+            "job_id": run.job_id,
+            "at": run.started_at.isoformat(),
+            "mode": run.mode,
+            "notes": [
+                {
+                    "note_id": c.note_id,
+                    "agent": c.agent.value,
+                    "category": c.category.value,
+                    "timestamp": c.created_at.isoformat(),
+                    "content": c.content,
+                }
+                for c in run.consumed
+            ],
+            "files": files,
+            "synthesis": run.synthesis,
+        }
+
+    async def jobs(self, caller: Identity, space_id: str, limit: int = 50) -> list[JobRecord]:
+        """The space's job records, newest first, at most ``limit`` (1-500) (read);
+        finished ones are kept for the retention period.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound.
+        """
+        space = require_space_access(caller, Permission.READ, space_id)
+        await self._service.space_exists(space)
+        mine = [j for j in await self._jobs.all() if j.space_id == space]
+        return mine[::-1][: max(1, min(limit, 500))]
+
+    async def budgets(self, caller: Identity, space_id: str) -> dict[str, int]:
+        """Each hot bank file's budget in tokens under the space's rules (read); see
+        :func:`domain.consolidation.file_budgets`.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound.
+        """
+        space = require_space_access(caller, Permission.READ, space_id)
+        return await self._service.budgets(space)
 
     async def resume_abandoned(self) -> int:
         """Start every unfinished job not touched for longer than the timeout (its server

@@ -201,6 +201,10 @@ class JobRepository(Protocol):
         """Jobs queued or running, oldest first."""
         ...
 
+    async def all(self) -> list[JobRecord]:
+        """Every readable job record, oldest first (an unreadable one is skipped)."""
+        ...
+
     async def prune(self, finished_before: datetime) -> int:
         """Delete the records of jobs that finished (succeeded or failed) before the
         given time; return how many."""

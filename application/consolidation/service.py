@@ -147,6 +147,13 @@ class ConsolidationService:
         """Raises ``NotFound`` when the space does not exist."""
         await self._spaces.get(space_id)
 
+    async def budgets(self, space_id: SpaceId) -> dict[str, int]:
+        """Each declared bank file's budget in tokens under the space's rules and the
+        server's bank budget. Raises ``NotFound``."""
+        await self._spaces.get(space_id)
+        budgets = file_budgets(await self._spaces.rules(space_id), self._bank_budget)
+        return {name.value: tokens for name, tokens in budgets.items()}
+
     async def consolidate(
         self, space_id: SpaceId, job_id: str, agent: AgentName | None = None
     ) -> ConsolidationReport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from application.audit import AuditService
+from application.changefeed import ChangeFeed
 from application.consolidation.jobs import ConsolidationJobs
 from application.services.auth import AuthService
 from application.services.backups import BackupService
@@ -34,3 +35,4 @@ class Services:
     imports: ImportService
     search: SearchService
     audit: AuditService
+    feed: ChangeFeed

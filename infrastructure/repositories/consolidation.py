@@ -190,3 +190,7 @@ class StoreJobRepository:
         """See the port."""
         jobs = [job async for _, job in self._records() if job.state in (JobState.QUEUED, JobState.RUNNING)]
         return sorted(jobs, key=lambda j: j.created_at)
+
+    async def all(self) -> builtins.list[JobRecord]:
+        """See the port."""
+        return sorted([job async for _, job in self._records()], key=lambda j: (j.created_at, j.job_id))

@@ -8,6 +8,7 @@ from typing import Any
 
 from application.consolidation import JobRecord
 from application.ports import BackupInfo
+from application.search import SearchHit
 from application.services.backups import ARCHIVE_MAX_BYTES
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
 
@@ -17,6 +18,7 @@ __all__ = [
     "backup_dict",
     "csv",
     "highest_permission",
+    "hit_dict",
     "job_dict",
     "meta_dict",
     "note_dict",
@@ -46,6 +48,19 @@ def note_dict(note: Note) -> dict[str, Any]:
         "content": note.content,
         "tags": list(note.tags),
         "timestamp": note.created_at.isoformat(),
+    }
+
+
+def hit_dict(hit: SearchHit) -> dict[str, Any]:
+    """A search result: kind, ref, score, snippet, timestamp, agent, category."""
+    return {
+        "kind": hit.doc.kind.value,
+        "ref": hit.doc.ref,
+        "score": hit.score,
+        "snippet": hit.snippet,
+        "timestamp": hit.doc.timestamp.isoformat() if hit.doc.timestamp else None,
+        "agent": hit.doc.agent,
+        "category": hit.doc.category,
     }
 
 

@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 
 from domain import InvalidInput
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import archive, csv, meta_dict, note_dict
+from interfaces.mcp.shapes import archive, csv, hit_dict, meta_dict, note_dict
 
 __all__ = ["live_tools", "space_tools", "system_tools"]
 
@@ -256,18 +256,7 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         found = await s.search.search(
             me, space_id, query, scope=scope, limit=limit, category=category, agent=agent, since=since
         )
-        results = [
-            {
-                "kind": h.doc.kind.value,
-                "ref": h.doc.ref,
-                "score": h.score,
-                "snippet": h.snippet,
-                "timestamp": h.doc.timestamp.isoformat() if h.doc.timestamp else None,
-                "agent": h.doc.agent,
-                "category": h.doc.category,
-            }
-            for h in found.hits
-        ]
+        results = [hit_dict(h) for h in found.hits]
         return {
             "status": "ok",
             "space_id": space_id,
