@@ -80,7 +80,9 @@ def admin_routes(web: WebContext) -> list[Route]:
         space_id, backup = split_backup_id(
             f"{request.path_params['space_id']}/{request.path_params['backup_id']}"
         )
-        target = _text(body, "target_space_id") or space_id
+        target = _text(body, "target_space_id")
+        if not target:
+            raise InvalidInput("give target_space_id: the id of a new space to restore into")
         restored = await s.backups.restore(me, space_id, backup, target)
         return {"status": "restored", "space_id": target, "objects_restored": restored}
 
