@@ -7,16 +7,17 @@ Size limits are module constants so that the docs, the tools and the guards agre
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Final
 
 import attrs
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, LimitExceeded
 from domain.values import AgentName, BankFileName, NoteCategory, SpaceId, check_text
 
 __all__ = [
     "NOTE_MAX_BYTES",
+    "NOTE_MAX_CHARS",
     "TAG_MAX",
     "TAGS_MAX",
     "BANK_FILE_MAX_BYTES",
@@ -30,7 +31,9 @@ __all__ = [
     "SpaceMeta",
 ]
 
-NOTE_MAX_BYTES: Final = 32 * 1024
+NOTE_STAMP_FORMAT: Final = "%Y%m%dT%H%M%S%fZ"
+NOTE_MAX_CHARS: Final = 100_000
+NOTE_MAX_BYTES: Final = 4 * NOTE_MAX_CHARS  # UTF-8 takes at most 4 bytes a character
 TAG_MAX: Final = 40
 TAGS_MAX: Final = 16
 BANK_FILE_MAX_BYTES: Final = 256 * 1024
@@ -64,6 +67,8 @@ def _tags(value: object) -> tuple[str, ...]:
 
 def _note_content(_i: object, _a: object, value: str) -> None:
     check_text(value, "note content", NOTE_MAX_BYTES)
+    if len(value) > NOTE_MAX_CHARS:
+        raise LimitExceeded(f"note content is {len(value)} characters, over the limit of {NOTE_MAX_CHARS}")
 
 
 def _note_id(_i: object, _a: object, value: str) -> None:
@@ -81,7 +86,7 @@ class Note:
         note_id: 8-32 lowercase hex digits, unique within the space.
         agent: the writer's name (the token's name).
         category: one of the seven :class:`NoteCategory` values.
-        content: the text, 1 B to 32 KiB of UTF-8, no control characters but tab and newlines.
+        content: the text, 1 to 100,000 characters, no control characters but tab and newlines.
         created_at: timezone-aware time of writing (server clock).
         tags: up to 16 short tags, duplicates removed, order kept.
 
@@ -96,6 +101,13 @@ class Note:
     content: str = attrs.field(validator=_note_content)
     created_at: datetime = attrs.field(validator=_aware)
     tags: tuple[str, ...] = attrs.field(default=(), converter=_tags)
+
+    @property
+    def file_name(self) -> str:
+        """The note's object name in the space's ``live/`` folder:
+        ``{YYYYmmddTHHMMSSffffffZ}_{agent}_{category}_{id}.md`` (UTC), which sorts by time."""
+        stamp = self.created_at.astimezone(UTC).strftime(NOTE_STAMP_FORMAT)
+        return f"{stamp}_{self.agent}_{self.category.value}_{self.note_id}.md"
 
 
 def _bank_content(_i: object, _a: object, value: str) -> None:

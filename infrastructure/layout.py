@@ -24,6 +24,7 @@ from typing import Final
 
 from application.ports import NoteRef
 from domain import AgentName, BankFileName, InvalidInput, Note, NoteCategory, SpaceId
+from domain.model import NOTE_STAMP_FORMAT
 
 __all__ = [
     "TOKENS_KEY",
@@ -44,7 +45,7 @@ __all__ = [
 
 TOKENS_KEY: Final = "_system/tokens.json"
 SPACES_PREFIX: Final = "_system/spaces/"
-_TS_FORMAT: Final = "%Y%m%dT%H%M%S%fZ"
+_TS_FORMAT: Final = NOTE_STAMP_FORMAT
 _NOTE_NAME_RE: Final = re.compile(
     r"(?P<ts>\d{8}T\d{12}Z)_(?P<agent>.+)_(?P<category>[a-z]+)_(?P<id>[0-9a-f]{8,32})\.md"
 )
@@ -87,8 +88,7 @@ def live_prefix(space_id: SpaceId) -> str:
 
 def note_key(note: Note) -> str:
     """The key of ``note``: ``{space}/live/{ts}_{agent}_{category}_{id}.md``."""
-    stamp = note.created_at.astimezone(UTC).strftime(_TS_FORMAT)
-    return f"{live_prefix(note.space_id)}{stamp}_{note.agent}_{note.category.value}_{note.note_id}.md"
+    return f"{live_prefix(note.space_id)}{note.file_name}"
 
 
 def note_key_floor(space_id: SpaceId, since: datetime) -> str:

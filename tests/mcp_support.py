@@ -92,10 +92,20 @@ async def connect(services: Services, token: str | None) -> AsyncIterator[Client
 
 
 def error_text(result: CallToolResult) -> str:
-    """The text of a tool error ("" when the call succeeded)."""
+    """``Kind: message`` of a tool error ("" when the call succeeded), read from the
+    error's JSON text, whose shape it checks: ``{"status": "error", "error": Kind,
+    "message": text}``. An error the SDK raised before the tool ran (its arguments did
+    not match the input schema) is plain text, returned as it is."""
     if not result.is_error:
         return ""
-    return " ".join(getattr(c, "text", "") for c in result.content)
+    text = " ".join(getattr(c, "text", "") for c in result.content)
+    if not text.startswith("{"):
+        assert text.startswith("Error executing tool"), text
+        return text
+    body = json.loads(text)
+    assert set(body) == {"status", "error", "message"}, body
+    assert body["status"] == "error", body
+    return f"{body['error']}: {body['message']}"
 
 
 def payload(result: CallToolResult) -> dict[str, Any]:

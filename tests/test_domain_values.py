@@ -22,7 +22,7 @@ from domain import (
     SpaceId,
     SpaceRules,
 )
-from domain.model import BANK_FILE_MAX_BYTES, NOTE_MAX_BYTES
+from domain.model import BANK_FILE_MAX_BYTES, NOTE_MAX_CHARS
 from domain.values import check_text
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -99,9 +99,9 @@ def _note(content: str) -> Note:
 
 
 def test_note_content_limits() -> None:
-    assert _note("x" * NOTE_MAX_BYTES).content
-    with pytest.raises(LimitExceeded, match=str(NOTE_MAX_BYTES)):
-        _note("x" * (NOTE_MAX_BYTES + 1))
+    assert _note("é" * NOTE_MAX_CHARS).content  # characters, not bytes, as the public server counts
+    with pytest.raises(LimitExceeded, match=str(NOTE_MAX_CHARS)):
+        _note("x" * (NOTE_MAX_CHARS + 1))
     with pytest.raises(InvalidInput, match="empty"):
         _note("   ")
     with pytest.raises(InvalidInput, match="control character"):

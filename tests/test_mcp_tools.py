@@ -18,11 +18,20 @@ async def test_system_tools() -> None:
         health = payload(await client.call_tool("system_health", {}))
         about = payload(await client.call_tool("system_about", {}))
         me = payload(await client.call_tool("system_whoami", {}))
-    assert health["status"] == "ok"
+    assert health["status"] == "healthy"
     assert health["llm"] == "extractive (no model)"
     assert about["tools_count"] == 34
     assert {"live_note", "bank_read_all", "admin_create_token"} <= {t["name"] for t in about["tools"]}
-    assert me == {"status": "ok", "name": "write-agent", "permission": "write", "space_ids": [SPACE]}
+    assert me == {
+        "status": "ok",
+        "name": "write-agent",
+        "client_name": "write-agent",
+        "permission": "write",
+        "permissions": ["read", "write"],
+        "auth_type": "token",
+        "space_ids": [SPACE],
+        "allowed_spaces": [SPACE],
+    }
 
 
 async def test_space_lifecycle() -> None:

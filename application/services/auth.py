@@ -23,9 +23,11 @@ from domain import (
     hash_secret,
 )
 
-__all__ = ["BOOTSTRAP_AGENT", "AuthService", "IssuedToken"]
+__all__ = ["BOOTSTRAP_AGENT", "HASH_PREFIX_MIN", "AuthService", "IssuedToken"]
 
 BOOTSTRAP_AGENT = AgentName("bootstrap-admin")
+HASH_PREFIX_MIN = 16
+"""The shortest token hash prefix the token tools accept."""
 _MAX_EXPIRY_DAYS = 3650
 
 
@@ -150,6 +152,35 @@ class AuthService:
             )
 
         return await self._change(token_id, change)
+
+    async def resolve(self, caller: Identity, reference: str) -> str:
+        """The id of the token ``reference`` names (admin): its id, its SHA-256 hash, or
+        a prefix of the hash of at least ``HASH_PREFIX_MIN`` hex digits, as the public
+        live-memory server accepts.
+
+        Raises:
+            PermissionDenied; NotFound (no such token); InvalidInput (a prefix shorter
+            than 16 digits, or one that several tokens share).
+        """
+        caller.require(Permission.ADMIN)
+        if not isinstance(reference, str) or not reference:
+            raise InvalidInput("give a token id or hash (see admin_list_tokens)")
+        records = await self._tokens.all()
+        exact = [r for r in records if reference in (r.token_id, r.token_hash)]
+        if exact:
+            return exact[0].token_id
+        if len(reference) < HASH_PREFIX_MIN:
+            raise NotFound(
+                f"no token with id {reference[:40]!r} (a hash prefix needs {HASH_PREFIX_MIN} digits)"
+            )
+        matching = [r for r in records if r.token_hash.startswith(reference.lower())]
+        if len(matching) > 1:
+            raise InvalidInput(
+                f"{len(matching)} tokens share the hash prefix {reference[:64]!r}: give more digits"
+            )
+        if not matching:
+            raise NotFound(f"no token whose hash starts with {reference[:64]!r}")
+        return matching[0].token_id
 
     async def revoke(self, caller: Identity, token_id: str) -> TokenRecord:
         """Revoke a token (admin): it authenticates nothing from now on."""

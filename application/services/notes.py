@@ -13,6 +13,7 @@ import attrs
 
 from application.access import require_space_access
 from application.ports import Clock, IdGenerator, NoteRef, NoteRepository, SpaceRepository
+from application.times import parse_since
 from domain import (
     AgentName,
     Identity,
@@ -99,13 +100,14 @@ class NoteService:
         cursor: str | None = None,
     ) -> NotePage:
         """Live notes newest first, filtered by category, agent and ``since`` (ISO 8601,
-        inclusive), ``limit`` (1-200) a page; pass ``next_cursor`` back for the next page.
-        Filters work on keys alone; only the page's notes are read."""
+        inclusive; UTC when it names no zone), ``limit`` (1-200) a page; pass
+        ``next_cursor`` back for the next page. Filters work on keys alone; only the
+        page's notes are read."""
         space = require_space_access(caller, Permission.READ, space_id)
         limit = _limit(limit, READ_LIMIT_MAX)
         wanted_category = NoteCategory.parse(category) if category else None
         wanted_agent = AgentName(agent) if agent else None
-        since_at = _parse_since(since) if since else None
+        since_at = parse_since(since) if since else None
         await self._spaces.get(space)
         matching = await self._notes.refs(space)  # oldest first
         if wanted_category or wanted_agent or since_at:
@@ -124,13 +126,3 @@ class NoteService:
         notes = await self._notes.get_many(page)
         next_cursor = _encode_cursor(page[-1]) if len(before) > limit else None
         return NotePage(notes=notes, next_cursor=next_cursor, total_matching=len(matching))
-
-
-def _parse_since(since: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(since)
-    except (TypeError, ValueError):
-        raise InvalidInput("since must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z") from None
-    if parsed.tzinfo is None:
-        raise InvalidInput("since must include a timezone, e.g. 2026-01-31T12:00:00Z")
-    return parsed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections import Counter
+from collections.abc import Sequence
 
 import attrs
 import structlog
@@ -140,6 +142,23 @@ class SpaceService:
             bank_files=await self._bank.list(space),
             synthesis=(await self._spaces.synthesis(space)).text,
         )
+
+    async def counts(self, caller: Identity, space_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """For each space (read on each): ``notes_count``, its live notes, and
+        ``bank_files``, its hot bank files (archive left out); one note listing and one
+        bank listing a space, run concurrently.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound.
+        """
+        spaces = [self._readable(caller, space_id) for space_id in space_ids]
+
+        async def one(space: SpaceId) -> dict[str, int]:
+            refs, files = await asyncio.gather(self._notes.refs(space), self._bank.list(space))
+            return {"notes_count": len(refs), "bank_files": sum(1 for f in files if not f.archived)}
+
+        found = await asyncio.gather(*(one(space) for space in spaces))
+        return {space.value: counts for space, counts in zip(spaces, found, strict=True)}
 
     async def update(
         self, caller: Identity, space_id: str, description: str | None = None, owner: str | None = None

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, Final, ParamSpec, TypeVar, cast
 
 import structlog
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
+from mcp.types import CallToolResult, TextContent
 
 from application.services import Services
 from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
@@ -19,7 +21,7 @@ from domain import AgentName, DomainError, Identity, InvalidInput, Permission, h
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
-__all__ = ["ToolContext", "identity_claims"]
+__all__ = ["ToolContext", "error_result", "identity_claims"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -64,18 +66,33 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     )
 
 
-def _message(exc: Exception) -> str:
-    """The text an agent sees for an error: domain messages as they are, store
+def _kind_and_message(exc: Exception) -> tuple[str, str]:
+    """The kind and text an agent sees for an error: domain messages as they are, store
     failures without internals, anything else as an opaque reference."""
     if isinstance(exc, DomainError):
-        return f"{type(exc).__name__}: {exc}"
+        return type(exc).__name__, str(exc)
     if isinstance(exc, CorruptObject):
-        return f"CorruptObject: {exc}"  # names the object, which the caller may see
+        return "CorruptObject", str(exc)  # names the object, which the caller may see
     if isinstance(exc, StoreUnavailable | StoreAccessDenied):
-        return "StoreUnavailable: the object store is unavailable; try again later"
+        return "StoreUnavailable", "the object store is unavailable; try again later"
     if isinstance(exc, StoreError):
-        return "StoreError: the object store refused the operation"
-    return "InternalError: unexpected server error"
+        return "StoreError", "the object store refused the operation"
+    return "InternalError", "unexpected server error"
+
+
+def _message(exc: Exception) -> str:
+    """``Kind: message`` (resource errors, which are JSON-RPC errors)."""
+    kind, message = _kind_and_message(exc)
+    return f"{kind}: {message}"
+
+
+def error_result(kind: str, message: str) -> CallToolResult:
+    """A refused or failed call: an MCP tool error (``isError: true``, MCP spec,
+    "Error Handling" of tools) whose text is the JSON object
+    ``{"status": "error", "error": kind, "message": message}``, so that a client that
+    parses every result as JSON reads ``status: error``."""
+    body = {"status": "error", "error": kind, "message": message}
+    return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], is_error=True)
 
 
 class ToolContext:
@@ -169,7 +186,8 @@ class ToolContext:
 
     def tool(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         """Wrap a tool: request id and space in the logs, metrics, and every error turned
-        into a ``ToolError`` whose text carries no stack trace or internal detail."""
+        into a tool error result (:func:`error_result`) that carries no stack trace or
+        internal detail."""
         name = fn.__name__
 
         @functools.wraps(fn)
@@ -191,17 +209,16 @@ class ToolContext:
                 except (DomainError, StoreError) as exc:
                     outcome = type(exc).__name__
                     log.info("tool_refused", error=type(exc).__name__, message=str(exc)[:300])
-                    raise ToolError(_message(exc)) from None
+                    return cast("R", error_result(*_kind_and_message(exc)))
                 except (ValueError, TypeError) as exc:
                     outcome = "InvalidInput"
                     log.info("tool_bad_input", error=type(exc).__name__)
-                    raise ToolError(_message(InvalidInput("invalid parameters"))) from None
+                    return cast("R", error_result("InvalidInput", "invalid parameters"))
                 except Exception:
                     outcome = "InternalError"
                     log.exception("tool_failed", request_id=request_id)
-                    raise ToolError(
-                        f"InternalError: unexpected server error (request {request_id})"
-                    ) from None
+                    message = f"unexpected server error (request {request_id})"
+                    return cast("R", error_result("InternalError", message))
                 finally:
                     elapsed = time.perf_counter() - started
                     self.metrics.observe_tool(name, outcome, elapsed)

@@ -4,6 +4,8 @@ loose parameter forms the public live-memory contract accepts."""
 from __future__ import annotations
 
 import base64
+import io
+import tarfile
 from typing import Any
 
 from application.consolidation import JobRecord
@@ -69,8 +71,10 @@ def token_dict(record: TokenRecord) -> dict[str, Any]:
     return {
         "token_id": record.token_id,
         "token_hash": record.token_hash,
+        "hash": record.token_hash[:16],
         "name": record.name.value,
         "permission": record.permission.label,
+        "permissions": [p.label for p in Permission if p <= record.permission],
         "space_ids": list(record.spaces),
         "created_at": record.created_at.isoformat(),
         "expires_at": record.expires_at.isoformat() if record.expires_at else None,
@@ -139,10 +143,14 @@ def archive(data: bytes, name: str) -> dict[str, Any]:
             f"the archive is {len(data)} bytes, over the {ARCHIVE_MAX_BYTES}-byte limit of one tool answer; "
             "use the live-mem CLI to export large spaces"
         )
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        files = sum(1 for member in tar if member.isfile())
     return {
         "status": "ok",
         "filename": name,
         "size": len(data),
+        "archive_size": len(data),
+        "files_count": files,
         "format": "tar.gz",
         "archive_base64": base64.b64encode(data).decode(),
     }

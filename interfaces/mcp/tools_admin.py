@@ -78,12 +78,8 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     s = ctx.services
 
     async def resolve(token_hash: str) -> str:
-        """Accept a token id or its hash (the public contract names tokens by hash)."""
-        me = await ctx.caller()
-        for record in await s.auth.list(me):
-            if token_hash in (record.token_id, record.token_hash):
-                return record.token_id
-        return token_hash
+        """A token id from its id, hash, or hash prefix of 16 digits or more."""
+        return await s.auth.resolve(await ctx.caller(), token_hash)
 
     @mcp.tool()
     @ctx.tool
@@ -119,7 +115,8 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         token_hash: str, space_ids: str | list[str] = "", permissions: str = ""
     ) -> dict[str, Any]:
         """Change a token's spaces and/or permission (needs admin); empty means unchanged.
-        token_hash: the token's id or hash from admin_list_tokens."""
+        token_hash: the token's id, hash, or hash prefix (16 digits or more) from
+        admin_list_tokens."""
         me = await ctx.caller()
         record = await s.auth.update(
             me,
@@ -133,7 +130,8 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @ctx.tool
     async def admin_revoke_token(token_hash: str) -> dict[str, Any]:
         """Revoke a token: it stops working at once, on every replica (needs admin).
-        token_hash: the token's id or hash from admin_list_tokens. Errors: NotFound."""
+        token_hash: the token's id, hash, or hash prefix (16 digits or more) from
+        admin_list_tokens. Errors: NotFound."""
         me = await ctx.caller()
         return {"status": "ok", **token_dict(await s.auth.revoke(me, await resolve(token_hash)))}
 
@@ -141,7 +139,8 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @ctx.tool
     async def admin_delete_token(token_hash: str) -> dict[str, Any]:
         """Delete a token's record for good (needs admin); revoke first to keep an audit trail.
-        token_hash: the token's id or hash from admin_list_tokens. Errors: NotFound."""
+        token_hash: the token's id, hash, or hash prefix (16 digits or more) from
+        admin_list_tokens. Errors: NotFound."""
         me = await ctx.caller()
         token_id = await resolve(token_hash)
         await s.auth.delete(me, token_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from mcp.server.mcpserver import MCPServer
 
@@ -10,6 +10,10 @@ from interfaces.mcp.context import ToolContext
 from interfaces.mcp.shapes import job_dict
 
 __all__ = ["bank_tools"]
+
+
+PUBLIC_STATE: Final = {"queued": "queued", "running": "running", "succeeded": "completed", "failed": "failed"}
+"""Job states as the public live-memory server reports them in ``status``."""
 
 
 def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
@@ -41,6 +45,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
             "status": "ok",
             "space_id": space_id,
             "files": [{"filename": f.name.value, "content": f.content, "size": f.size} for f in files],
+            "file_count": len(files),
             "total_size": sum(f.size for f in files),
         }
 
@@ -56,6 +61,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
             "status": "ok",
             "space_id": space_id,
             "files": [{"filename": f.name.value, "size": f.size, "archived": f.archived} for f in files],
+            "file_count": len(files),
         }
 
     @mcp.tool()
@@ -85,9 +91,12 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     async def bank_consolidation_status(job_id: str) -> dict[str, Any]:
         """A consolidation job's state (queued, running, succeeded, failed), its error if
         it failed, and its report: notes consumed, files changed, LLM tokens in and out,
-        duration (needs read on the job's space)."""
+        duration (needs read on the job's space). status is the job's state as the
+        public live-memory server names it (queued, running, completed, failed) and
+        result its report."""
         me = await ctx.caller()
-        return {"status": "ok", **job_dict(await s.consolidation.status(me, job_id))}
+        job = job_dict(await s.consolidation.status(me, job_id))
+        return {**job, "status": PUBLIC_STATE[job["state"]], "result": job["report"]}
 
     @mcp.tool()
     @ctx.tool

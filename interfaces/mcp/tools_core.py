@@ -6,7 +6,9 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from domain import InvalidInput
+from application.services.auth import BOOTSTRAP_AGENT
+from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
+from domain import InvalidInput, Permission
 from interfaces.mcp.context import ToolContext
 from interfaces.mcp.shapes import archive, csv, hit_dict, meta_dict, note_dict
 
@@ -20,12 +22,14 @@ def system_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @ctx.tool
     async def system_health() -> dict[str, Any]:
         """Health of live-mem, its object store (S3: HEAD bucket) and, when consolidation
-        uses a model, the model endpoint. Needs any valid token. Returns status "ok" or
-        "degraded", the store's state and the consolidation mode."""
+        uses a model, the model endpoint. Needs any valid token. status: "healthy",
+        "degraded" (the model endpoint does not answer) or "error" (the store does not);
+        also the store's state and the consolidation mode."""
         await ctx.caller()
         health = await s.system.health(probe_llm=True)
+        llm_ok = health.llm.endswith((": ok", "(no model)"))
         return {
-            "status": "ok" if health.ok else "degraded",
+            "status": "error" if not health.ok else "healthy" if llm_ok else "degraded",
             "version": s.system.version,
             "store": {
                 "status": health.store,
@@ -53,13 +57,20 @@ def system_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def system_whoami() -> dict[str, Any]:
-        """Your identity: the token's name (your agent name), permission and spaces."""
+        """Your identity: the token's name (your agent name, also client_name), its
+        permission (permissions: that one and every one below it), its spaces (space_ids
+        and allowed_spaces; "*" for all) and auth_type ("token", or "bootstrap" for the
+        bootstrap key)."""
         me = await ctx.caller()
         return {
             "status": "ok",
             "name": me.name.value,
+            "client_name": me.name.value,
             "permission": me.permission.label,
+            "permissions": [p.label for p in Permission if p <= me.permission],
+            "auth_type": "bootstrap" if me.name == BOOTSTRAP_AGENT else "token",
             "space_ids": list(me.spaces),
+            "allowed_spaces": list(me.spaces),
         }
 
 
@@ -84,11 +95,13 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def space_list() -> dict[str, Any]:
-        """The spaces your token may use, with description and owner (needs read);
-        unreadable lists the ids of spaces whose metadata is corrupt."""
+        """The spaces your token may use, with description, owner, live note count
+        (notes_count) and bank file count (bank_files) (needs read); unreadable lists the
+        ids of spaces whose metadata is corrupt."""
         me = await ctx.caller()
         metas, unreadable = await s.spaces.listing(me)
-        spaces = [meta_dict(m) for m in metas]
+        counts = await s.spaces.counts(me, [m.space_id.value for m in metas])
+        spaces = [{**meta_dict(m), **counts[m.space_id.value]} for m in metas]
         return {"status": "ok", "spaces": spaces, "total": len(spaces), "unreadable": unreadable}
 
     @mcp.tool()
@@ -130,16 +143,19 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @ctx.tool
     async def space_summary(space_id: str) -> dict[str, Any]:
         """Everything an agent needs at the start of a task, in one call: metadata, rules,
-        the last synthesis, bank file list and live note counts."""
+        the last synthesis, the hot bank's files with their content (within the bank's
+        token budget; the archive is left out, read it with bank_read) and live note counts."""
         me = await ctx.caller()
         o = await s.spaces.overview(me, space_id)
         rules = await s.spaces.rules(me, space_id)
+        hot = await s.bank.read_all(me, space_id)
         return {
             "status": "ok",
             **meta_dict(o.meta),
             "rules": rules.text,
             "synthesis": o.synthesis,
             "bank_files": [{"filename": f.name.value, "size": f.size} for f in o.bank_files],
+            "bank": [{"filename": f.name.value, "content": f.content, "size": f.size} for f in hot],
             "live": {"notes_count": o.notes, "by_category": o.notes_by_category},
         }
 
@@ -148,9 +164,11 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     async def space_update(
         space_id: str, description: str | None = None, owner: str | None = None
     ) -> dict[str, Any]:
-        """Change a space's description and/or owner (needs manage). Rules never change."""
+        """Change a space's description and/or owner (needs manage); an empty or missing
+        value leaves that field unchanged. Rules change with space_update_rules."""
         me = await ctx.caller()
-        return {"status": "ok", **meta_dict(await s.spaces.update(me, space_id, description, owner))}
+        meta = await s.spaces.update(me, space_id, description or None, owner or None)
+        return {"status": "ok", **meta_dict(meta)}
 
     @mcp.tool()
     @ctx.tool
@@ -159,7 +177,12 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         backups are kept). Pass confirm=true."""
         me = await ctx.caller()
         removed = await s.spaces.delete(me, space_id, confirm)
-        return {"status": "deleted", "space_id": space_id, "objects_deleted": removed}
+        return {
+            "status": "deleted",
+            "space_id": space_id,
+            "objects_deleted": removed,
+            "files_deleted": removed,
+        }
 
     @mcp.tool()
     @ctx.tool
@@ -179,22 +202,29 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     ) -> dict[str, Any]:
         """Append a note to the space's live log (needs write). Call it whenever you learn
         something worth keeping. category: observation | decision | todo | insight |
-        question | progress | issue. content: 1 byte to 32 KiB of text. tags: up to 16,
+        question | progress | issue. content: 1 to 100,000 characters of text. tags: up to 16,
         comma-separated. The note is written as your token's name; agent, if given, must
         be that name. Notes are never edited; consolidation carries them into the bank."""
         me = await ctx.caller()
         if agent and agent != me.name.value:
             raise InvalidInput(f"agent must be empty or your token's name ({me.name.value})")
         note = await s.notes.write(me, space_id, category, content, csv(tags))
-        return {"status": "created", "space_id": space_id, **note_dict(note), "size": len(content.encode())}
+        return {
+            "status": "created",
+            "space_id": space_id,
+            **note_dict(note),
+            "filename": note.file_name,
+            "size": len(content.encode()),
+        }
 
     @mcp.tool()
     @ctx.tool
     async def live_read(
         space_id: str, limit: int = 50, category: str = "", agent: str = "", since: str = "", cursor: str = ""
     ) -> dict[str, Any]:
-        """Live notes newest first (needs read). Filters: category, agent, since (ISO 8601
-        with timezone, inclusive). limit: 1-200. For the next page pass back next_cursor."""
+        """Live notes newest first (needs read). Filters: category, agent, since (ISO 8601,
+        inclusive; UTC when it has no zone). limit: 1-200. total counts every matching
+        note; has_more says whether next_cursor gives another page."""
         me = await ctx.caller()
         page = await s.notes.read(
             me,
@@ -211,6 +241,7 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
             "notes": [note_dict(n) for n in page.notes],
             "count": len(page.notes),
             "total": page.total_matching,
+            "has_more": page.next_cursor is not None,
             "next_cursor": page.next_cursor,
         }
 
@@ -221,7 +252,9 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         its words, rarer and more of them rank higher), best first (needs read). To search
         the bank and the archive too, use memory_search."""
         me = await ctx.caller()
-        found = await s.search.search(me, space_id, query, scope="live", limit=limit)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= SEARCH_LIMIT_MAX:
+            raise InvalidInput(f"limit must be between 1 and {SEARCH_LIMIT_MAX}")
+        found = await s.search.search(me, space_id, query, scope="live", limit=SEARCH_LIMIT_MAX)
         notes = [
             {
                 "note_id": h.doc.ref,
@@ -231,9 +264,17 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
                 "timestamp": h.doc.timestamp.isoformat() if h.doc.timestamp else None,
                 "score": h.score,
             }
-            for h in found.hits
+            for h in found.hits[:limit]
         ]
-        return {"status": "ok", "space_id": space_id, "query": query, "notes": notes, "count": len(notes)}
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "query": query,
+            "notes": notes,
+            "count": len(notes),
+            "total": len(found.hits),
+            "has_more": len(found.hits) > limit,
+        }
 
     @mcp.tool()
     @ctx.tool
