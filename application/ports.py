@@ -120,6 +120,12 @@ class SpaceRepository(Protocol):
         """Replace the synthesis."""
         ...
 
+    async def replace_rules(self, space_id: SpaceId, rules: SpaceRules, stamp: str) -> SpaceRules:
+        """Replace the space's rules, first keeping the current ones in the space's
+        rules history under ``stamp`` (a sortable UTC time); return the previous rules.
+        Raises ``NotFound``."""
+        ...
+
     async def list_ids(self) -> list[SpaceId]:
         """Every space id, sorted."""
         ...

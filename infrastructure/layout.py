@@ -4,7 +4,8 @@
 _system/tokens.json                           token records (hashes only)
 _system/spaces/{space}                        one marker per space, for listing spaces
 {space}/_meta.json                            SpaceMeta
-{space}/_rules.md                             the rules, fixed at creation
+{space}/_rules.md                             the rules (space_update_rules replaces them)
+{space}/_rules_history/{ts}.md                 rules a space_update_rules replaced
 {space}/_synthesis.md                         the last synthesis
 {space}/_lease.json                           the consolidation lease
 {space}/_consolidations/{run_id}.json         consolidation journals
@@ -69,6 +70,13 @@ def meta_key(space_id: SpaceId) -> str:
 def rules_key(space_id: SpaceId) -> str:
     """``{space}/_rules.md``."""
     return f"{space_id}/_rules.md"
+
+
+def rules_history_key(space_id: SpaceId, stamp: str) -> str:
+    """``{space}/_rules_history/{stamp}.md``: rules a ``space_update_rules`` replaced."""
+    if not stamp.replace("T", "").replace("Z", "").isdigit():
+        raise InvalidInput("a rules history stamp is a UTC time like 20260131T120000000000Z")
+    return f"{space_id}/_rules_history/{stamp}.md"
 
 
 def synthesis_key(space_id: SpaceId) -> str:

@@ -19,6 +19,7 @@ from application.consolidation import (
     Planner,
 )
 from application.consolidation.lock import SpaceLock
+from application.consolidation.supervision import Supervision
 from application.notefeed import ListedNoteRepository
 from application.ports import Clock
 from application.services import (
@@ -32,6 +33,7 @@ from application.services import (
     SpaceService,
     SystemService,
 )
+from application.services.bankedit import BankEditService
 from application.services.search import Semantic
 from application.store import ObjectStore
 from infrastructure.logging import configure_logging
@@ -165,6 +167,16 @@ def build_services(
         max_notes=consolidation_max_notes,
         bank_budget_tokens=bank_budget_tokens,
     )
+    jobs = ConsolidationJobs(
+        consolidation,
+        jobs=StoreJobRepository(store),
+        journals=journals,
+        clock=clock,
+        ids=ids,
+        timeout_seconds=consolidation_timeout,
+        retention=timedelta(days=job_retention_days),
+        audit=audit,
+    )
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
@@ -184,20 +196,13 @@ def build_services(
         system=SystemService(
             store, store_kind, llm_status, package_version(), llm_probe, health_timeout=health_timeout
         ),
-        consolidation=ConsolidationJobs(
-            consolidation,
-            jobs=StoreJobRepository(store),
-            journals=journals,
-            clock=clock,
-            ids=ids,
-            timeout_seconds=consolidation_timeout,
-            retention=timedelta(days=job_retention_days),
-            audit=audit,
-        ),
+        consolidation=jobs,
         imports=ImportService(spaces, notes, bank, journals),
         search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
+        bank_edit=BankEditService(spaces, bank, consolidation, ids),
+        supervision=Supervision(spaces, notes, StoreJobRepository(store), jobs, clock),
     )
 
 

@@ -53,6 +53,27 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
     "admin_revoke_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
     "admin_delete_token": (Permission.ADMIN, False, lambda d: {"token_hash": d.victim_token_id}),
     "admin_audit_log": (Permission.ADMIN, False, lambda d: {}),
+    "space_update_rules": (
+        Permission.MANAGE,
+        True,
+        lambda d: {"space_id": SPACE, "rules": "# Rules\n\n## progress.md\nWhat happened.\n"},
+    ),
+    "bank_write": (
+        Permission.ADMIN,
+        True,
+        lambda d: {"space_id": SPACE, "filename": "progress.md", "content": "# Progress\n"},
+    ),
+    "bank_delete": (Permission.ADMIN, True, lambda d: {"space_id": SPACE, "filename": "progress.md"}),
+    "bank_repair": (Permission.MANAGE, True, lambda d: {"space_id": SPACE, "dry_run": False}),
+    "bank_consolidation_queues": (Permission.READ, False, lambda d: {}),
+    "bank_stale_spaces": (Permission.READ, False, lambda d: {"min_notes": 1, "min_age_days": 0}),
+    "admin_gc_notes": (Permission.ADMIN, True, lambda d: {"space_id": SPACE, "older_than_days": 0}),
+    "admin_purge_tokens": (Permission.ADMIN, False, lambda d: {}),
+    "admin_bulk_update_tokens": (
+        Permission.ADMIN,
+        False,
+        lambda d: {"token_hashes": d.victim_token_id, "permissions": "write"},
+    ),
     "admin_import_notes": (
         Permission.ADMIN,
         True,

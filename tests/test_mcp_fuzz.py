@@ -88,8 +88,9 @@ SERVICES, SERVERS, PARAMS = _setup()
 def _allowed_key(key: str, data: bytes | None, tool: str) -> bool:
     if key.startswith("_system/jobs/"):  # a consolidation job record of the caller's space
         return data is not None and json.loads(data)["space_id"] == FUZZ_SPACE
-    if key.startswith("_system/audit/"):  # the audit log records every attempt, refused ones too
-        return data is not None and json.loads(data)["action"] == tool
+    if key.startswith("_system/audit/"):  # the audit log records every attempt, refused ones too,
+        # and the end of a consolidation the call started (bank_consolidate, admin_gc_notes)
+        return data is not None and json.loads(data)["action"] in (tool, "consolidation_end")
     return key.startswith((f"{FUZZ_SPACE}/", f"_backups/{FUZZ_SPACE}/")) or key in {
         f"_system/spaces/{FUZZ_SPACE}",
         "_system/tokens.json",

@@ -210,6 +210,43 @@ class ConsolidationService:
         finally:
             await self._leases.release(lease)
 
+    async def edit(
+        self, space_id: SpaceId, job_id: str, files: dict[str, str], deleted: Sequence[str], mode: str
+    ) -> Journal:
+        """Write and delete bank files by hand under the space's lease, through a
+        journal like a consolidation batch (crash-safe, in ``bank_history``), consuming
+        no note and keeping the synthesis. Returns the committed journal.
+
+        Raises:
+            NotFound; Conflict while the space's lease is held.
+        """
+        committed: list[Journal] = []
+
+        async def write(lease: Lease, report: ConsolidationReport) -> tuple[ConsolidationReport, Lease]:
+            stamp = self._clock.now()
+            journal = Journal(
+                run_id=f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{job_id[:12]}-edit",
+                space_id=space_id,
+                job_id=job_id,
+                state=JournalState.PREPARED,
+                mode=mode,
+                files=dict(files),
+                synthesis=(await self._spaces.synthesis(space_id)).text,
+                consumed=(),
+                tokens_in=0,
+                tokens_out=0,
+                started_at=stamp,
+                duration_s=0.0,
+                deleted=tuple(deleted),
+            )
+            await self._journals.prepare(journal)
+            await self._commit(journal)
+            committed.append(attrs.evolve(journal, state=JournalState.COMMITTED))
+            return report, lease
+
+        await self._leased(space_id, job_id, write)
+        return committed[0]
+
     async def roll_forward(self, space_id: SpaceId) -> int:
         """Commit every journal left ``prepared``; return how many. A journal that names
         another space (copied there by hand, or by an old restore) is never applied: it
@@ -352,6 +389,8 @@ class ConsolidationService:
         space = journal.space_id
         for name, content in journal.files.items():
             await self._bank.put(space, BankFile(BankFileName(name), content))
+        for name in journal.deleted:
+            await self._bank.delete(space, BankFileName(name))
         await self._spaces.put_synthesis(space, Synthesis(journal.synthesis))
 
         def count(meta: SpaceMeta) -> SpaceMeta:

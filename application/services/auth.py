@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hmac
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -152,6 +153,62 @@ class AuthService:
             )
 
         return await self._change(token_id, change)
+
+    async def bulk_update(
+        self,
+        caller: Identity,
+        references: Sequence[str],
+        permission: str | None = None,
+        spaces: Sequence[str] | None = None,
+    ) -> builtins.list[TokenRecord]:
+        """Change the permission and/or spaces of several tokens at once (admin), all or
+        none: every reference (id, hash or hash prefix, see :meth:`resolve`) is checked
+        before anything is written, and the change is one write of the token store.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound (one reference names no token).
+        """
+        caller.require(Permission.ADMIN)
+        if isinstance(references, str) or not references:
+            raise InvalidInput("give the tokens to change: a list of ids or hashes")
+        if permission is None and spaces is None:
+            raise InvalidInput("give a permission, spaces, or both")
+        new_permission = None if permission is None else Permission.parse(permission)
+        new_spaces = None if spaces is None else _spaces(spaces)
+        ids = {await self.resolve(caller, reference) for reference in references}
+        changed: builtins.list[TokenRecord] = []
+
+        def apply(records: builtins.list[TokenRecord]) -> builtins.list[TokenRecord]:
+            changed.clear()
+            out = []
+            for record in records:
+                if record.token_id in ids:
+                    record = attrs.evolve(  # noqa: PLW2901
+                        record,
+                        permission=new_permission or record.permission,
+                        spaces=new_spaces if new_spaces is not None else record.spaces,
+                    )
+                    changed.append(record)
+                out.append(record)
+            if len(changed) != len(ids):
+                raise NotFound("a token was deleted meanwhile; nothing was changed")
+            return out
+
+        await self._tokens.update(apply)
+        return list(changed)
+
+    async def purge(self, caller: Identity) -> builtins.list[TokenRecord]:
+        """Delete the records of every revoked or expired token (admin); return them."""
+        caller.require(Permission.ADMIN)
+        now = self._clock.now()
+        purged: builtins.list[TokenRecord] = []
+
+        def drop(records: builtins.list[TokenRecord]) -> builtins.list[TokenRecord]:
+            purged[:] = [r for r in records if not r.is_active(now)]
+            return [r for r in records if r not in purged]
+
+        await self._tokens.update(drop)
+        return purged
 
     async def resolve(self, caller: Identity, reference: str) -> str:
         """The id of the token ``reference`` names (admin): its id, its SHA-256 hash, or

@@ -7,9 +7,11 @@ import attrs
 from application.audit import AuditService
 from application.changefeed import ChangeFeed
 from application.consolidation.jobs import ConsolidationJobs
+from application.consolidation.supervision import Supervision
 from application.services.auth import AuthService
 from application.services.backups import BackupService
 from application.services.bank import BankService
+from application.services.bankedit import BankEditService
 from application.services.imports import ImportService
 from application.services.notes import NoteService
 from application.services.search import SearchService
@@ -36,3 +38,5 @@ class Services:
     search: SearchService
     audit: AuditService
     feed: ChangeFeed
+    bank_edit: BankEditService
+    supervision: Supervision

@@ -6,6 +6,7 @@ import asyncio
 import builtins
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC
 
 import attrs
 import structlog
@@ -159,6 +160,31 @@ class SpaceService:
 
         found = await asyncio.gather(*(one(space) for space in spaces))
         return {space.value: counts for space, counts in zip(spaces, found, strict=True)}
+
+    async def update_rules(
+        self, caller: Identity, space_id: str, rules: str
+    ) -> tuple[SpaceRules, SpaceRules]:
+        """Replace the space's rules (manage), validated as at creation
+        (:func:`~domain.consolidation.check_rules`); the previous rules are kept in the
+        space's rules history. The next consolidation follows the new rules; files they
+        no longer declare stay in the bank (``bank_repair`` lists them).
+
+        Returns:
+            The previous rules and the new ones.
+
+        Raises:
+            PermissionDenied, InvalidInput (empty or invalid rules), NotFound.
+        """
+        space = require_space_access(caller, Permission.MANAGE, space_id)
+        if not isinstance(rules, str) or not rules.strip():
+            raise InvalidInput("rules must be the new rules' Markdown (space_rules shows the current ones)")
+        parsed = SpaceRules(rules)
+        check_rules(parsed)
+        await self._spaces.get(space)
+        stamp = self._clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        previous = await self._spaces.replace_rules(space, parsed, stamp)
+        log.info("space_rules_replaced", space=space.value)
+        return previous, parsed
 
     async def update(
         self, caller: Identity, space_id: str, description: str | None = None, owner: str | None = None

@@ -52,6 +52,7 @@ class Journal:
         consumed: the notes the batch consumes.
         tokens_in, tokens_out: model usage (0 for extractive).
         started_at, duration_s: when the batch began and how long it took to plan.
+        deleted: bank files the batch deletes (``bank_delete``; consolidation deletes none).
     """
 
     run_id: str
@@ -66,3 +67,4 @@ class Journal:
     tokens_out: int
     started_at: datetime
     duration_s: float
+    deleted: tuple[str, ...] = ()

@@ -135,6 +135,16 @@ class StoreSpaceRepository:
             layout.synthesis_key(space_id), synthesis.text.encode("utf-8"), content_type=_MARKDOWN
         )
 
+    async def replace_rules(self, space_id: SpaceId, rules: SpaceRules, stamp: str) -> SpaceRules:
+        """See :class:`application.ports.SpaceRepository`: the previous rules go to
+        ``{space}/_rules_history/{stamp}.md`` before the new ones are written."""
+        previous = await self.rules(space_id)
+        await self._store.put(
+            layout.rules_history_key(space_id, stamp), previous.text.encode("utf-8"), content_type=_MARKDOWN
+        )
+        await self._store.put(layout.rules_key(space_id), rules.text.encode("utf-8"), content_type=_MARKDOWN)
+        return previous
+
     async def list_ids(self) -> list[SpaceId]:
         """See :class:`application.ports.SpaceRepository`. Spaces whose metadata is gone
         (a delete that stopped half-way) are not listed."""

@@ -45,6 +45,13 @@ AUDITED: Final = frozenset(
         "admin_revoke_token",
         "admin_delete_token",
         "admin_import_notes",
+        "space_update_rules",
+        "bank_write",
+        "bank_delete",
+        "bank_repair",
+        "admin_gc_notes",
+        "admin_purge_tokens",
+        "admin_bulk_update_tokens",
     }
 )
 """The tools whose every call, allowed or refused, is appended to the audit log."""

@@ -148,6 +148,46 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool()
     @ctx.tool
+    async def admin_purge_tokens() -> dict[str, Any]:
+        """Delete the records of every revoked or expired token (needs admin)."""
+        me = await ctx.caller()
+        purged = await s.auth.purge(me)
+        return {"status": "ok", "purged": len(purged), "tokens": [token_dict(r) for r in purged]}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_bulk_update_tokens(
+        token_hashes: str | list[str], space_ids: str | list[str] = "", permissions: str = ""
+    ) -> dict[str, Any]:
+        """Change the spaces and/or permission of several tokens at once (needs admin),
+        all or none. token_hashes: ids, hashes or hash prefixes (16 digits or more),
+        comma-separated or a list; empty space_ids or permissions mean unchanged."""
+        me = await ctx.caller()
+        records = await s.auth.bulk_update(
+            me,
+            csv(token_hashes),
+            highest_permission(permissions) if permissions else None,
+            csv(space_ids) or None,
+        )
+        return {"status": "ok", "updated": len(records), "tokens": [token_dict(r) for r in records]}
+
+    @mcp.tool()
+    @ctx.tool
+    async def admin_gc_notes(
+        space_id: str = "", older_than_days: int = 7, delete_only: bool = False, dry_run: bool = True
+    ) -> dict[str, Any]:
+        """Live notes older than older_than_days (needs admin). dry_run (the default)
+        counts them per space; otherwise each space holding some is consolidated (every
+        live note goes into the bank and the archive), or with delete_only the old notes
+        are deleted unconsolidated (lost). space_id: one space, or every one."""
+        me = await ctx.caller()
+        report = await s.supervision.gc_notes(
+            me, space_id, older_than_days, delete_only=delete_only, dry_run=dry_run
+        )
+        return {"status": "ok", **report}
+
+    @mcp.tool()
+    @ctx.tool
     async def admin_import_notes(space_id: str, jsonl: str) -> dict[str, Any]:
         """Import notes with their own timestamps and authors (needs admin). jsonl: JSON
         Lines, one object a line with timestamp (ISO 8601; UTC when no zone), agent,

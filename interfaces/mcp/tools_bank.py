@@ -7,7 +7,7 @@ from typing import Any, Final
 from mcp.server.mcpserver import MCPServer
 
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import job_dict
+from interfaces.mcp.shapes import csv, job_dict
 
 __all__ = ["bank_tools"]
 
@@ -106,6 +106,64 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         me = await ctx.caller()
         runs = await s.consolidation.history(me, space_id, limit)
         return {"status": "ok", "space_id": space_id, "runs": runs, "count": len(runs)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_write(space_id: str, filename: str, content: str) -> dict[str, Any]:
+        """Create or replace a hot bank file by hand (needs admin; an escape hatch:
+        consolidation normally writes the bank). Goes through a journal like a
+        consolidation and shows in bank_history; the archive cannot be written."""
+        me = await ctx.caller()
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            **await s.bank_edit.write(me, space_id, filename, content),
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_delete(space_id: str, filename: str) -> dict[str, Any]:
+        """Delete a hot bank file (needs admin), through a journal; the archive keeps the
+        full text of every consolidated note. Errors: NotFound, InvalidInput."""
+        me = await ctx.caller()
+        return {"status": "deleted", "space_id": space_id, **await s.bank_edit.delete(me, space_id, filename)}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_repair(space_id: str, dry_run: bool = True) -> dict[str, Any]:
+        """Find what hand edits leave in a bank (needs manage): duplicate sections in a
+        file (merged into the first when dry_run is false, through a journal) and files
+        the rules do not declare (flagged only). dry_run defaults to true."""
+        me = await ctx.caller()
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            **await s.bank_edit.repair(me, space_id, dry_run=dry_run),
+        }
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_consolidation_queues(space_ids: str | list[str] = "") -> dict[str, Any]:
+        """Consolidation lanes, one per space (needs read): lane_state (idle, queued,
+        running, failed), running_job, queued_count, latest_jobs, with totals.
+        space_ids: comma-separated, empty for every space you can use; ones you cannot
+        are listed in denied_spaces."""
+        me = await ctx.caller()
+        found = await s.supervision.queues(me, csv(space_ids))
+        for lane in found["lanes"]:
+            lane["latest_jobs"] = [job_dict(j) for j in lane["latest_jobs"]]
+        return {"status": "ok", **found}
+
+    @mcp.tool()
+    @ctx.tool
+    async def bank_stale_spaces(
+        min_notes: int = 5, min_age_days: int = 5, space_ids: str | list[str] = ""
+    ) -> dict[str, Any]:
+        """Spaces whose consolidation fell behind (needs read): at least min_notes live
+        notes, the oldest at least min_age_days old (both inclusive). Returns spaces (the
+        stale ones, most notes first), scanned (every space looked at) and denied_spaces."""
+        me = await ctx.caller()
+        return {"status": "ok", **await s.supervision.stale(me, min_notes, min_age_days, csv(space_ids))}
 
     @mcp.resource("livemem://{space_id}/bank/{filename}", mime_type="text/markdown")
     @ctx.resource("resource:bank_file")

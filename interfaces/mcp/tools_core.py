@@ -172,6 +172,23 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool()
     @ctx.tool
+    async def space_update_rules(space_id: str, rules: str) -> dict[str, Any]:
+        """Replace the space's rules (needs manage), validated as at space_create; the
+        previous rules are kept in the space's rules history. The next consolidation
+        follows the new rules; bank files they no longer declare stay (bank_repair lists
+        them). Errors: InvalidInput (invalid rules), NotFound, PermissionDenied."""
+        me = await ctx.caller()
+        previous, new = await s.spaces.update_rules(me, space_id, rules)
+        return {
+            "status": "ok",
+            "space_id": space_id,
+            "files": [n.value for n in new.file_names()],
+            "previous_files": [n.value for n in previous.file_names()],
+            "rules_size": len(new.text.encode()),
+        }
+
+    @mcp.tool()
+    @ctx.tool
     async def space_delete(space_id: str, confirm: bool = False) -> dict[str, Any]:
         """Delete a space with all its notes and bank (needs manage; cannot be undone;
         backups are kept). Pass confirm=true."""
