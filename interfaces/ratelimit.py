@@ -30,11 +30,13 @@ DEFAULT_LIMITS: Final = {
     "export": "6/minute",
     "admin": "120/minute",
 }
-_CONSOLIDATE: Final = frozenset({"bank_consolidate", "bank_compact"})
+_CONSOLIDATE: Final = frozenset({"bank_consolidate", "bank_compact", "bank_repair", "admin_gc_notes"})
 _EXPORT: Final = frozenset(
     {"space_export", "backup_create", "backup_restore", "backup_download", "backup_delete"}
 )
-_ADMIN_SPACE: Final = frozenset({"space_create", "space_update", "space_delete"})
+_ADMIN_SPACE: Final = frozenset(
+    {"space_create", "space_update", "space_update_rules", "space_delete", "bank_write", "bank_delete"}
+)
 
 
 def family(tool: str) -> str:
