@@ -137,11 +137,18 @@ def encode_tokens(records: list[TokenRecord]) -> bytes:
 
 
 def decode_tokens(data: bytes) -> list[TokenRecord]:
-    """Parse ``_system/tokens.json``. Raises ``CorruptObject``."""
+    """Parse ``_system/tokens.json``: live-mem's, or the public live-memory server's
+    (entries with ``hash``, converted as ``live-mem migrate`` would, so that a server
+    started on that server's bucket accepts its tokens). Raises ``CorruptObject``."""
     try:
         raw = json.loads(data.decode("utf-8"))
         if not isinstance(raw, dict) or raw.get("version") != 1:
             raise ValueError("unknown tokens.json version")
+        from infrastructure.migration import convert_tokens  # noqa: PLC0415 - it imports this module
+
+        public = convert_tokens(data)
+        if public is not None:
+            return public
         records: list[TokenRecord] = converter.structure(raw["tokens"], list[TokenRecord])
     except (ValueError, TypeError, KeyError, cattrs.BaseValidationError, DomainError) as exc:
         raise CorruptObject(f"token file is not valid: {_describe(exc)}") from exc

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from application.audit import AuditService
 from application.changefeed import ChangeFeed
@@ -204,6 +204,23 @@ def build_services(
         bank_edit=BankEditService(spaces, bank, consolidation, ids),
         supervision=Supervision(spaces, notes, StoreJobRepository(store), jobs, clock),
     )
+
+
+async def migrate_public_bucket(settings: Settings, *, apply_changes: bool) -> dict[str, Any]:
+    """Plan, and with ``apply_changes`` carry out, the conversion of a bucket written by
+    the public live-memory server (see :mod:`infrastructure.migration`). Returns the plan's
+    summary with ``applied`` and ``nothing_to_do``."""
+    from infrastructure import migration  # noqa: PLC0415 - only the migrate command needs it
+
+    store = await open_store(settings)
+    try:
+        found = await migration.plan(store)
+        if apply_changes and not found.empty:
+            stamp = SystemClock().now().strftime("%Y%m%dT%H%M%S%fZ")
+            found = await migration.apply(store, found, stamp)
+        return {**found.summary(), "applied": apply_changes and not found.empty, "nothing_to_do": found.empty}
+    finally:
+        await store.close()
 
 
 async def services_from_settings(settings: Settings) -> Services:

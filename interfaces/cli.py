@@ -23,6 +23,7 @@ from application.services import IssuedToken, Services
 from application.store import StoreError
 from domain import DomainError, Identity
 from interfaces import bootstrap
+from interfaces.cli_migrate import migrate
 from interfaces.client_configs import client_configs
 from interfaces.serve import run_http, run_stdio
 
@@ -479,6 +480,8 @@ def bank_read(space_id: str, filename: str, token: str | None) -> None:
     file = _run(lambda s, me: s.bank.read(me, space_id, filename), token)
     click.echo(file.content)
 
+
+main.add_command(migrate)
 
 if __name__ == "__main__":  # python -m interfaces.cli
     main()
