@@ -34,6 +34,7 @@ from domain.consolidation import JournalState, OpKind
 
 __all__ = [
     "converter",
+    "split_front_matter",
     "encode_json",
     "decode_json",
     "encode_note",
@@ -102,19 +103,29 @@ def encode_note(note: Note) -> bytes:
     return (_FENCE + front + _FENCE + content).encode("utf-8")
 
 
+def split_front_matter(text: str) -> tuple[Any, str]:
+    """A Markdown text's YAML front-matter block (``---`` lines), loaded with PyYAML's
+    safe loader, and the text after it.
+
+    Raises:
+        ValueError: no front-matter, or an unterminated one; ``yaml.YAMLError``.
+    """
+    if not text.startswith(_FENCE):
+        raise ValueError("no front-matter")
+    end = text.find("\n" + _FENCE, len(_FENCE) - 1)
+    if end < 0:
+        raise ValueError("unterminated front-matter")
+    header = yaml.load(text[len(_FENCE) : end + 1], Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+    return header, text[end + 1 + len(_FENCE) :]
+
+
 def decode_note(data: bytes, what: str = "note") -> Note:
     """Parse what :func:`encode_note` wrote. Raises ``CorruptObject``."""
     try:
-        text = data.decode("utf-8")
-        if not text.startswith(_FENCE):
-            raise ValueError("no front-matter")
-        end = text.find("\n" + _FENCE, len(_FENCE) - 1)
-        if end < 0:
-            raise ValueError("unterminated front-matter")
-        header = yaml.load(text[len(_FENCE) : end + 1], Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+        header, content = split_front_matter(data.decode("utf-8"))
         if not isinstance(header, dict):
             raise TypeError("front-matter is not a mapping")
-        header["content"] = text[end + 1 + len(_FENCE) :]
+        header["content"] = content
         note: Note = converter.structure(header, Note)
     except (ValueError, TypeError, KeyError, yaml.YAMLError, cattrs.BaseValidationError, DomainError) as exc:
         raise CorruptObject(f"{what} is not valid: {_describe(exc)}") from exc

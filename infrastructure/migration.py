@@ -93,13 +93,12 @@ class MigrationPlan:
 
 
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
-    if not text.startswith("---\n"):
+    """The header (``{}`` when there is none or it is not a mapping) and the text after it."""
+    try:
+        header, rest = codecs.split_front_matter(text)
+    except ValueError:
         return {}, text
-    end = text.find("\n---\n", 3)
-    if end < 0:
-        return {}, text
-    header = yaml.safe_load(text[4 : end + 1])
-    return (header if isinstance(header, dict) else {}), text[end + 5 :]
+    return (header if isinstance(header, dict) else {}), rest
 
 
 def _time(value: Any) -> datetime | None:

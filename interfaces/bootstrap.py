@@ -167,9 +167,10 @@ def build_services(
         max_notes=consolidation_max_notes,
         bank_budget_tokens=bank_budget_tokens,
     )
+    job_records = StoreJobRepository(store)
     jobs = ConsolidationJobs(
         consolidation,
-        jobs=StoreJobRepository(store),
+        jobs=job_records,
         journals=journals,
         clock=clock,
         ids=ids,
@@ -202,7 +203,7 @@ def build_services(
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
         bank_edit=BankEditService(spaces, bank, consolidation, ids),
-        supervision=Supervision(spaces, notes, StoreJobRepository(store), jobs, clock),
+        supervision=Supervision(spaces, notes, job_records, jobs, clock),
     )
 
 

@@ -33,6 +33,21 @@ async def test_tools_over_http_with_a_bearer_token(transport: str) -> None:
     assert read["notes"][0]["content"] == f"over {transport}"
 
 
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+MCP_INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+"""A raw MCP initialize request (streamable HTTP, JSON-RPC 2.0), for session tests."""
+MCP_TOOLS_LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+
+
 async def test_requests_without_a_valid_token_get_401_saying_why_and_no_oauth_is_advertised() -> None:
     deployment = await deploy()
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
@@ -171,18 +186,7 @@ async def test_a_session_belongs_to_its_token_not_to_the_name_it_shares() -> Non
     [original] = [r for r in await services.auth.list(admin) if r.name.value == "write-agent"]
     twin = attrs.evolve(original, token_id="f" * 16, token_hash=hash_secret(twin_secret))
     await StoreTokenRepository(services.store).update(lambda records: [*records, twin])
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
-    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    headers, init, listing = MCP_HEADERS, MCP_INITIALIZE, MCP_TOOLS_LIST
     async with running_server(services) as base, httpx2.AsyncClient() as http:
         opened = await http.post(
             f"{base}/mcp",
@@ -224,18 +228,7 @@ async def test_a_token_holds_a_bounded_number_of_sessions_its_oldest_closed_firs
 
     deployment = await deploy()
     app = build_http_app(deployment.services, HttpOptions(sessions_per_token=2))
-    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-    init = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "t", "version": "1"},
-        },
-    }
-    listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+    headers, init, listing = MCP_HEADERS, MCP_INITIALIZE, MCP_TOOLS_LIST
 
     def auth(token: str, session: str | None = None) -> dict[str, str]:
         extra = {"Mcp-Session-Id": session} if session else {}

@@ -10,7 +10,7 @@ from typing import Final, TypeVar
 
 import attrs
 
-__all__ = ["BYTES_PER_TOKEN", "Budget", "estimate_tokens", "pack_batches"]
+__all__ = ["BYTES_PER_TOKEN", "Budget", "estimate_tokens", "pack_batches", "tokens_for_bytes"]
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -23,7 +23,13 @@ same way for every mode and for the benchmark's baseline."""
 
 def estimate_tokens(text: str) -> int:
     """Estimated tokens of ``text``: UTF-8 bytes / 4, rounded up."""
-    return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
+    return tokens_for_bytes(len(text.encode("utf-8")))
+
+
+def tokens_for_bytes(size: int) -> int:
+    """Estimated tokens of ``size`` bytes of UTF-8 text (the estimator of
+    :func:`estimate_tokens`, for a size known from a listing)."""
+    return math.ceil(size / BYTES_PER_TOKEN)
 
 
 @attrs.frozen

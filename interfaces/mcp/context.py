@@ -21,7 +21,7 @@ from domain import AgentName, DomainError, Identity, InvalidInput, Permission, h
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
-__all__ = ["ToolContext", "error_result", "identity_claims"]
+__all__ = ["ToolContext", "error_body", "error_result", "identity_claims", "kind_and_message"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,9 +73,10 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     )
 
 
-def _kind_and_message(exc: Exception) -> tuple[str, str]:
-    """The kind and text an agent sees for an error: domain messages as they are, store
-    failures without internals, anything else as an opaque reference."""
+def kind_and_message(exc: Exception) -> tuple[str, str]:
+    """The kind and text a caller sees for an error (MCP tools and the web API alike):
+    domain messages as they are, store failures without internals, anything else as an
+    opaque reference."""
     if isinstance(exc, DomainError):
         return type(exc).__name__, str(exc)
     if isinstance(exc, CorruptObject):
@@ -89,7 +90,7 @@ def _kind_and_message(exc: Exception) -> tuple[str, str]:
 
 def _message(exc: Exception) -> str:
     """``Kind: message`` (resource errors, which are JSON-RPC errors)."""
-    kind, message = _kind_and_message(exc)
+    kind, message = kind_and_message(exc)
     return f"{kind}: {message}"
 
 
@@ -98,8 +99,13 @@ def error_result(kind: str, message: str) -> CallToolResult:
     "Error Handling" of tools) whose text is the JSON object
     ``{"status": "error", "error": kind, "message": message}``, so that a client that
     parses every result as JSON reads ``status: error``."""
-    body = {"status": "error", "error": kind, "message": message}
-    return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], is_error=True)
+    text = json.dumps(error_body(kind, message))
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def error_body(kind: str, message: str) -> dict[str, str]:
+    """``{"status": "error", "error": kind, "message": message}``: every refusal's shape."""
+    return {"status": "error", "error": kind, "message": message}
 
 
 class ToolContext:
@@ -216,7 +222,7 @@ class ToolContext:
                 except (DomainError, StoreError) as exc:
                     outcome = type(exc).__name__
                     log.info("tool_refused", error=type(exc).__name__, message=str(exc)[:300])
-                    return cast("R", error_result(*_kind_and_message(exc)))
+                    return cast("R", error_result(*kind_and_message(exc)))
                 except (ValueError, TypeError) as exc:
                     outcome = "InvalidInput"
                     log.info("tool_bad_input", error=type(exc).__name__)

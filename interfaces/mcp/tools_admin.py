@@ -77,10 +77,6 @@ def backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
 def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     s = ctx.services
 
-    async def resolve(token_hash: str) -> str:
-        """A token id from its id, hash, or hash prefix of 16 digits or more."""
-        return await s.auth.resolve(await ctx.caller(), token_hash)
-
     @mcp.tool()
     @ctx.tool
     async def admin_create_token(
@@ -120,7 +116,7 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         me = await ctx.caller()
         record = await s.auth.update(
             me,
-            await resolve(token_hash),
+            await s.auth.resolve(me, token_hash),
             highest_permission(permissions) if permissions else None,
             csv(space_ids) or None,
         )
@@ -133,7 +129,7 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         token_hash: the token's id, hash, or hash prefix (16 digits or more) from
         admin_list_tokens. Errors: NotFound."""
         me = await ctx.caller()
-        return {"status": "ok", **token_dict(await s.auth.revoke(me, await resolve(token_hash)))}
+        return {"status": "ok", **token_dict(await s.auth.revoke(me, await s.auth.resolve(me, token_hash)))}
 
     @mcp.tool()
     @ctx.tool
@@ -142,7 +138,7 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         token_hash: the token's id, hash, or hash prefix (16 digits or more) from
         admin_list_tokens. Errors: NotFound."""
         me = await ctx.caller()
-        token_id = await resolve(token_hash)
+        token_id = await s.auth.resolve(me, token_hash)
         await s.auth.delete(me, token_id)
         return {"status": "deleted", "token_id": token_id}
 

@@ -4,14 +4,13 @@ Each calls the application service an MCP tool calls and counts as that tool."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from domain import Identity, InvalidInput, Permission
-from domain.consolidation.batching import BYTES_PER_TOKEN, estimate_tokens
+from domain.consolidation.batching import estimate_tokens, tokens_for_bytes
 from interfaces.mcp.shapes import hit_dict, meta_dict, note_dict
 from interfaces.web.common import WebContext
 from interfaces.web.render import render_markdown
@@ -78,7 +77,7 @@ def read_routes(web: WebContext) -> list[Route]:
                 {
                     "filename": f.name.value,
                     "size": f.size,
-                    "tokens": math.ceil(f.size / BYTES_PER_TOKEN),
+                    "tokens": tokens_for_bytes(f.size),
                     "budget": None if f.archived else budgets.get(f.name.value),
                     "archived": f.archived,
                 }

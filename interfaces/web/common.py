@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from application.services import Services
-from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
+from application.store import CorruptObject, StoreError
 from domain import (
     AlreadyExists,
     AuthenticationFailed,
@@ -36,6 +36,7 @@ from domain import (
     hash_secret,
 )
 from interfaces.bearer import VERIFIED
+from interfaces.mcp.context import error_body, kind_and_message
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
@@ -55,13 +56,15 @@ _STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
     (RateLimited, 429),
     (InvalidInput, 400),
     (DomainError, 400),
+    (CorruptObject, 500),
+    (StoreError, 503),  # unavailable, access denied or refused: the store's side
 )
 _RETRY: Final = re.compile(r"retry after (\d+) s")
 MAX_JSON_BYTES: Final = 1024 * 1024
 
 
 def _error(kind: str, message: str, status: int, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"status": "error", "error": kind, "message": message}, status, headers=headers)
+    return JSONResponse(error_body(kind, message), status, headers=headers)
 
 
 async def json_body(request: Request) -> dict[str, Any]:
@@ -135,17 +138,13 @@ class WebContext:
 
     @staticmethod
     def _refusal(exc: Exception) -> JSONResponse:
-        if isinstance(exc, DomainError):
-            status = next(code for kind, code in _STATUS if isinstance(exc, kind))
-            headers = None
-            if isinstance(exc, RateLimited) and (wait := _RETRY.search(str(exc))):
-                headers = {"Retry-After": wait.group(1)}
-            return _error(type(exc).__name__, str(exc), status, headers)
-        if isinstance(exc, CorruptObject):
-            return _error("CorruptObject", str(exc), 500)
-        if isinstance(exc, StoreUnavailable | StoreAccessDenied):
-            return _error("StoreUnavailable", "the object store is unavailable; try again later", 503)
-        return _error("StoreError", "the object store refused the operation", 503)
+        """The error as an MCP tool reports it, with the HTTP status of its kind."""
+        kind, message = kind_and_message(exc)
+        status = next(code for cls, code in _STATUS if isinstance(exc, cls))
+        headers = None
+        if isinstance(exc, RateLimited) and (wait := _RETRY.search(message)):
+            headers = {"Retry-After": wait.group(1)}
+        return _error(kind, message, status, headers)
 
     async def _audit(
         self,
