@@ -8,7 +8,7 @@ Each port has a contract suite in ``contracts/`` that every adapter passes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -38,6 +38,9 @@ __all__ = [
     "TokenRepository",
     "BackupInfo",
     "BackupRepository",
+    "ArchiveSink",
+    "ArchiveSpool",
+    "SpooledArchive",
 ]
 
 
@@ -233,27 +236,86 @@ class BackupInfo:
     created_at: datetime
     objects: int
     size: int
+    generation: str = ""
+
+
+class ArchiveSink(Protocol):
+    """Where the members of an archive being built go, one at a time."""
+
+    async def add(self, name: str, data: bytes) -> None:
+        """Append one member (a regular file named ``name``, a POSIX path)."""
+        ...
+
+
+@attrs.frozen
+class SpooledArchive:
+    """A gzip-compressed tar archive built into an :class:`ArchiveSpool`.
+
+    Attributes:
+        handle: the spool's reference to it (opaque to callers).
+        size: its length in bytes.
+        sha256: the SHA-256 of those bytes, 64 lowercase hex digits.
+        members: how many files it holds.
+    """
+
+    handle: str
+    size: int
+    sha256: str
+    members: int
+
+
+class ArchiveSpool(Protocol):
+    """Scratch storage for archives between their building and their download: never
+    the source of truth, emptied by :meth:`close` (and by a restart)."""
+
+    async def build(self, fill: Callable[[ArchiveSink], Awaitable[int]]) -> SpooledArchive:
+        """Create a tar.gz archive and let ``fill`` add its members through the sink
+        (``fill`` returns how many it added). Memory stays bounded by one member: the
+        archive is written out as it grows. If ``fill`` raises, what was written is
+        removed and the error propagates."""
+        ...
+
+    def chunks(self, archive: SpooledArchive) -> AsyncIterator[bytes]:
+        """The archive's bytes in order, in chunks of at most 64 KiB. Raises
+        ``NotFound`` (on iteration) for an archive discarded meanwhile."""
+        ...
+
+    async def discard(self, archive: SpooledArchive) -> None:
+        """Remove the archive; removing one already gone does nothing."""
+        ...
+
+    async def close(self) -> None:
+        """Remove every archive the spool holds."""
+        ...
 
 
 class BackupRepository(Protocol):
     """Copies of whole spaces under ``_backups/{space}/{backup_id}/`` and archives."""
 
-    async def create(self, space_id: SpaceId, backup_id: str, created_at: datetime) -> BackupInfo:
+    async def create(
+        self, space_id: SpaceId, backup_id: str, created_at: datetime, generation: str = ""
+    ) -> BackupInfo:
         """Copy every object of the space, then write the manifest last (a backup
-        without a manifest is incomplete and never listed). Raises ``NotFound``."""
+        without a manifest is incomplete and never listed); the manifest records the
+        space's ``generation``. Raises ``NotFound``."""
         ...
 
     async def list(self, space_id: SpaceId) -> list[BackupInfo]:
         """Finished backups of the space, oldest first."""
         ...
 
-    async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId) -> int:
-        """Recreate the backup as space ``target``, which must not exist; return the
-        number of objects written. Raises ``NotFound`` or ``AlreadyExists``."""
+    async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId, generation: str) -> int:
+        """Recreate the backup as space ``target``, which must not exist, with
+        ``generation`` as its incarnation; return the number of objects written. A
+        restore that fails part-way removes what it wrote. Raises ``NotFound`` or
+        ``AlreadyExists``."""
         ...
 
-    async def archive(self, space_id: SpaceId, backup_id: str, max_bytes: int | None = None) -> bytes:
-        """The backup as a gzip-compressed tar archive. Raises ``NotFound``, or
+    async def archive(
+        self, space_id: SpaceId, backup_id: str, sink: ArchiveSink, max_bytes: int | None = None
+    ) -> int:
+        """Add the backup's objects to ``sink`` (members named ``{space}/{key}``), one
+        object read at a time; return how many. Raises ``NotFound``, or
         ``LimitExceeded`` before reading any object when the objects add up to more
         than ``max_bytes``."""
         ...
@@ -262,8 +324,9 @@ class BackupRepository(Protocol):
         """Delete a backup. Raises ``NotFound``."""
         ...
 
-    async def export_space(self, space_id: SpaceId, max_bytes: int | None = None) -> bytes:
-        """The live space as a gzip-compressed tar archive. Raises ``NotFound``, or
+    async def export_space(self, space_id: SpaceId, sink: ArchiveSink, max_bytes: int | None = None) -> int:
+        """Add the live space's objects to ``sink`` (members named by their keys), one
+        object read at a time; return how many. Raises ``NotFound``, or
         ``LimitExceeded`` before reading any object when the objects add up to more
         than ``max_bytes``."""
         ...

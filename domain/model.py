@@ -224,11 +224,15 @@ class SpaceMeta:
         description: free text, at most 2 KiB.
         owner: the agent that created the space.
         created_at: timezone-aware creation time.
-        notes_written: how many notes were ever written (a counter, best effort).
         consolidations: how many consolidations committed.
         last_consolidation_at: when the last one committed, if any.
         last_run_id: the journal id of the last committed batch (makes a replayed
             commit idempotent).
+        generation: the id of this incarnation of the space, new at each creation (a
+            space deleted and created again under the same id is another incarnation);
+            backups record it, so they are never handed to a later incarnation. A
+            restore into the id a backup came from brings that incarnation back. ``""``
+            for spaces created before incarnations were recorded.
     """
 
     space_id: SpaceId
@@ -238,3 +242,4 @@ class SpaceMeta:
     consolidations: int = 0
     last_consolidation_at: datetime | None = None
     last_run_id: str | None = None
+    generation: str = ""

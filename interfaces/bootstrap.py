@@ -26,6 +26,7 @@ from application.services import (
     AuthService,
     BackupService,
     BankService,
+    Downloads,
     ImportService,
     NoteService,
     SearchService,
@@ -52,6 +53,7 @@ from infrastructure.repositories.consolidation import (
 )
 from infrastructure.search_sqlite import SqliteSearchIndex
 from infrastructure.settings import Settings, SettingsError, load_settings
+from infrastructure.spool import FileArchiveSpool
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore
 from infrastructure.system import RandomIds, SystemClock
 from infrastructure.topics import TfidfTopics
@@ -140,6 +142,9 @@ def build_services(
     health_timeout: float = 3.0,
     job_retention_days: int = 7,
     feed_poll_seconds: float = 1.0,
+    export_max_concurrent: int = 2,
+    export_max_pending: int = 16,
+    export_link_seconds: float = 300.0,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -167,6 +172,14 @@ def build_services(
         max_notes=consolidation_max_notes,
         bank_budget_tokens=bank_budget_tokens,
     )
+    downloads = Downloads(
+        FileArchiveSpool(),
+        clock,
+        ids,
+        max_building=export_max_concurrent,
+        max_pending=export_max_pending,
+        link_seconds=export_link_seconds,
+    )
     job_records = StoreJobRepository(store)
     jobs = ConsolidationJobs(
         consolidation,
@@ -181,7 +194,7 @@ def build_services(
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
-        spaces=SpaceService(spaces, notes, bank, backups, clock, lock=lock),
+        spaces=SpaceService(spaces, notes, bank, backups, clock, lock=lock, ids=ids, downloads=downloads),
         notes=NoteService(spaces, notes, clock, ids),
         bank=BankService(spaces, bank),
         backups=BackupService(
@@ -191,6 +204,7 @@ def build_services(
             clock=clock,
             ids=ids,
             retention=backup_retention,
+            downloads=downloads,
             notes=notes,
             roll_forward=consolidation.roll_forward,
         ),
@@ -204,6 +218,7 @@ def build_services(
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
         bank_edit=BankEditService(spaces, bank, consolidation, ids),
         supervision=Supervision(spaces, notes, job_records, jobs, clock),
+        downloads=downloads,
     )
 
 
@@ -244,6 +259,9 @@ async def services_from_settings(settings: Settings) -> Services:
         health_timeout=settings.health_timeout,
         job_retention_days=settings.job_retention_days,
         feed_poll_seconds=settings.feed_poll_seconds,
+        export_max_concurrent=settings.export_max_concurrent,
+        export_max_pending=settings.export_max_pending,
+        export_link_seconds=float(settings.export_link_seconds),
     )
 
 

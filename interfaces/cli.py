@@ -53,7 +53,7 @@ def _run(work: Callable[[Services, Identity], Awaitable[T]], token: str | None) 
             )
             return await work(services, caller)
         finally:
-            await services.store.close()
+            await services.close()
 
     try:
         return asyncio.run(main())

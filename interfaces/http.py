@@ -1,6 +1,6 @@
 """The ASGI application: MCP over streamable HTTP (``/mcp``) and legacy SSE (``/sse``,
-``/messages/``), the web page (``/ui``) and its JSON API (``/api/``), ``/health`` and
-``/metrics``; bearer tokens verified by the SDK's
+``/messages/``), the web page (``/ui``) and its JSON API (``/api/``), archive links
+(``/downloads/``), ``/health`` and ``/metrics``; bearer tokens verified by the SDK's
 middleware through :class:`BearerTokenVerifier`."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from starlette.routing import Route
 from application.services import Services
 from domain import AuthenticationFailed, hash_secret
 from interfaces.bearer import VERIFIED, BearerGate
+from interfaces.downloads import download_routes
 from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -129,6 +130,7 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     known = {getattr(r, "path", None) for r in app.router.routes}
     app.router.routes.extend(r for r in sse.router.routes if getattr(r, "path", None) not in known)
     app.router.routes.extend(web_routes(WebContext(services, metrics, limiter)))
+    app.router.routes.extend(download_routes(services))
     # No OAuth authorization server exists: advertise none (see interfaces/bearer.py).
     app.router.routes[:] = [
         r for r in app.router.routes if not str(getattr(r, "path", "")).startswith("/.well-known/")

@@ -83,7 +83,7 @@ async def run_http(
     finally:
         stop.set()
         await resumer
-        await services.store.close()
+        await services.close()
 
 
 async def _resume_abandoned_jobs(services: Services, period_base: float, stop: asyncio.Event) -> None:
@@ -109,4 +109,4 @@ async def run_stdio(settings: bootstrap.Settings) -> None:
     try:
         await build_mcp_server(services, Metrics(), local_token=token).run_stdio_async()
     finally:
-        await services.store.close()
+        await services.close()

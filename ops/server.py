@@ -101,10 +101,11 @@ async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any
 
 
 @contextlib.asynccontextmanager
-async def serve_in_process(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI ``app`` with hypercorn in this event loop on 127.0.0.1 and a free
-    port; yield the base URL once the port accepts connections; stop on exit."""
-    port = free_port()
+async def serve_in_process(app: Any, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI ``app`` with hypercorn in this event loop on 127.0.0.1 and ``port``
+    (a free one when None); yield the base URL once the port accepts connections; stop
+    on exit."""
+    port = port or free_port()
     stop = asyncio.Event()
     config = hypercorn_config("127.0.0.1", port)
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))

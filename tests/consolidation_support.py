@@ -109,6 +109,7 @@ def services_over(
     planner: ExtractivePlanner | None = None,
     *,
     bank_budget_tokens: int = 8000,
+    backup_retention: int = 10,
 ) -> Services:
     return build_services(
         store,
@@ -117,6 +118,7 @@ def services_over(
         planner=planner or ExtractivePlanner(),
         clock=clock,
         bank_budget_tokens=bank_budget_tokens,
+        backup_retention=backup_retention,
     )
 
 

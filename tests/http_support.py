@@ -11,14 +11,16 @@ from mcp.client.sse import sse_client
 
 from application.services import Services
 from interfaces.http import HttpOptions, build_http_app
-from ops.server import mcp_client, serve_in_process
+from ops.server import free_port, mcp_client, serve_in_process
 
 
 @contextlib.asynccontextmanager
 async def running_server(services: Services) -> AsyncIterator[str]:
-    """Serve ``services`` on 127.0.0.1 and yield the base URL; stop on exit."""
-    app = build_http_app(services, HttpOptions(public_url="http://127.0.0.1"))
-    async with serve_in_process(app) as base:
+    """Serve ``services`` on 127.0.0.1 and yield the base URL, which is also the
+    server's public URL (archive links point there); stop on exit."""
+    port = free_port()
+    app = build_http_app(services, HttpOptions(public_url=f"http://127.0.0.1:{port}"))
+    async with serve_in_process(app, port) as base:
         yield base
 
 

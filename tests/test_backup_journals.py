@@ -61,7 +61,7 @@ async def test_a_restored_prepared_journal_acts_on_the_copy_only() -> None:
     backups = StoreBackupRepository(store)
     info = await backups.create(ALPHA, "20260302T000000Z-aaaaaaaa", clock.now())
     await store.delete(f"{ALPHA}/_consolidations/20260301T000000000000Z-crashed-000.json")
-    await backups.restore(ALPHA, info.backup_id, COPY)
+    await backups.restore(ALPHA, info.backup_id, COPY, "copy-generation")
     [journal] = [
         j for j in await StoreJournalRepository(store).list(COPY) if j.state is JournalState.PREPARED
     ]

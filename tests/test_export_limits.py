@@ -12,6 +12,16 @@ from infrastructure.stores import MemoryObjectStore
 from tests.consolidation_support import KEY, RULES, FakeClock, services_over
 
 
+class ListSink:
+    """An archive sink that keeps the members it is given."""
+
+    def __init__(self) -> None:
+        self.members: list[tuple[str, bytes]] = []
+
+    async def add(self, name: str, data: bytes) -> None:
+        self.members.append((name, data))
+
+
 class CountingStore(MemoryObjectStore):
     """Counts object reads."""
 
@@ -34,9 +44,12 @@ async def test_an_export_over_the_limit_is_refused_before_any_object_is_read() -
     backup = await services.backups.create(admin, "proj")
     repository = StoreBackupRepository(store)
     store.gets = 0
+    sink = ListSink()
     with pytest.raises(LimitExceeded, match="over the 50000-byte limit"):
-        await repository.export_space(SpaceId("proj"), max_bytes=50_000)
+        await repository.export_space(SpaceId("proj"), sink, max_bytes=50_000)
     with pytest.raises(LimitExceeded, match="over the 50000-byte limit"):
-        await repository.archive(SpaceId("proj"), backup.backup_id, max_bytes=50_000)
+        await repository.archive(SpaceId("proj"), backup.backup_id, sink, max_bytes=50_000)
     assert store.gets == 0
-    assert await repository.export_space(SpaceId("proj"), max_bytes=1_000_000)  # under it: built
+    assert sink.members == []
+    added = await repository.export_space(SpaceId("proj"), sink, max_bytes=1_000_000)  # under it: built
+    assert added == len(sink.members) >= 5

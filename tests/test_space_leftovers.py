@@ -39,7 +39,7 @@ async def test_a_restore_that_fails_part_way_leaves_nothing_behind() -> None:
     backups = StoreBackupRepository(faulty)
     faulty.calls, faulty.fail_at = 0, 6  # after the listings and the first copies
     with pytest.raises(StoreUnavailable):
-        await backups.restore(SpaceId("proj"), backup.backup_id, SpaceId("copy"))
+        await backups.restore(SpaceId("proj"), backup.backup_id, SpaceId("copy"), "g")
     faulty.fail_at = None
     assert [k for k in memory._objects if k.startswith("copy/")] == []
     assert faulty.calls >= 6  # the fault did strike mid-copy

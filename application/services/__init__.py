@@ -3,6 +3,7 @@
 from application.services.auth import AuthService, IssuedToken
 from application.services.backups import BackupService
 from application.services.bank import BankService
+from application.services.downloads import Download, Downloads
 from application.services.imports import ImportReport, ImportService
 from application.services.notes import NotePage, NoteService
 from application.services.registry import Services
@@ -14,6 +15,8 @@ __all__ = [
     "AuthService",
     "BackupService",
     "BankService",
+    "Download",
+    "Downloads",
     "Health",
     "ImportReport",
     "ImportService",

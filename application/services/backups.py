@@ -1,4 +1,12 @@
-"""Backups: consistent copies of a space kept in the same store."""
+"""Backups: consistent copies of a space kept in the same store.
+
+A backup belongs to the incarnation of the space it copied (``SpaceMeta.generation``):
+once a space is deleted and its id given to a new space, the old backups are not that
+new space's. They are listed, downloaded, restored and deleted through the space id
+only by an admin (who can restore one into a free id), and the new space's retention
+never prunes them. Restoring a backup into the id it came from brings its incarnation
+back, backups included.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +24,8 @@ from application.ports import (
     NoteRepository,
     SpaceRepository,
 )
-from domain import Identity, InvalidInput, Permission, SpaceId
+from application.services.downloads import Download, Downloads
+from domain import Identity, InvalidInput, NotFound, Permission, SpaceId
 
 ARCHIVE_MAX_BYTES: Final = 50 * 1024 * 1024
 """The largest archive (sum of its objects' sizes) export and download build."""
@@ -40,6 +49,7 @@ class BackupService:
         lock: the space's consolidation lease.
         retention: how many backups to keep per space; older ones are deleted after
             each new backup (``BACKUP_RETENTION_COUNT``).
+        downloads: builds archives and hands each out once.
         notes: told to forget what it keeps of a space a restore recreates.
         roll_forward: commits the journals a crash left ``prepared`` before a copy.
     """
@@ -53,6 +63,7 @@ class BackupService:
         clock: Clock,
         ids: IdGenerator,
         retention: int,
+        downloads: Downloads,
         notes: NoteRepository | None = None,
         roll_forward: Callable[[SpaceId], Awaitable[int]] | None = None,
     ) -> None:
@@ -64,11 +75,12 @@ class BackupService:
         self._clock = clock
         self._ids = ids
         self._retention = retention
+        self._downloads = downloads
 
     async def create(self, caller: Identity, space_id: str) -> BackupInfo:
         """Copy the whole space (manage); prune beyond the retention count."""
         space = require_space_access(caller, Permission.MANAGE, space_id)
-        await self._spaces.get(space)
+        generation = (await self._spaces.get(space)).generation
         now = self._clock.now()
         backup_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{self._ids.new_id()[:8]}"
         # The space's consolidation lease keeps consolidation out while the copy is made,
@@ -76,32 +88,77 @@ class BackupService:
         async with self._lock.hold(space, f"backup-{backup_id}"):
             if self._roll_forward is not None:  # a backup never holds a half-applied batch
                 await self._roll_forward(space)
-            info = await self._backups.create(space, backup_id, now)
-        existing = await self._backups.list(space)
+            info = await self._backups.create(space, backup_id, now, generation)
+        # Retention counts this incarnation's backups only: an earlier one's are kept.
+        existing = [b for b in await self._backups.list(space) if b.generation == generation]
         for old in existing[: max(0, len(existing) - self._retention)]:
             await self._backups.delete(space, old.backup_id)
         return info
 
     async def list(self, caller: Identity, space_id: str) -> list[BackupInfo]:
-        """Finished backups of a space, oldest first (read)."""
+        """Finished backups of the space's current incarnation, oldest first (read); an
+        admin gets every backup kept under the id, earlier incarnations' too (their
+        ``generation`` differs from the space's)."""
         space = require_space_access(caller, Permission.READ, space_id)
-        return await self._backups.list(space)
+        found = await self._backups.list(space)
+        if caller.permission >= Permission.ADMIN:
+            return found
+        current = await self._generation(space)
+        return [b for b in found if b.generation == current]
 
     async def restore(self, caller: Identity, space_id: str, backup_id: str, target_space_id: str) -> int:
-        """Recreate a backup as a new space (manage on both); the target must not exist."""
+        """Recreate a backup as a new space (manage on both); the target must not exist.
+        Restored into the id it came from, the space is the backup's incarnation again;
+        under another id it is a new one.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound (no such backup, or one of an
+            earlier incarnation for a caller who is not admin), AlreadyExists.
+        """
         space = require_space_access(caller, Permission.MANAGE, space_id)
         target = require_space_access(caller, Permission.MANAGE, target_space_id)
-        restored = await self._backups.restore(space, _backup_id(backup_id), target)
+        backup = await self._visible(caller, space, backup_id)
+        generation = backup.generation if target == space else self._ids.new_id()
+        restored = await self._backups.restore(space, backup.backup_id, target, generation)
         if self._notes is not None:
             self._notes.forget(target)
         return restored
 
-    async def download(self, caller: Identity, space_id: str, backup_id: str) -> bytes:
-        """A backup as a tar.gz archive (read)."""
+    async def download(self, caller: Identity, space_id: str, backup_id: str) -> Download:
+        """A backup as a tar.gz archive to fetch once (read): built into the spool,
+        members named ``{space}/{key}``.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound (as :meth:`restore`),
+            LimitExceeded (over ``ARCHIVE_MAX_BYTES``), RateLimited (see
+            :class:`~application.services.downloads.Downloads`).
+        """
         space = require_space_access(caller, Permission.READ, space_id)
-        return await self._backups.archive(space, _backup_id(backup_id), ARCHIVE_MAX_BYTES)
+        backup = await self._visible(caller, space, backup_id)
+        return await self._downloads.stage(
+            caller.name.value,
+            f"{space}-{backup.backup_id}.tar.gz",
+            lambda sink: self._backups.archive(space, backup.backup_id, sink, ARCHIVE_MAX_BYTES),
+        )
 
     async def delete(self, caller: Identity, space_id: str, backup_id: str) -> None:
-        """Delete one backup (manage)."""
+        """Delete one backup (manage). Raises ``NotFound`` as :meth:`restore`."""
         space: SpaceId = require_space_access(caller, Permission.MANAGE, space_id)
-        await self._backups.delete(space, _backup_id(backup_id))
+        backup = await self._visible(caller, space, backup_id)
+        await self._backups.delete(space, backup.backup_id)
+
+    async def _generation(self, space: SpaceId) -> str | None:
+        """The space's current incarnation, or None when no space has the id."""
+        try:
+            return (await self._spaces.get(space)).generation
+        except NotFound:
+            return None
+
+    async def _visible(self, caller: Identity, space: SpaceId, backup_id: str) -> BackupInfo:
+        """The backup, if the caller may reach it: one of the current incarnation, or
+        any for an admin. Anything else is ``NotFound``, as if it did not exist."""
+        wanted = _backup_id(backup_id)
+        for backup in await self.list(caller, space.value):
+            if backup.backup_id == wanted:
+                return backup
+        raise NotFound(f"space {space} has no backup {wanted}")

@@ -12,6 +12,7 @@ from application.services.auth import AuthService
 from application.services.backups import BackupService
 from application.services.bank import BankService
 from application.services.bankedit import BankEditService
+from application.services.downloads import Downloads
 from application.services.imports import ImportService
 from application.services.notes import NoteService
 from application.services.search import SearchService
@@ -40,3 +41,9 @@ class Services:
     feed: ChangeFeed
     bank_edit: BankEditService
     supervision: Supervision
+    downloads: Downloads
+
+    async def close(self) -> None:
+        """Release what the services hold: archives waiting for download, the store."""
+        await self.downloads.close()
+        await self.store.close()

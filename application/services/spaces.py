@@ -18,10 +18,12 @@ from application.ports import (
     BankFileInfo,
     BankRepository,
     Clock,
+    IdGenerator,
     NoteRepository,
     SpaceRepository,
 )
 from application.services.backups import ARCHIVE_MAX_BYTES
+from application.services.downloads import Download, Downloads
 from application.store import CorruptObject
 from domain import (
     ALL_SPACES,
@@ -64,7 +66,12 @@ class SpaceOverview:
 
 
 class SpaceService:
-    """The space use cases; every method checks the caller's permission first."""
+    """The space use cases; every method checks the caller's permission first.
+
+    Args:
+        ids: gives each new space its incarnation id (``SpaceMeta.generation``).
+        downloads: builds exports and hands each out once.
+    """
 
     def __init__(
         self,
@@ -75,6 +82,8 @@ class SpaceService:
         clock: Clock,
         *,
         lock: SpaceLock,
+        ids: IdGenerator,
+        downloads: Downloads,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
@@ -82,6 +91,8 @@ class SpaceService:
         self._backups = backups
         self._clock = clock
         self._lock = lock
+        self._ids = ids
+        self._downloads = downloads
 
     async def create(
         self, caller: Identity, space_id: str, description: str = "", rules: str = ""
@@ -96,7 +107,11 @@ class SpaceService:
         parsed = SpaceRules(rules) if isinstance(rules, str) and rules.strip() else SpaceRules.default()
         check_rules(parsed)
         meta = SpaceMeta(
-            space_id=space, description=description, owner=caller.name, created_at=self._clock.now()
+            space_id=space,
+            description=description,
+            owner=caller.name,
+            created_at=self._clock.now(),
+            generation=self._ids.new_id(),
         )
         await self._spaces.create(meta, parsed)
         self._notes.forget(space)
@@ -225,11 +240,22 @@ class SpaceService:
         self._notes.forget(space)
         return removed
 
-    async def export(self, caller: Identity, space_id: str) -> bytes:
-        """The whole space as a tar.gz archive (read)."""
+    async def export(self, caller: Identity, space_id: str) -> Download:
+        """The whole space as a tar.gz archive to fetch once (read): built into the
+        spool, members named by their object keys.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound, LimitExceeded (over
+            ``ARCHIVE_MAX_BYTES``, from the listing, before any object is read),
+            RateLimited (see :class:`~application.services.downloads.Downloads`).
+        """
         space = self._readable(caller, space_id)
         await self._spaces.get(space)
-        return await self._backups.export_space(space, ARCHIVE_MAX_BYTES)
+        return await self._downloads.stage(
+            caller.name.value,
+            f"{space}.tar.gz",
+            lambda sink: self._backups.export_space(space, sink, ARCHIVE_MAX_BYTES),
+        )
 
     @staticmethod
     def _readable(caller: Identity, space_id: str) -> SpaceId:

@@ -3,7 +3,8 @@
 A backup of space ``s`` is a copy of every object under ``s/`` at
 ``_backups/s/{backup_id}/objects/...`` plus ``_backups/s/{backup_id}/manifest.json``,
 written last: a backup without a manifest (a crash mid-copy) is never listed.
-Archives are gzip-compressed POSIX tar files whose members are the object keys.
+The manifest records the generation (incarnation) of the space it copied. Archives are
+streamed into an :class:`application.ports.ArchiveSink`, one object at a time.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
-import io
-import tarfile
 from datetime import datetime
 from typing import Final
 
 import attrs
 
-from application.ports import BackupInfo
+from application.ports import ArchiveSink, BackupInfo
 from application.store import ObjectNotFound, ObjectStore, PreconditionFailed, StoreError
 from domain import AlreadyExists, LimitExceeded, NotFound, SpaceId
 from domain.consolidation import Journal
@@ -37,6 +36,7 @@ class _Manifest:
     created_at: datetime
     objects: int
     size: int
+    generation: str = ""
 
 
 def _root(space_id: SpaceId, backup_id: str) -> str:
@@ -70,7 +70,9 @@ class StoreBackupRepository:
         await asyncio.gather(*(one(s, t) for s, t in pairs))
         return total
 
-    async def create(self, space_id: SpaceId, backup_id: str, created_at: datetime) -> BackupInfo:
+    async def create(
+        self, space_id: SpaceId, backup_id: str, created_at: datetime, generation: str = ""
+    ) -> BackupInfo:
         """See :class:`application.ports.BackupRepository`."""
         prefix = layout.space_prefix(space_id)
         keys = [k for k in await _keys(self._store, prefix) if k != layout.lease_key(space_id)]
@@ -78,9 +80,9 @@ class StoreBackupRepository:
             raise NotFound(f"space {space_id} does not exist")
         root = _root(space_id, backup_id)
         size = await self._copy([(k, f"{root}objects/{k.removeprefix(prefix)}") for k in keys])
-        manifest = _Manifest(space_id, backup_id, created_at, len(keys), size)
+        manifest = _Manifest(space_id, backup_id, created_at, len(keys), size, generation)
         await self._store.put_if_absent(f"{root}manifest.json", codecs.encode_json(manifest))
-        return BackupInfo(space_id, backup_id, created_at, len(keys), size)
+        return BackupInfo(**attrs.asdict(manifest, recurse=False))
 
     async def list(self, space_id: SpaceId) -> list[BackupInfo]:
         """See :class:`application.ports.BackupRepository`."""
@@ -101,7 +103,7 @@ class StoreBackupRepository:
             raise NotFound(f"space {space_id} has no backup {backup_id}") from None
         return await _keys(self._store, f"{root}objects/")
 
-    async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId) -> int:
+    async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId, generation: str) -> int:
         """See :class:`application.ports.BackupRepository`. Notes and metadata are
         rewritten to name the target space; the target's metadata is claimed last with
         put-if-absent, so a racing creator of the same id wins cleanly."""
@@ -129,7 +131,8 @@ class StoreBackupRepository:
             meta = codecs.decode_meta((await self._store.get(meta_source)).data)
             try:
                 await self._store.put_if_absent(
-                    layout.meta_key(target), codecs.encode_meta(attrs.evolve(meta, space_id=target))
+                    layout.meta_key(target),
+                    codecs.encode_meta(attrs.evolve(meta, space_id=target, generation=generation)),
                 )
             except PreconditionFailed:
                 lost_race = True  # the id is someone else's now: leave its objects alone
@@ -146,12 +149,14 @@ class StoreBackupRepository:
             with contextlib.suppress(StoreError):
                 await self._store.delete(key)
 
-    async def archive(self, space_id: SpaceId, backup_id: str, max_bytes: int | None = None) -> bytes:
+    async def archive(
+        self, space_id: SpaceId, backup_id: str, sink: ArchiveSink, max_bytes: int | None = None
+    ) -> int:
         """See :class:`application.ports.BackupRepository`."""
         keys = await self._object_keys(space_id, backup_id)
         objects = f"{_root(space_id, backup_id)}objects/"
         await self._check_size(objects, set(keys), max_bytes)
-        return await self._tar([(k, f"{space_id}/{k.removeprefix(objects)}") for k in keys])
+        return await self._fill(sink, [(k, f"{space_id}/{k.removeprefix(objects)}") for k in keys])
 
     async def delete(self, space_id: SpaceId, backup_id: str) -> None:
         """See :class:`application.ports.BackupRepository`. The manifest goes first, so
@@ -162,7 +167,7 @@ class StoreBackupRepository:
         for key in keys:
             await self._store.delete(key)
 
-    async def export_space(self, space_id: SpaceId, max_bytes: int | None = None) -> bytes:
+    async def export_space(self, space_id: SpaceId, sink: ArchiveSink, max_bytes: int | None = None) -> int:
         """See :class:`application.ports.BackupRepository`."""
         keys = [
             k
@@ -172,7 +177,7 @@ class StoreBackupRepository:
         if not keys:
             raise NotFound(f"space {space_id} does not exist")
         await self._check_size(layout.space_prefix(space_id), set(keys), max_bytes)
-        return await self._tar([(k, k) for k in keys])
+        return await self._fill(sink, [(k, k) for k in keys])
 
     async def _check_size(self, prefix: str, keys: set[str], max_bytes: int | None) -> None:
         """Refuse, from a listing alone, an archive whose objects would pass the limit."""
@@ -186,19 +191,18 @@ class StoreBackupRepository:
                 "use the live-mem CLI or a store tool to copy a space that large"
             )
 
-    async def _tar(self, members: builtins.list[tuple[str, str]]) -> bytes:
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT) as archive:
-            for key, name in members:
-                try:
-                    data = (await self._store.get(key)).data
-                except ObjectNotFound:
-                    continue
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mode = 0o644
-                archive.addfile(info, io.BytesIO(data))
-        return buffer.getvalue()
+    async def _fill(self, sink: ArchiveSink, members: builtins.list[tuple[str, str]]) -> int:
+        """Read the objects one at a time into the sink; one gone meanwhile (a note
+        consumed by a consolidation) is left out."""
+        added = 0
+        for key, name in members:
+            try:
+                data = (await self._store.get(key)).data
+            except ObjectNotFound:
+                continue
+            await sink.add(name, data)
+            added += 1
+        return added
 
 
 def _rehome_journal(data: bytes, source: SpaceId, target: SpaceId, key: str) -> bytes:

@@ -15,9 +15,10 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import CallToolResult, TextContent
 
-from application.services import Services
+from application.services import Download, Services
 from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
 from domain import AgentName, DomainError, Identity, InvalidInput, Permission, hash_secret
+from interfaces.mcp.shapes import archive
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
@@ -117,6 +118,8 @@ class ToolContext:
         local_token: the token to act with when no HTTP bearer token is present (stdio
             and in-memory connections); None means such calls are unauthenticated.
         limiter: per-token rate limits by tool family (the defaults when None).
+        download_base: the base URL of the ``/downloads/`` links archives are handed
+            out through (HTTP); None to answer archives inline (stdio, in memory).
     """
 
     def __init__(
@@ -125,11 +128,22 @@ class ToolContext:
         metrics: Metrics,
         local_token: str | None,
         limiter: ToolRateLimiter | None = None,
+        download_base: str | None = None,
     ) -> None:
         self.services = services
         self.metrics = metrics
         self._local_token = local_token
         self._limiter = limiter or ToolRateLimiter()
+        self._download_base = download_base.rstrip("/") if download_base else None
+
+    async def deliver(self, download: Download) -> dict[str, Any]:
+        """The tool answer for an archive: a single-use link to ``/downloads/{ticket}``
+        over HTTP, so the archive crosses the wire once, streamed; the archive's bytes
+        in base64 for a local client, which has no link to follow (see
+        :func:`interfaces.mcp.shapes.archive`)."""
+        if self._download_base is not None:
+            return archive(download, url=f"{self._download_base}/downloads/{download.ticket}")
+        return archive(download, data=await self.services.downloads.read(download.ticket))
 
     async def caller(self) -> Identity:
         """The identity of the current call. Over HTTP the SDK's bearer middleware has

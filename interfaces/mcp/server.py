@@ -49,7 +49,8 @@ def build_mcp_server(
         metrics: where tool calls are counted.
         local_token: the token that stdio or in-memory callers act with.
         token_verifier: verifies HTTP bearer tokens (None for stdio / in-memory).
-        public_url: the server's public base URL (OAuth protected resource metadata).
+        public_url: the server's public base URL (OAuth protected resource metadata,
+            and the base of archive download links over HTTP).
         limiter: per-token rate limits by tool family (defaults when None).
     """
     auth = (
@@ -69,7 +70,13 @@ def build_mcp_server(
         auth=auth,
         warn_on_duplicate_tools=True,
     )
-    ctx = ToolContext(services, metrics, local_token, limiter)
+    ctx = ToolContext(
+        services,
+        metrics,
+        local_token,
+        limiter,
+        download_base=public_url if token_verifier is not None else None,
+    )
     system_tools(mcp, ctx)
     space_tools(mcp, ctx)
     live_tools(mcp, ctx)

@@ -4,14 +4,13 @@ loose parameter forms the public live-memory contract accepts."""
 from __future__ import annotations
 
 import base64
-import io
-import tarfile
 from typing import Any
 
 from application.consolidation import JobRecord
 from application.ports import BackupInfo
 from application.search import SearchHit
 from application.services.backups import ARCHIVE_MAX_BYTES
+from application.services.downloads import Download
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
 
 __all__ = [
@@ -38,6 +37,7 @@ def meta_dict(meta: SpaceMeta) -> dict[str, Any]:
         "created_at": meta.created_at.isoformat(),
         "consolidations": meta.consolidations,
         "last_consolidation": meta.last_consolidation_at.isoformat() if meta.last_consolidation_at else None,
+        "generation": meta.generation,
     }
 
 
@@ -83,13 +83,14 @@ def token_dict(record: TokenRecord) -> dict[str, Any]:
 
 
 def backup_dict(info: BackupInfo) -> dict[str, Any]:
-    """A backup's description."""
+    """A backup's description; ``generation`` is the incarnation of the space it copied."""
     return {
         "backup_id": f"{info.space_id}/{info.backup_id}",
         "space_id": info.space_id.value,
         "created_at": info.created_at.isoformat(),
         "objects": info.objects,
         "size": info.size,
+        "generation": info.generation,
     }
 
 
@@ -136,21 +137,21 @@ def highest_permission(permissions: str) -> str:
     return max(levels).label
 
 
-def archive(data: bytes, name: str) -> dict[str, Any]:
-    """A tar.gz archive as a tool answer (base64). Raises ``InvalidInput`` over ``ARCHIVE_MAX_BYTES``."""
-    if len(data) > ARCHIVE_MAX_BYTES:
-        raise InvalidInput(
-            f"the archive is {len(data)} bytes, over the {ARCHIVE_MAX_BYTES}-byte limit of one tool answer; "
-            "use the live-mem CLI to export large spaces"
-        )
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        files = sum(1 for member in tar if member.isfile())
-    return {
+def archive(download: Download, *, url: str | None = None, data: bytes | None = None) -> dict[str, Any]:
+    """A tar.gz archive as a tool answer: its link (``download_url``, fetched once
+    before ``expires_at``) over HTTP, or its bytes in base64 (``archive_base64``) for
+    stdio and in-memory clients, which have no link to follow. ``size`` and
+    ``archive_size`` are the archive's bytes, ``files_count`` its files, ``sha256`` its
+    digest."""
+    answer: dict[str, Any] = {
         "status": "ok",
-        "filename": name,
-        "size": len(data),
-        "archive_size": len(data),
-        "files_count": files,
+        "filename": download.filename,
         "format": "tar.gz",
-        "archive_base64": base64.b64encode(data).decode(),
+        "size": download.size,
+        "archive_size": download.size,
+        "files_count": download.files,
+        "sha256": download.sha256,
     }
+    if url is not None:
+        return {**answer, "download_url": url, "expires_at": download.expires_at.isoformat()}
+    return {**answer, "archive_base64": base64.b64encode(data or b"").decode()}

@@ -9,7 +9,7 @@ from mcp.server.mcpserver import MCPServer
 
 from domain import InvalidInput
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import archive, backup_dict, csv, highest_permission, split_backup_id, token_dict
+from interfaces.mcp.shapes import backup_dict, csv, highest_permission, split_backup_id, token_dict
 
 __all__ = ["admin_tools", "backup_tools"]
 
@@ -32,7 +32,10 @@ def backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def backup_list(space_id: str = "") -> dict[str, Any]:
-        """Backups of one space, or of every space you can use when space_id is empty."""
+        """Backups of one space, or of every space you can use when space_id is empty.
+        Only the backups of the space as it now exists are listed: those of an earlier,
+        deleted space with the same id are an admin's to see (their generation differs
+        from space_info's) and to restore."""
         me = await ctx.caller()
         spaces = [space_id] if space_id else [m.space_id.value for m in await s.spaces.list(me)]
         found = [backup_dict(b) for sp in spaces for b in await s.backups.list(me, sp)]
@@ -56,10 +59,13 @@ def backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def backup_download(backup_id: str) -> dict[str, Any]:
-        """A backup as a tar.gz archive in base64 (needs read; at most 50 MiB)."""
+        """A backup as a tar.gz archive (needs read; at most 50 MiB of objects): over HTTP
+        a download_url to GET once before expires_at (no token needed: the link is
+        the secret), over stdio the archive in archive_base64. Errors: NotFound,
+        LimitExceeded, RateLimited (too many archives being built or waiting)."""
         me = await ctx.caller()
         space, backup = split_backup_id(backup_id)
-        return archive(await s.backups.download(me, space, backup), f"{space}-{backup}.tar.gz")
+        return await ctx.deliver(await s.backups.download(me, space, backup))
 
     @mcp.tool()
     @ctx.tool

@@ -10,7 +10,7 @@ from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
 from domain import InvalidInput, Permission
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import archive, csv, hit_dict, meta_dict, note_dict
+from interfaces.mcp.shapes import csv, hit_dict, meta_dict, note_dict
 
 __all__ = ["live_tools", "space_tools", "system_tools"]
 
@@ -204,9 +204,12 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def space_export(space_id: str) -> dict[str, Any]:
-        """The whole space as a tar.gz archive in base64 (needs read; at most 50 MiB)."""
+        """The whole space as a tar.gz archive (needs read; at most 50 MiB of objects):
+        over HTTP a download_url to GET once before expires_at (no token needed: the
+        link is the secret), over stdio the archive in archive_base64. Errors:
+        NotFound, LimitExceeded, RateLimited (too many archives being built or waiting)."""
         me = await ctx.caller()
-        return archive(await s.spaces.export(me, space_id), f"{space_id}.tar.gz")
+        return await ctx.deliver(await s.spaces.export(me, space_id))
 
 
 def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:

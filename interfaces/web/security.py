@@ -1,4 +1,5 @@
-"""Headers and checks for the page and its API (``/ui``, ``/api/``): the ``Host`` and
+"""Headers and checks for the page, its API and archive links (``/ui``, ``/api/``,
+``/downloads/``): the ``Host`` and
 ``Origin`` checks of ``/mcp`` (the MCP SDK's DNS-rebinding protection, same settings;
 a POST must also send ``Content-Type: application/json``), and on every answer a strict
 Content-Security-Policy (no inline script or style, nothing from another origin, no
@@ -28,7 +29,7 @@ _HEADERS: Final = (
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
 )
-_PAGE_PATHS: Final = ("/ui", "/api/")
+_PAGE_PATHS: Final = ("/ui", "/api/", "/downloads/")
 
 
 class PageSecurity:

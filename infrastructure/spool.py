@@ -1,0 +1,140 @@
+"""Archives between their building and their download, in a private temporary directory.
+
+An archive is a gzip-compressed POSIX (pax) tar file written in stream mode
+(:mod:`tarfile` ``w|gz``): each member goes to disk as it is added, so building one
+holds at most one object in memory. Compression runs in a worker thread, so the event
+loop (and ``/health``) keeps answering while a large archive is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import re
+import secrets
+import shutil
+import tarfile
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from application.ports import ArchiveSink, SpooledArchive
+from domain import NotFound
+
+__all__ = ["CHUNK_BYTES", "FileArchiveSpool"]
+
+CHUNK_BYTES: Final = 64 * 1024
+"""The size of the chunks :meth:`FileArchiveSpool.chunks` yields (the last may be shorter)."""
+_HANDLE_RE: Final = re.compile(r"[0-9a-f]{32}\.tar\.gz")
+
+
+class _HashingWriter(io.RawIOBase):
+    """A write-only file that hashes (SHA-256) and counts what goes through it."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self._dropped = False
+
+    def writable(self) -> bool:
+        return True
+
+    def drop(self) -> None:
+        """Ignore what is written from now on (an archive given up)."""
+        self._dropped = True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        if self._dropped:
+            return len(data)
+        self._file.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(data)
+
+
+class _TarSink:
+    """An :class:`~application.ports.ArchiveSink` adding members to an open tar stream."""
+
+    def __init__(self, archive: tarfile.TarFile) -> None:
+        self._archive = archive
+
+    async def add(self, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mode = 0o644
+        await asyncio.to_thread(self._archive.addfile, info, io.BytesIO(data))
+
+
+class FileArchiveSpool:
+    """Implements :class:`application.ports.ArchiveSpool` in a directory of its own,
+    created (mode 0700, by :func:`tempfile.mkdtemp`) under ``parent`` on first use.
+
+    Args:
+        parent: where to create the spool's directory; None for the system's temporary
+            directory (``TMPDIR``).
+    """
+
+    def __init__(self, parent: Path | None = None) -> None:
+        self._parent = parent
+        self._root: Path | None = None
+
+    def _directory(self) -> Path:
+        if self._root is None or not self._root.is_dir():
+            self._root = Path(tempfile.mkdtemp(prefix="live-mem-archives-", dir=self._parent))
+        return self._root
+
+    def _path(self, archive: SpooledArchive) -> Path:
+        if self._root is None or not _HANDLE_RE.fullmatch(archive.handle):
+            raise NotFound("this archive is no longer held")
+        return self._root / archive.handle
+
+    async def build(self, fill: Callable[[ArchiveSink], Awaitable[int]]) -> SpooledArchive:
+        """See :class:`application.ports.ArchiveSpool`."""
+        handle = f"{secrets.token_hex(16)}.tar.gz"
+        path = self._directory() / handle
+        file = await asyncio.to_thread(path.open, "xb")
+        writer = _HashingWriter(file)
+        archive = tarfile.open(fileobj=writer, mode="w|gz", format=tarfile.PAX_FORMAT)  # noqa: SIM115
+        try:
+            members = await fill(_TarSink(archive))
+            await asyncio.to_thread(archive.close)
+        except BaseException:
+            writer.drop()  # the archive's close writes its end into nothing
+            archive.close()
+            file.close()
+            path.unlink(missing_ok=True)
+            raise
+        await asyncio.to_thread(file.close)
+        return SpooledArchive(
+            handle=handle, size=writer.size, sha256=writer.digest.hexdigest(), members=members
+        )
+
+    async def chunks(self, archive: SpooledArchive) -> AsyncIterator[bytes]:
+        """See :class:`application.ports.ArchiveSpool`."""
+        path = self._path(archive)
+        try:
+            file = await asyncio.to_thread(path.open, "rb")
+        except FileNotFoundError:
+            raise NotFound("this archive is no longer held") from None
+        try:
+            while chunk := await asyncio.to_thread(file.read, CHUNK_BYTES):
+                yield chunk
+        finally:
+            file.close()
+
+    async def discard(self, archive: SpooledArchive) -> None:
+        """See :class:`application.ports.ArchiveSpool`."""
+        try:
+            path = self._path(archive)
+        except NotFound:
+            return
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def close(self) -> None:
+        """See :class:`application.ports.ArchiveSpool`: the directory goes too."""
+        root, self._root = self._root, None
+        if root is not None:
+            await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)
