@@ -34,6 +34,7 @@ from application.services import (
     SpaceService,
     SystemService,
 )
+from application.services.backups import ARCHIVE_MAX_BYTES
 from application.services.bankedit import BankEditService
 from application.services.search import Semantic
 from application.store import ObjectStore
@@ -145,6 +146,7 @@ def build_services(
     export_max_concurrent: int = 2,
     export_max_pending: int = 16,
     export_link_seconds: float = 300.0,
+    export_max_bytes: int = ARCHIVE_MAX_BYTES,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -194,7 +196,17 @@ def build_services(
     return Services(
         store=store,
         auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
-        spaces=SpaceService(spaces, notes, bank, backups, clock, lock=lock, ids=ids, downloads=downloads),
+        spaces=SpaceService(
+            spaces,
+            notes,
+            bank,
+            backups,
+            clock,
+            lock=lock,
+            ids=ids,
+            downloads=downloads,
+            archive_max_bytes=export_max_bytes,
+        ),
         notes=NoteService(spaces, notes, clock, ids),
         bank=BankService(spaces, bank),
         backups=BackupService(
@@ -205,6 +217,7 @@ def build_services(
             ids=ids,
             retention=backup_retention,
             downloads=downloads,
+            archive_max_bytes=export_max_bytes,
             notes=notes,
             roll_forward=consolidation.roll_forward,
         ),
@@ -262,6 +275,7 @@ async def services_from_settings(settings: Settings) -> Services:
         export_max_concurrent=settings.export_max_concurrent,
         export_max_pending=settings.export_max_pending,
         export_link_seconds=float(settings.export_link_seconds),
+        export_max_bytes=settings.export_max_bytes,
     )
 
 

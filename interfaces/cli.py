@@ -7,13 +7,11 @@ Commands act with ``--token``, else ``LIVE_MEM_TOKEN``, else ``ADMIN_BOOTSTRAP_K
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import socket
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import click
@@ -23,50 +21,17 @@ from application.services import IssuedToken, Services
 from application.store import StoreError
 from domain import DomainError, Identity
 from interfaces import bootstrap
+from interfaces.cli_bank import bank
+from interfaces.cli_common import emit as _emit
+from interfaces.cli_common import json_option, token_option
+from interfaces.cli_common import run_as as _run
+from interfaces.cli_common import settings as _settings
+from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
 from interfaces.client_configs import client_configs
 from interfaces.serve import run_http, run_stdio
 
 __all__ = ["main"]
-
-T = TypeVar("T")
-
-
-def _settings(**overrides: Any) -> bootstrap.Settings:
-    try:
-        settings = bootstrap.load_settings()
-    except bootstrap.SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return attrs.evolve(settings, **{k: v for k, v in overrides.items() if v is not None})
-
-
-def _run(work: Callable[[Services, Identity], Awaitable[T]], token: str | None) -> T:
-    """Build the services, authenticate, run ``work``, close the store; domain and store
-    errors become a one-line error and exit status 1."""
-    settings = _settings()
-
-    async def main() -> T:
-        services = await bootstrap.services_from_settings(settings)
-        try:
-            caller = await services.auth.authenticate(
-                token or settings.local_token or settings.admin_bootstrap_key
-            )
-            return await work(services, caller)
-        finally:
-            await services.close()
-
-    try:
-        return asyncio.run(main())
-    except (DomainError, StoreError) as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-
-
-def _emit(as_json: bool, data: Any, human: Callable[[Any], str]) -> None:
-    click.echo(json.dumps(data, indent=2, default=str) if as_json else human(data))
-
-
-token_option = click.option("--token", envvar="LIVE_MEM_TOKEN", help="Bearer token to act with.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @click.group()
@@ -261,7 +226,7 @@ def _require_free_port(host: str, port: int) -> None:
 
 @main.group()
 def spaces() -> None:
-    """Create and list spaces."""
+    """Create, list and export spaces."""
 
 
 @spaces.command("list")
@@ -437,50 +402,8 @@ def audit(space_id: str, limit: int, token: str | None, as_json: bool) -> None:
     )
 
 
-@main.group()
-def bank() -> None:
-    """Read the memory bank and apply its budgets."""
-
-
-@bank.command("list")
-@click.argument("space_id")
-@token_option
-@json_option
-def bank_list(space_id: str, token: str | None, as_json: bool) -> None:
-    """List bank files with sizes."""
-    infos = _run(lambda s, me: s.bank.list(me, space_id), token)
-    data = [{"filename": i.name.value, "size": i.size, "archived": i.archived} for i in infos]
-    _emit(as_json, data, lambda d: "\n".join(f"{f['size']:>8}  {f['filename']}" for f in d) or "empty bank")
-
-
-@bank.command("compact")
-@click.argument("space_id")
-@token_option
-@json_option
-def bank_compact(space_id: str, token: str | None, as_json: bool) -> None:
-    """Apply the bank's token budgets now, archiving what passes them (manage)."""
-    report = _run(lambda s, me: s.consolidation.compact(me, space_id), token)
-    _emit(
-        as_json,
-        report,
-        lambda r: (
-            f"hot bank {r['hot_tokens']} tokens; {len(r['archive_files'])} archive files written"
-            if r["batches"]
-            else "the bank already fits its budgets"
-        ),
-    )
-
-
-@bank.command("read")
-@click.argument("space_id")
-@click.argument("filename")
-@token_option
-def bank_read(space_id: str, filename: str, token: str | None) -> None:
-    """Print one bank file."""
-    file = _run(lambda s, me: s.bank.read(me, space_id, filename), token)
-    click.echo(file.content)
-
-
+spaces.add_command(export)
+main.add_command(bank)
 main.add_command(migrate)
 
 if __name__ == "__main__":  # python -m interfaces.cli

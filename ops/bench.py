@@ -24,6 +24,8 @@ Rows:
 - memory_search: recall@5 and MRR of 100 queries built from the notes against the former
   substring search; warm p50 over 6,000 notes against a substring scan; cold index build;
   index size (``ops/bench_search.py``).
+- space_export of 32 MiB, one and eight at once: extra memory at the peak and the longest
+  event-loop stall, against the former in-memory, base64-twice export (``ops/bench_export.py``).
 - Peak RSS of the server process: idle after start, and its high-water mark after
   replaying the dataset and consolidating it (``VmRSS``/``VmHWM`` from /proc).
 """
@@ -46,6 +48,7 @@ from application.store import ObjectStore
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import RoutingTable, apply_plan, estimate_tokens, extractive_plan, pack_batches
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
+from ops.bench_export import export_rows
 from ops.bench_listing import listing_rows
 from ops.bench_search import search_rows
 from ops.dataset import RULES_FILE, load_notes
@@ -362,6 +365,7 @@ async def main(stores: list[str], quick: bool) -> None:
     rows = await token_rows()
     rows += await scale_rows()
     rows += await search_rows()
+    rows += await export_rows()
     for kind in stores:
         rows += await run(kind, quick)
     print_table(rows)

@@ -3,15 +3,20 @@ driven by the SDK's stdio client."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import os
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from mcp import Client, StdioServerParameters
 
+from domain import LimitExceeded
+from interfaces import bootstrap
 from interfaces.cli import main
 from tests.mcp_support import BOOTSTRAP_KEY, payload
 
@@ -47,6 +52,37 @@ def test_spaces_notes_tokens_and_bank(env: dict[str, str], tmp_path: Path) -> No
     assert refused.exit_code == 1
     assert "AuthenticationFailed" in refused.output
     assert run(env, "bank", "list", "demo").strip() == "empty bank"
+
+
+def test_spaces_export_writes_a_space_over_the_tool_limit_to_a_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**env, "EXPORT_MAX_BYTES": "1024"}  # what space_export may build
+    run(env, "spaces", "create", "demo")
+    run(env, "notes", "write", "demo", "decision", "x" * 2000)
+    out = tmp_path / "demo.tar.gz"
+    written = json.loads(run(env, "spaces", "export", "demo", str(out), "--json"))
+    data = out.read_bytes()
+    assert written["size"] == len(data)
+    assert written["sha256"] == hashlib.sha256(data).hexdigest()
+    with tarfile.open(out) as archive:
+        names = archive.getnames()
+    assert "demo/_meta.json" in names
+    assert len([n for n in names if n.startswith("demo/live/")]) == 1
+
+    async def tool_export() -> None:
+        services = await bootstrap.services_from_settings(bootstrap.Settings.from_mapping(env))
+        try:
+            admin = await services.auth.authenticate(BOOTSTRAP_KEY)
+            with pytest.raises(LimitExceeded, match="over the 1024-byte limit"):
+                await services.spaces.export(admin, "demo")
+        finally:
+            await services.close()
+
+    asyncio.run(tool_export())
+    again = CliRunner().invoke(main, ["spaces", "export", "demo", str(out)], env=env)
+    assert again.exit_code == 1
+    assert "exists" in again.output
 
 
 def test_bad_input_gives_a_clear_error_and_exit_1(env: dict[str, str]) -> None:

@@ -28,7 +28,8 @@ from application.services.downloads import Download, Downloads
 from domain import Identity, InvalidInput, NotFound, Permission, SpaceId
 
 ARCHIVE_MAX_BYTES: Final = 50 * 1024 * 1024
-"""The largest archive (sum of its objects' sizes) export and download build."""
+"""The default bound on the objects an export or a download may add up to
+(``EXPORT_MAX_BYTES``)."""
 
 __all__ = ["ARCHIVE_MAX_BYTES", "BackupService"]
 
@@ -50,6 +51,7 @@ class BackupService:
         retention: how many backups to keep per space; older ones are deleted after
             each new backup (``BACKUP_RETENTION_COUNT``).
         downloads: builds archives and hands each out once.
+        archive_max_bytes: the most a download's objects may add up to.
         notes: told to forget what it keeps of a space a restore recreates.
         roll_forward: commits the journals a crash left ``prepared`` before a copy.
     """
@@ -64,6 +66,7 @@ class BackupService:
         ids: IdGenerator,
         retention: int,
         downloads: Downloads,
+        archive_max_bytes: int = ARCHIVE_MAX_BYTES,
         notes: NoteRepository | None = None,
         roll_forward: Callable[[SpaceId], Awaitable[int]] | None = None,
     ) -> None:
@@ -76,6 +79,7 @@ class BackupService:
         self._ids = ids
         self._retention = retention
         self._downloads = downloads
+        self._archive_max_bytes = archive_max_bytes
 
     async def create(self, caller: Identity, space_id: str) -> BackupInfo:
         """Copy the whole space (manage); prune beyond the retention count."""
@@ -130,7 +134,7 @@ class BackupService:
 
         Raises:
             PermissionDenied, InvalidInput, NotFound (as :meth:`restore`),
-            LimitExceeded (over ``ARCHIVE_MAX_BYTES``), RateLimited (see
+            LimitExceeded (over ``archive_max_bytes``), RateLimited (see
             :class:`~application.services.downloads.Downloads`).
         """
         space = require_space_access(caller, Permission.READ, space_id)
@@ -138,7 +142,7 @@ class BackupService:
         return await self._downloads.stage(
             caller.name.value,
             f"{space}-{backup.backup_id}.tar.gz",
-            lambda sink: self._backups.archive(space, backup.backup_id, sink, ARCHIVE_MAX_BYTES),
+            lambda sink: self._backups.archive(space, backup.backup_id, sink, self._archive_max_bytes),
         )
 
     async def delete(self, caller: Identity, space_id: str, backup_id: str) -> None:

@@ -71,6 +71,8 @@ class SpaceService:
     Args:
         ids: gives each new space its incarnation id (``SpaceMeta.generation``).
         downloads: builds exports and hands each out once.
+        archive_max_bytes: the most an export's objects may add up to
+            (``EXPORT_MAX_BYTES``).
     """
 
     def __init__(
@@ -84,6 +86,7 @@ class SpaceService:
         lock: SpaceLock,
         ids: IdGenerator,
         downloads: Downloads,
+        archive_max_bytes: int = ARCHIVE_MAX_BYTES,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
@@ -93,6 +96,7 @@ class SpaceService:
         self._lock = lock
         self._ids = ids
         self._downloads = downloads
+        self._archive_max_bytes = archive_max_bytes
 
     async def create(
         self, caller: Identity, space_id: str, description: str = "", rules: str = ""
@@ -240,13 +244,14 @@ class SpaceService:
         self._notes.forget(space)
         return removed
 
-    async def export(self, caller: Identity, space_id: str) -> Download:
+    async def export(self, caller: Identity, space_id: str, *, bounded: bool = True) -> Download:
         """The whole space as a tar.gz archive to fetch once (read): built into the
-        spool, members named by their object keys.
+        spool, members named by their object keys. ``bounded``: the objects may add up
+        to ``archive_max_bytes`` at most (False for the CLI, which writes a local file).
 
         Raises:
             PermissionDenied, InvalidInput, NotFound, LimitExceeded (over
-            ``ARCHIVE_MAX_BYTES``, from the listing, before any object is read),
+            ``archive_max_bytes``, from the listing, before any object is read),
             RateLimited (see :class:`~application.services.downloads.Downloads`).
         """
         space = self._readable(caller, space_id)
@@ -254,7 +259,9 @@ class SpaceService:
         return await self._downloads.stage(
             caller.name.value,
             f"{space}.tar.gz",
-            lambda sink: self._backups.export_space(space, sink, ARCHIVE_MAX_BYTES),
+            lambda sink: self._backups.export_space(
+                space, sink, self._archive_max_bytes if bounded else None
+            ),
         )
 
     @staticmethod

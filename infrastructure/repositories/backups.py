@@ -188,7 +188,7 @@ class StoreBackupRepository:
         if total > max_bytes:
             raise LimitExceeded(
                 f"the objects add up to {total} bytes, over the {max_bytes}-byte limit of one archive; "
-                "use the live-mem CLI or a store tool to copy a space that large"
+                "export a space that large with `live-mem spaces export SPACE FILE`, which has no limit"
             )
 
     async def _fill(self, sink: ArchiveSink, members: builtins.list[tuple[str, str]]) -> int:

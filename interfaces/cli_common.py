@@ -1,0 +1,61 @@
+"""What every ``live-mem`` command shares: settings, acting with a token through the
+application services, and printing for people or as JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import attrs
+import click
+
+from application.services import Services
+from application.store import StoreError
+from domain import DomainError, Identity
+from interfaces import bootstrap
+
+__all__ = ["emit", "json_option", "run_as", "settings", "token_option"]
+
+T = TypeVar("T")
+
+
+def settings(**overrides: Any) -> bootstrap.Settings:
+    """The settings (environment, then ``.env``) with ``overrides`` that are not None;
+    a wrong setting is a one-line error and exit status 1."""
+    try:
+        loaded = bootstrap.load_settings()
+    except bootstrap.SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return attrs.evolve(loaded, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def run_as(work: Callable[[Services, Identity], Awaitable[T]], token: str | None) -> T:
+    """Build the services, authenticate, run ``work``, close the store; domain and store
+    errors become a one-line error and exit status 1."""
+    configured = settings()
+
+    async def main() -> T:
+        services = await bootstrap.services_from_settings(configured)
+        try:
+            caller = await services.auth.authenticate(
+                token or configured.local_token or configured.admin_bootstrap_key
+            )
+            return await work(services, caller)
+        finally:
+            await services.close()
+
+    try:
+        return asyncio.run(main())
+    except (DomainError, StoreError) as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def emit(as_json: bool, data: Any, human: Callable[[Any], str]) -> None:
+    """Print ``data`` as indented JSON, or as ``human(data)``."""
+    click.echo(json.dumps(data, indent=2, default=str) if as_json else human(data))
+
+
+token_option = click.option("--token", envvar="LIVE_MEM_TOKEN", help="Bearer token to act with.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
