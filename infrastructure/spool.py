@@ -70,7 +70,8 @@ class _TarSink:
 
 class FileArchiveSpool:
     """Implements :class:`application.ports.ArchiveSpool` in a directory of its own,
-    created (mode 0700, by :func:`tempfile.mkdtemp`) under ``parent`` on first use.
+    created (mode 0700, by :func:`tempfile.mkdtemp`) under ``parent`` when an archive is
+    built and removed when the last one is discarded, so an idle server leaves nothing.
 
     Args:
         parent: where to create the spool's directory; None for the system's temporary
@@ -80,6 +81,7 @@ class FileArchiveSpool:
     def __init__(self, parent: Path | None = None) -> None:
         self._parent = parent
         self._root: Path | None = None
+        self._held: set[str] = set()  # archives built or being built, by handle
 
     def _directory(self) -> Path:
         if self._root is None or not self._root.is_dir():
@@ -95,7 +97,12 @@ class FileArchiveSpool:
         """See :class:`application.ports.ArchiveSpool`."""
         handle = f"{secrets.token_hex(16)}.tar.gz"
         path = self._directory() / handle
-        file = await asyncio.to_thread(path.open, "xb")
+        self._held.add(handle)
+        try:
+            file = await asyncio.to_thread(path.open, "xb")
+        except BaseException:
+            await self._release(handle)
+            raise
         writer = _HashingWriter(file)
         archive = tarfile.open(fileobj=writer, mode="w|gz", format=tarfile.PAX_FORMAT)  # noqa: SIM115
         try:
@@ -106,6 +113,7 @@ class FileArchiveSpool:
             archive.close()
             file.close()
             path.unlink(missing_ok=True)
+            await self._release(handle)
             raise
         await asyncio.to_thread(file.close)
         return SpooledArchive(
@@ -132,9 +140,16 @@ class FileArchiveSpool:
         except NotFound:
             return
         await asyncio.to_thread(path.unlink, missing_ok=True)
+        await self._release(archive.handle)
 
     async def close(self) -> None:
         """See :class:`application.ports.ArchiveSpool`: the directory goes too."""
-        root, self._root = self._root, None
-        if root is not None:
+        self._held.clear()
+        await self._release("")
+
+    async def _release(self, handle: str) -> None:
+        """Forget ``handle``; with nothing else held, remove the directory."""
+        self._held.discard(handle)
+        if not self._held and self._root is not None:
+            root, self._root = self._root, None
             await asyncio.to_thread(shutil.rmtree, root, ignore_errors=True)

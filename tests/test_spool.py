@@ -25,7 +25,7 @@ def _entries(parent: Path) -> list[Path]:
     return list(parent.iterdir())
 
 
-async def test_a_failed_build_leaves_no_file(tmp_path: Path) -> None:
+async def test_a_failed_build_leaves_nothing(tmp_path: Path) -> None:
     spool = FileArchiveSpool(tmp_path)
 
     async def failing(sink: ArchiveSink) -> int:
@@ -34,7 +34,7 @@ async def test_a_failed_build_leaves_no_file(tmp_path: Path) -> None:
 
     with pytest.raises(RuntimeError):
         await spool.build(failing)
-    assert _files(tmp_path) == []
+    assert _entries(tmp_path) == []
 
 
 async def test_discard_and_close_remove_the_files_and_the_directory(tmp_path: Path) -> None:
@@ -44,11 +44,14 @@ async def test_discard_and_close_remove_the_files_and_the_directory(tmp_path: Pa
         await sink.add("a.md", b"a")
         return 1
 
-    first, _ = await spool.build(one), await spool.build(one)
+    first, second = await spool.build(one), await spool.build(one)
     assert len(_files(tmp_path)) == 2
     [directory] = _entries(tmp_path)
     assert oct(directory.stat().st_mode & 0o777) == "0o700"
     await spool.discard(first)
     assert len(_files(tmp_path)) == 1
+    await spool.discard(second)  # the last one: the directory goes too
+    assert _entries(tmp_path) == []
+    await spool.build(one)
     await spool.close()
     assert _entries(tmp_path) == []
