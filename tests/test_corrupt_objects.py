@@ -1,16 +1,21 @@
 """One corrupt object never breaks the others (review item 6): listings skip and report
-it, job resumption goes on past it, a corrupt lease is taken over."""
+it, job resumption goes on past it, a corrupt lease is taken over, and a token store that
+cannot be read makes authentication answer 503, not 500."""
 
 from __future__ import annotations
 
 import attrs
+import httpx
 
 from application.consolidation import JobState
+from application.store import StoredObject, StoreUnavailable
 from domain import SpaceId
 from infrastructure.repositories.consolidation import JOBS_PREFIX, StoreJobRepository
 from infrastructure.stores import MemoryObjectStore
 from tests.consolidation_support import FakeClock, seed, services_over
+from tests.http_support import running_server
 from tests.mcp_support import BOOTSTRAP_KEY, OTHER, SPACE, connect, deploy, payload
+from tests.test_http import MCP_HEADERS, MCP_INITIALIZE
 
 
 async def test_a_corrupt_space_meta_is_reported_and_the_other_spaces_still_listed() -> None:
@@ -43,3 +48,33 @@ async def test_a_corrupt_lease_is_taken_over_instead_of_blocking_the_space() -> 
     await services.store.put("proj/_lease.json", b"garbage")
     report = await services.consolidation._service.consolidate(SpaceId("proj"), "after-corruption")
     assert report.notes_consumed == 10
+
+
+async def test_a_corrupt_or_unreachable_token_store_answers_503_not_500() -> None:
+    deployment = await deploy()
+    services = deployment.services
+    token = deployment.tokens["read"]
+    headers = {"Authorization": f"Bearer {token}"}
+    mcp_headers = {**MCP_HEADERS, **headers}
+    answers = []
+    async with running_server(services) as base, httpx.AsyncClient() as http:
+        await services.store.put("_system/tokens.json", b"{not json")
+        answers.append(await http.get(f"{base}/api/whoami", headers=headers))
+        answers.append(await http.post(f"{base}/mcp", json=MCP_INITIALIZE, headers=mcp_headers))
+        store = services.store
+        original = store.get
+
+        async def down(key: str) -> StoredObject:
+            raise StoreUnavailable(f"GET {key}: connection refused")
+
+        store.get = down  # type: ignore[method-assign]
+        try:
+            answers.append(await http.get(f"{base}/api/whoami", headers=headers))
+        finally:
+            store.get = original  # type: ignore[method-assign]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json() == {
+            "error": "unavailable",
+            "error_description": "the token store is unavailable; try again later",
+        }
