@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
-from application.consolidation.ports import JobRecord, JobRepository, JobState
+from application.consolidation.ports import JobRecord, JobRepository, JobState, LeaseRepository
 from application.ports import BankRepository, NoteRepository, SpaceRepository, TokenRepository
 from contracts.backend import Backend, OpenBackend
 from domain import (
@@ -21,6 +21,7 @@ from domain import (
     AlreadyExists,
     BankFile,
     BankFileName,
+    Conflict,
     InvalidInput,
     Note,
     NoteCategory,
@@ -38,7 +39,7 @@ from infrastructure.repositories import (
     StoreSpaceRepository,
     StoreTokenRepository,
 )
-from infrastructure.repositories.consolidation import StoreJobRepository
+from infrastructure.repositories.consolidation import StoreJobRepository, StoreLeaseRepository
 
 __all__ = [
     "SpaceRepositoryContract",
@@ -333,3 +334,52 @@ class JobRepositoryContract(_WithBackend):
         assert (await jobs.get("job0001")).error == "model down"
         assert await jobs.prune(T0 + timedelta(minutes=3)) == 1
         assert [j.job_id for j in await jobs.all()] == ["job0005"]
+
+
+class LeaseRepositoryContract(_WithBackend):
+    """Behaviour of every ``LeaseRepository``: one holder at a time, takeover of an
+    expired or corrupt lease, and an admin's break that fences the old holder out."""
+
+    @pytest.fixture
+    def leases(self, backend: Backend) -> LeaseRepository:
+        return StoreLeaseRepository(backend.store)
+
+    async def test_one_holder_at_a_time_and_an_expired_lease_is_taken_over(
+        self, leases: LeaseRepository
+    ) -> None:
+        until = T0 + timedelta(minutes=10)
+        first = await leases.acquire(SPACE, "job-a", until, T0)
+        with pytest.raises(Conflict, match="job-a"):
+            await leases.acquire(SPACE, "job-b", until, T0)
+        assert await leases.current(SPACE) == ("job-a", until)
+        later = T0 + timedelta(minutes=11)
+        second = await leases.acquire(SPACE, "job-b", later + timedelta(minutes=10), later)
+        with pytest.raises(Conflict):
+            await leases.renew(first, later + timedelta(minutes=20))
+        await leases.release(first)  # no longer ours: left alone
+        assert (await leases.current(SPACE) or ("", None))[0] == "job-b"
+        await leases.release(second)
+        assert await leases.current(SPACE) is None
+
+    async def test_a_broken_lease_fences_its_holder_out(self, leases: LeaseRepository) -> None:
+        until = T0 + timedelta(minutes=10)
+        assert await leases.break_lease(SPACE) is None
+        held = await leases.acquire(SPACE, "job-a", until, T0)
+        assert await leases.break_lease(SPACE) == ("job-a", until)
+        assert await leases.current(SPACE) is None
+        taken = await leases.acquire(SPACE, "job-b", until, T0)  # at once, not after expiry
+        with pytest.raises(Conflict):
+            await leases.renew(held, until)
+        await leases.release(held)
+        assert await leases.current(SPACE) == ("job-b", until)
+        await leases.release(taken)
+
+    async def test_a_corrupt_lease_is_shown_taken_over_and_broken(
+        self, leases: LeaseRepository, backend: Backend
+    ) -> None:
+        backend.raw_put(f"{SPACE}/_lease.json", b"{not json")
+        assert await leases.current(SPACE) == ("unreadable", None)
+        assert await leases.break_lease(SPACE) == ("unreadable", None)
+        backend.raw_put(f"{SPACE}/_lease.json", b"{not json")
+        lease = await leases.acquire(SPACE, "job-a", T0 + timedelta(minutes=1), T0)
+        assert lease.holder == "job-a"

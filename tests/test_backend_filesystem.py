@@ -14,6 +14,7 @@ from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
     JobRepositoryContract,
+    LeaseRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -61,6 +62,10 @@ class TestFileSystemTokens(TokenRepositoryContract):
 
 
 class TestFileSystemJobs(JobRepositoryContract):
+    pass
+
+
+class TestFileSystemLeases(LeaseRepositoryContract):
     pass
 
 

@@ -9,6 +9,7 @@ from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
     JobRepositoryContract,
+    LeaseRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -53,4 +54,8 @@ class TestMemoryTokens(TokenRepositoryContract):
 
 
 class TestMemoryJobs(JobRepositoryContract):
+    pass
+
+
+class TestMemoryLeases(LeaseRepositoryContract):
     pass

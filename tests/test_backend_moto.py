@@ -9,6 +9,7 @@ from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
     JobRepositoryContract,
+    LeaseRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -45,4 +46,8 @@ class TestMotoTokens(TokenRepositoryContract):
 
 
 class TestMotoJobs(JobRepositoryContract):
+    pass
+
+
+class TestMotoLeases(LeaseRepositoryContract):
     pass

@@ -9,6 +9,7 @@ from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
     JobRepositoryContract,
+    LeaseRepositoryContract,
     NoteRepositoryContract,
     SpaceRepositoryContract,
     TokenRepositoryContract,
@@ -47,4 +48,8 @@ class TestSeaweedFsTokens(TokenRepositoryContract):
 
 
 class TestSeaweedFsJobs(JobRepositoryContract):
+    pass
+
+
+class TestSeaweedFsLeases(LeaseRepositoryContract):
     pass

@@ -69,6 +69,7 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
     "bank_stale_spaces": (Permission.READ, False, lambda d: {"min_notes": 1, "min_age_days": 0}),
     "admin_gc_notes": (Permission.ADMIN, True, lambda d: {"space_id": SPACE, "older_than_days": 0}),
     "admin_purge_tokens": (Permission.ADMIN, False, lambda d: {}),
+    "admin_break_lease": (Permission.ADMIN, True, lambda d: {"space_id": SPACE, "confirm": True}),
     "admin_bulk_update_tokens": (
         Permission.ADMIN,
         False,

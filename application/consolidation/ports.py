@@ -154,6 +154,17 @@ class LeaseRepository(Protocol):
         """Give the lease back if we still hold it."""
         ...
 
+    async def current(self, space_id: SpaceId) -> tuple[str, datetime | None] | None:
+        """Who holds the space's lease and until when (expired or not): ``(holder,
+        expires_at)``, ``("unreadable", None)`` for a corrupt lease, None for none."""
+        ...
+
+    async def break_lease(self, space_id: SpaceId) -> tuple[str, datetime | None] | None:
+        """Remove the space's lease whoever holds it, and say what it was (as
+        :meth:`current`). Its holder's next ``renew`` raises ``Conflict`` and its
+        ``release`` leaves the next holder's lease alone."""
+        ...
+
 
 class JobState(enum.StrEnum):
     """A consolidation job's life."""

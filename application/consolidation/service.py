@@ -7,8 +7,9 @@ Protocol (see ``docs/consolidation.md``):
 3. select the space's notes written before the run started, oldest first (all, or one
    agent's), at most ``max_notes``;
 4. pack them into batches by estimated tokens; for each batch: plan (one retry with the
-   error if the plan is invalid), validate and apply it in memory, write the journal
-   ``prepared``, then apply it (:meth:`ConsolidationService._commit`) and renew the lease;
+   error if the plan is invalid), validate and apply it in memory, renew the lease (a
+   lease an admin broke stops the run here, before anything of the batch is written),
+   write the journal ``prepared``, then apply it (:meth:`ConsolidationService._commit`);
 5. release the lease and report.
 """
 
@@ -239,6 +240,9 @@ class ConsolidationService:
                 duration_s=0.0,
                 deleted=tuple(deleted),
             )
+            # Renewing before anything is written fences this batch: if an admin broke the
+            # lease meanwhile (admin_break_lease), the run stops here, before its journal.
+            lease = await self._leases.renew(lease, self._clock.now() + self._lease)
             await self._journals.prepare(journal)
             await self._commit(journal)
             committed.append(attrs.evolve(journal, state=JournalState.COMMITTED))
@@ -331,6 +335,9 @@ class ConsolidationService:
                 started_at=stamp,
                 duration_s=duration,
             )
+            # Renewing before anything is written fences this batch: if an admin broke the
+            # lease meanwhile (admin_break_lease), the run stops here, before its journal.
+            lease = await self._leases.renew(lease, self._clock.now() + self._lease)
             await self._journals.prepare(journal)
             await self._commit(journal)
             bank.update(fitted)
@@ -349,7 +356,6 @@ class ConsolidationService:
                 tokens_out=report.tokens_out + planned.tokens_out,
                 hot_tokens=sum(estimate_tokens(text) for text in bank.values()),
             )
-            lease = await self._leases.renew(lease, self._clock.now() + self._lease)
         return report, lease
 
     async def _plan(

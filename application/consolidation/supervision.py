@@ -1,6 +1,7 @@
 """Supervision of consolidation across spaces: the job lanes (``bank_consolidation_queues``),
 spaces whose notes wait too long (``bank_stale_spaces``) and the collection of old notes
-(``admin_gc_notes``), as the public live-memory server offers them."""
+(``admin_gc_notes``), as the public live-memory server offers them; and the way out of a
+space's lease whose holder died or hangs (``admin_break_lease``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from application.access import require_space_access
 from application.consolidation.jobs import ConsolidationJobs
-from application.consolidation.ports import JobRecord, JobRepository, JobState
+from application.consolidation.ports import JobRecord, JobRepository, JobState, LeaseRepository
 from application.ports import Clock, NoteRepository, SpaceRepository
 from domain import ALL_SPACES, DomainError, Identity, InvalidInput, Permission, SpaceId
 
@@ -36,12 +37,46 @@ class Supervision:
         jobs: JobRepository,
         consolidation: ConsolidationJobs,
         clock: Clock,
+        *,
+        leases: LeaseRepository,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
         self._jobs = jobs
         self._consolidation = consolidation
         self._clock = clock
+        self._leases = leases
+
+    async def lease(self, caller: Identity, space_id: str, *, break_it: bool = False) -> dict[str, Any]:
+        """The space's consolidation lease (admin): ``state`` ``free``, ``held`` or
+        ``expired``, its ``holder`` (a job id, ``backup-...``, ``delete-...``, or
+        ``unreadable`` for a corrupt lease) and ``expires_at``; with ``break_it``, the
+        lease is removed whatever its state and ``broken`` is true. A consolidation that
+        still runs under a broken lease stops before it writes its next batch (it renews
+        the lease first); a backup or deletion under way goes on.
+
+        Raises:
+            PermissionDenied, InvalidInput.
+        """
+        space = require_space_access(caller, Permission.ADMIN, space_id)
+        held = await (self._leases.break_lease(space) if break_it else self._leases.current(space))
+        if held is None:
+            return {
+                "space_id": space.value,
+                "state": "free",
+                "holder": None,
+                "expires_at": None,
+                "broken": False,
+            }
+        holder, expires_at = held
+        live = expires_at is not None and expires_at > self._clock.now()
+        return {
+            "space_id": space.value,
+            "state": "held" if live else "expired",
+            "holder": holder,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "broken": break_it,
+        }
 
     async def _scope(
         self, caller: Identity, space_ids: Sequence[str], permission: Permission

@@ -141,6 +141,26 @@ class StoreLeaseRepository:
         if current.etag == lease.etag:
             await self._store.delete(self._key(lease.space_id))
 
+    async def current(self, space_id: SpaceId) -> tuple[str, datetime | None] | None:
+        """See the port."""
+        try:
+            data = (await self._store.get(self._key(space_id))).data
+        except ObjectNotFound:
+            return None
+        try:
+            held = codecs.decode_json(data, _LeaseBody, "lease")
+        except CorruptObject:
+            return ("unreadable", None)
+        return (held.holder, held.expires_at)
+
+    async def break_lease(self, space_id: SpaceId) -> tuple[str, datetime | None] | None:
+        """See the port."""
+        held = await self.current(space_id)
+        if held is not None:
+            await self._store.delete(self._key(space_id))
+            log.warning("lease_broken", key=self._key(space_id), holder=held[0])
+        return held
+
 
 class StoreJobRepository:
     """Implements :class:`application.consolidation.ports.JobRepository`."""

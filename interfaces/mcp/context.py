@@ -53,6 +53,7 @@ AUDITED: Final = frozenset(
         "admin_gc_notes",
         "admin_purge_tokens",
         "admin_bulk_update_tokens",
+        "admin_break_lease",
     }
 )
 """The tools whose every call, allowed or refused, is appended to the audit log."""

@@ -190,6 +190,17 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool()
     @ctx.tool
+    async def admin_break_lease(space_id: str, confirm: bool = False) -> dict[str, Any]:
+        """The space's consolidation lease (needs admin): state free, held or expired,
+        holder (a job id, backup-..., delete-..., or unreadable) and expires_at. With
+        confirm=true the lease is removed, for a holder that died or hangs: a
+        consolidation still running stops before its next batch; nothing it committed
+        is lost, and its remaining notes stay live for the next run."""
+        me = await ctx.caller()
+        return {"status": "ok", **await s.supervision.lease(me, space_id, break_it=confirm is True)}
+
+    @mcp.tool()
+    @ctx.tool
     async def admin_import_notes(space_id: str, jsonl: str) -> dict[str, Any]:
         """Import notes with their own timestamps and authors (needs admin). jsonl: JSON
         Lines, one object a line with timestamp (ISO 8601; UTC when no zone), agent,
