@@ -291,13 +291,7 @@ def backend(kind: str, tmp: Path) -> Iterator[tuple[dict[str, str], Callable[[],
         return
     with seaweedfs_server() as server:
         bucket = server.new_bucket()
-        env = {
-            "S3_ENDPOINT_URL": server.endpoint_url,
-            "S3_BUCKET_NAME": bucket,
-            "S3_ACCESS_KEY_ID": server.access_key,
-            "S3_SECRET_ACCESS_KEY": server.secret_key,
-            "S3_SIGNATURE_MODE": "hybrid",
-        }
+        env = server.env(bucket)
 
         async def open_s3() -> ObjectStore:
             return await S3ObjectStore.open(server.config(bucket, "hybrid"))

@@ -111,6 +111,20 @@ async def scripted_llm(script: list[Answer]) -> AsyncIterator[tuple[str, Scripte
         yield base, state
 
 
+def scripted_llm_env(llm_base: str) -> dict[str, str]:
+    """The settings of a live-mem server that consolidates with the scripted model at
+    ``llm_base``: small answers and context, so batches are many, and a 6 s lease, so a
+    killed server's job is resumed quickly."""
+    return {
+        "LLMAAS_API_URL": f"{llm_base}/v1",
+        "LLMAAS_API_KEY": "test",
+        "LLMAAS_MODEL": "scripted",
+        "LLMAAS_MAX_TOKENS": "64",
+        "LLMAAS_CONTEXT_TOKENS": "1024",
+        "CONSOLIDATION_TIMEOUT": "6",
+    }
+
+
 def log_every_note(prompt: str) -> str:
     """A deterministic "model": every note of the prompt becomes one bullet in the
     ``Log`` section of ``decisions.md``, in order, so the final bank is the same however

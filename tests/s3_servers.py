@@ -61,6 +61,17 @@ class S3Server:
         self.admin_client().create_bucket(Bucket=bucket)
         return bucket
 
+    def env(self, bucket: str) -> dict[str, str]:
+        """The settings (environment variables) of a live-mem server on ``bucket`` here,
+        hybrid signing."""
+        return {
+            "S3_ENDPOINT_URL": self.endpoint_url,
+            "S3_BUCKET_NAME": bucket,
+            "S3_ACCESS_KEY_ID": self.access_key,
+            "S3_SECRET_ACCESS_KEY": self.secret_key,
+            "S3_SIGNATURE_MODE": "hybrid",
+        }
+
     def config(self, bucket: str, mode: SignatureMode = "hybrid", secret: str | None = None) -> S3Config:
         """An ``S3Config`` for ``bucket`` on this server."""
         return S3Config(

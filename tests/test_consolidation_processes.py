@@ -13,7 +13,7 @@ from mcp import Client
 from ops.server import server_process, wait_healthy
 from tests.consolidation_support import KEY
 from tests.http_support import streamable_client
-from tests.llm_server import Answer, log_every_note, scripted_llm
+from tests.llm_server import Answer, log_every_note, scripted_llm, scripted_llm_env
 from tests.mcp_support import payload
 from tests.s3_servers import S3Server
 
@@ -23,16 +23,7 @@ NOTES = [f"decision {i:02d}: keep the storage layer behind one port, variant {i}
 
 
 def _env(llm_base: str, **extra: str) -> dict[str, str]:
-    return {
-        "ADMIN_BOOTSTRAP_KEY": KEY,
-        "LLMAAS_API_URL": f"{llm_base}/v1",
-        "LLMAAS_API_KEY": "test",
-        "LLMAAS_MODEL": "scripted",
-        "LLMAAS_MAX_TOKENS": "64",
-        "LLMAAS_CONTEXT_TOKENS": "1024",
-        "CONSOLIDATION_TIMEOUT": "6",
-        **extra,
-    }
+    return {"ADMIN_BOOTSTRAP_KEY": KEY, **scripted_llm_env(llm_base), **extra}
 
 
 async def _call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -54,13 +45,7 @@ async def test_two_servers_on_one_seaweedfs_bucket_run_one_consolidation(
     seaweedfs: S3Server, tmp_path: Path
 ) -> None:
     bucket = seaweedfs.new_bucket()
-    s3 = {
-        "S3_ENDPOINT_URL": seaweedfs.endpoint_url,
-        "S3_BUCKET_NAME": bucket,
-        "S3_ACCESS_KEY_ID": seaweedfs.access_key,
-        "S3_SECRET_ACCESS_KEY": seaweedfs.secret_key,
-        "S3_SIGNATURE_MODE": "hybrid",
-    }
+    s3 = seaweedfs.env(bucket)
     async with scripted_llm([Answer(make=log_every_note, delay=0.3)]) as (llm_base, _):
         env = _env(llm_base, **s3)
         with (

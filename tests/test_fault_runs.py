@@ -31,7 +31,7 @@ from infrastructure.stores import FileSystemObjectStore, S3ObjectStore
 from ops.server import server_process, wait_healthy
 from tests.consolidation_support import KEY
 from tests.http_support import streamable_client
-from tests.llm_server import Answer, log_every_note, scripted_llm
+from tests.llm_server import Answer, log_every_note, scripted_llm, scripted_llm_env
 from tests.mcp_support import payload
 
 SPACE = "faults"
@@ -52,13 +52,7 @@ async def _backend(
         server = request.getfixturevalue("seaweedfs")
         bucket = server.new_bucket()
         store = await S3ObjectStore.open(server.config(bucket, "hybrid"))
-        env = {
-            "S3_ENDPOINT_URL": server.endpoint_url,
-            "S3_BUCKET_NAME": bucket,
-            "S3_ACCESS_KEY_ID": server.access_key,
-            "S3_SECRET_ACCESS_KEY": server.secret_key,
-            "S3_SIGNATURE_MODE": "hybrid",
-        }
+        env = server.env(bucket)
     try:
         yield {"ADMIN_BOOTSTRAP_KEY": KEY, "RATE_LIMIT_CONSOLIDATE": "1000000/minute", **env}, store
     finally:
@@ -151,15 +145,7 @@ async def test_a_server_killed_mid_run_loses_and_doubles_nothing_and_the_restart
         _backend(kind, tmp_path, request) as (store_env, store),
         scripted_llm([Answer(make=log_every_note, delay=0.5)]) as (llm_base, _),
     ):
-        env = {
-            **store_env,
-            "LLMAAS_API_URL": f"{llm_base}/v1",
-            "LLMAAS_API_KEY": "test",
-            "LLMAAS_MODEL": "scripted",
-            "LLMAAS_MAX_TOKENS": "64",
-            "LLMAAS_CONTEXT_TOKENS": "1024",
-            "CONSOLIDATION_TIMEOUT": "6",
-        }
+        env = {**store_env, **scripted_llm_env(llm_base)}
         with server_process(env, tmp_path / "a.log") as (first, base):
             await wait_healthy(base)
             async with streamable_client(base, KEY) as client:

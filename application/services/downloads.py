@@ -91,11 +91,6 @@ class Downloads:
         self._timers: set[asyncio.TimerHandle] = set()
         self._sweeps: set[asyncio.Task[None]] = set()
 
-    @property
-    def link_seconds(self) -> float:
-        """How long a link stays valid, in seconds."""
-        return self._ttl.total_seconds()
-
     async def stage(
         self, caller: str, filename: str, fill: Callable[[ArchiveSink], Awaitable[int]]
     ) -> Download:

@@ -17,14 +17,13 @@ from pydantic import AnyHttpUrl
 
 from application.services import Services
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import ARCHIVE_MAX_BYTES
 from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
 from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
-__all__ = ["ARCHIVE_MAX_BYTES", "INSTRUCTIONS", "build_mcp_server"]
+__all__ = ["INSTRUCTIONS", "build_mcp_server"]
 
 INSTRUCTIONS: Final = """live-mem is the shared working memory of your team of agents.
 At the start of a task: bank_read_all(space_id) to load the memory bank.

@@ -9,12 +9,10 @@ from typing import Any
 from application.consolidation import JobRecord
 from application.ports import BackupInfo
 from application.search import SearchHit
-from application.services.backups import ARCHIVE_MAX_BYTES
 from application.services.downloads import Download
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
 
 __all__ = [
-    "ARCHIVE_MAX_BYTES",
     "archive",
     "backup_dict",
     "csv",
