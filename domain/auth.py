@@ -151,3 +151,31 @@ class Identity:
             )
         if space_id is not None and not self.can_use(space_id):
             raise PermissionDenied(f"token {self.name} has no access to space {space_id}")
+
+    def covers(self, permission: Permission, spaces: tuple[str, ...]) -> bool:
+        """True when rights ``(permission, spaces)`` are within this identity's own."""
+        if permission > self.permission:
+            return False
+        return ALL_SPACES in self.spaces or all(s in self.spaces for s in spaces)
+
+    def require_within(self, permission: Permission, spaces: tuple[str, ...]) -> None:
+        """Check that rights ``(permission, spaces)`` are within this identity's own: a
+        token never grants more than it holds (to a token it creates, or by changing
+        one, itself included).
+
+        Raises:
+            PermissionDenied: the permission is higher, or a space (``*`` included) is
+                outside this identity's spaces; the message names what is missing.
+        """
+        if permission > self.permission:
+            raise PermissionDenied(
+                f"token {self.name} has {self.permission.label}: it cannot grant {permission.label}"
+            )
+        if ALL_SPACES in self.spaces:
+            return
+        outside = [s for s in spaces if s not in self.spaces]
+        if outside:
+            shown = ", ".join("every space (*)" if s == ALL_SPACES else s for s in outside[:5])
+            raise PermissionDenied(
+                f"token {self.name} may use only {', '.join(self.spaces)}: it cannot grant {shown}"
+            )

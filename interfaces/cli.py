@@ -149,7 +149,7 @@ def tokens_create(
 ) -> None:
     """Create a token; its secret is printed once."""
     issued = _run(
-        lambda s, me: s.auth.create(me, name, permission, list(spaces) or ["*"], expires_in_days), token
+        lambda s, me: s.auth.create(me, name, permission, list(spaces) or None, expires_in_days), token
     )
     data = {
         "token_id": issued.record.token_id,

@@ -85,15 +85,18 @@ class AuthService:
         caller: Identity,
         name: str,
         permission: str,
-        spaces: Sequence[str],
+        spaces: Sequence[str] | None,
         expires_in_days: int | None = None,
     ) -> IssuedToken:
         """Create a token (admin). The secret is returned once and never stored. A name
         is an agent's identity: no two active tokens share one, and ``bootstrap-admin``
-        (the bootstrap key's identity) is reserved.
+        (the bootstrap key's identity) is reserved. ``spaces`` None means the caller's
+        own spaces; the new token's rights must be within the caller's
+        (:meth:`Identity.require_within`).
 
         Raises:
-            PermissionDenied, InvalidInput, AlreadyExists (an active token has the name).
+            PermissionDenied (not admin, or rights beyond the caller's), InvalidInput,
+            AlreadyExists (an active token has the name).
         """
         caller.require(Permission.ADMIN)
         if AgentName(name) == BOOTSTRAP_AGENT:
@@ -104,16 +107,19 @@ class AuthService:
             if not isinstance(expires_in_days, int) or not 1 <= expires_in_days <= _MAX_EXPIRY_DAYS:
                 raise InvalidInput(f"expires_in_days must be between 1 and {_MAX_EXPIRY_DAYS}")
             expires = now + timedelta(days=expires_in_days)
+        granted = Permission.parse(permission)
+        wanted = caller.spaces if spaces is None else _spaces(spaces)
         secret = self._ids.new_secret()
         record = TokenRecord(
             token_id=self._ids.new_id(),
             name=AgentName(name),
             token_hash=hash_secret(secret),
-            permission=Permission.parse(permission),
-            spaces=_spaces(spaces),
+            permission=granted,
+            spaces=wanted,
             created_at=now,
             expires_at=expires,
         )
+        caller.require_within(record.permission, record.spaces)
 
         def add(records: list[TokenRecord]) -> list[TokenRecord]:
             if any(r.name == record.name and r.is_active(now) for r in records):
@@ -138,7 +144,14 @@ class AuthService:
         permission: str | None = None,
         spaces: Sequence[str] | None = None,
     ) -> TokenRecord:
-        """Change a token's permission and/or spaces (admin). Raises ``NotFound``."""
+        """Change a token's permission and/or spaces (admin). The token, before and
+        after, must be within the caller's rights (:meth:`Identity.require_within`): an
+        admin limited to some spaces can neither widen a token (itself included) nor
+        change one that reaches beyond its own spaces.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound.
+        """
         caller.require(Permission.ADMIN)
         if permission is None and spaces is None:
             raise InvalidInput("give a permission, spaces, or both")
@@ -146,11 +159,14 @@ class AuthService:
         new_spaces = None if spaces is None else _spaces(spaces)
 
         def change(record: TokenRecord) -> TokenRecord:
-            return attrs.evolve(
+            caller.require_within(record.permission, record.spaces)
+            changed = attrs.evolve(
                 record,
                 permission=new_permission or record.permission,
                 spaces=new_spaces if new_spaces is not None else record.spaces,
             )
+            caller.require_within(changed.permission, changed.spaces)
+            return changed
 
         return await self._change(token_id, change)
 
@@ -183,11 +199,13 @@ class AuthService:
             out = []
             for record in records:
                 if record.token_id in ids:
+                    caller.require_within(record.permission, record.spaces)
                     record = attrs.evolve(  # noqa: PLW2901
                         record,
                         permission=new_permission or record.permission,
                         spaces=new_spaces if new_spaces is not None else record.spaces,
                     )
+                    caller.require_within(record.permission, record.spaces)
                     changed.append(record)
                 out.append(record)
             if len(changed) != len(ids):
@@ -198,13 +216,14 @@ class AuthService:
         return list(changed)
 
     async def purge(self, caller: Identity) -> builtins.list[TokenRecord]:
-        """Delete the records of every revoked or expired token (admin); return them."""
+        """Delete the records of every revoked or expired token within the caller's
+        rights (admin); return them."""
         caller.require(Permission.ADMIN)
         now = self._clock.now()
         purged: builtins.list[TokenRecord] = []
 
         def drop(records: builtins.list[TokenRecord]) -> builtins.list[TokenRecord]:
-            purged[:] = [r for r in records if not r.is_active(now)]
+            purged[:] = [r for r in records if not r.is_active(now) and caller.covers(r.permission, r.spaces)]
             return [r for r in records if r not in purged]
 
         await self._tokens.update(drop)
@@ -240,15 +259,24 @@ class AuthService:
         return matching[0].token_id
 
     async def revoke(self, caller: Identity, token_id: str) -> TokenRecord:
-        """Revoke a token (admin): it authenticates nothing from now on."""
+        """Revoke a token (admin, within its rights): it authenticates nothing from now on."""
         caller.require(Permission.ADMIN)
-        return await self._change(token_id, lambda r: attrs.evolve(r, revoked=True))
+
+        def revoke(record: TokenRecord) -> TokenRecord:
+            caller.require_within(record.permission, record.spaces)
+            return attrs.evolve(record, revoked=True)
+
+        return await self._change(token_id, revoke)
 
     async def delete(self, caller: Identity, token_id: str) -> None:
-        """Delete a token record (admin). Raises ``NotFound``."""
+        """Delete a token record (admin, within its rights). Raises ``NotFound``,
+        ``PermissionDenied``."""
         caller.require(Permission.ADMIN)
 
         def drop(records: list[TokenRecord]) -> list[TokenRecord]:
+            for record in records:
+                if record.token_id == token_id:
+                    caller.require_within(record.permission, record.spaces)
             kept = [r for r in records if r.token_id != token_id]
             if len(kept) == len(records):
                 raise NotFound(f"no token with id {str(token_id)[:40]!r}")

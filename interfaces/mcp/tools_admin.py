@@ -89,11 +89,12 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         name: str, permissions: str, space_ids: str | list[str] = "", expires_in_days: int = 0
     ) -> dict[str, Any]:
         """Create a token (needs admin). name: the agent's identity. permissions: read,
-        write, manage or admin (the highest one listed counts). space_ids: comma-separated,
-        empty for all. The secret is shown in this answer only, never again."""
+        write, manage or admin (the highest one listed counts), at most your own.
+        space_ids: comma-separated, within your own; empty for all of yours. The secret
+        is shown in this answer only, never again."""
         me = await ctx.caller()
         issued = await s.auth.create(
-            me, name, highest_permission(permissions), csv(space_ids) or ["*"], expires_in_days or None
+            me, name, highest_permission(permissions), csv(space_ids) or None, expires_in_days or None
         )
         return {
             "status": "created",

@@ -51,7 +51,7 @@ def admin_routes(web: WebContext) -> list[Route]:
     @web.endpoint("admin_create_token", audited=True)
     async def token_create(request: Request, me: Identity) -> dict[str, Any]:
         body = await json_body(request)
-        spaces = [p.strip() for p in _text(body, "space_ids").split(",") if p.strip()] or ["*"]
+        spaces = [p.strip() for p in _text(body, "space_ids").split(",") if p.strip()] or None
         days = body.get("expires_in_days") or None
         if days is not None and (isinstance(days, bool) or not isinstance(days, int)):
             raise InvalidInput("expires_in_days must be a whole number")
