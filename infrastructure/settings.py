@@ -126,6 +126,7 @@ class Settings:
     export_max_pending: int = 16
     export_link_seconds: int = 300
     export_max_bytes: int = 50 * 1024 * 1024
+    export_spool_max_bytes: int = 256 * 1024 * 1024
     rate_limits: tuple[tuple[str, str], ...] = ()
     embeddings_api_url: str | None = None
     embeddings_model: str | None = None
@@ -212,6 +213,7 @@ class Settings:
             export_max_pending=_int(env, "EXPORT_MAX_PENDING", 16, 1, 1000),
             export_link_seconds=_int(env, "EXPORT_LINK_SECONDS", 300, 10, 86_400),
             export_max_bytes=_int(env, "EXPORT_MAX_BYTES", 50 * 1024 * 1024, 1024, 16 * 1024**3),
+            export_spool_max_bytes=_int(env, "EXPORT_SPOOL_MAX_BYTES", 256 * 1024 * 1024, 1024, 64 * 1024**3),
             rate_limits=_rate_limits(env),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )

@@ -54,7 +54,7 @@ from infrastructure.repositories.consolidation import (
 )
 from infrastructure.search_sqlite import SqliteSearchIndex
 from infrastructure.settings import Settings, SettingsError, load_settings
-from infrastructure.spool import FileArchiveSpool
+from infrastructure.spool import FileArchiveSpool, sweep_orphans
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore
 from infrastructure.system import RandomIds, SystemClock
 from infrastructure.topics import TfidfTopics
@@ -147,6 +147,7 @@ def build_services(
     export_max_pending: int = 16,
     export_link_seconds: float = 300.0,
     export_max_bytes: int = ARCHIVE_MAX_BYTES,
+    export_spool_max_bytes: int = 256 * 1024 * 1024,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
     given; the system clock unless a clock is given).
@@ -181,6 +182,7 @@ def build_services(
         max_building=export_max_concurrent,
         max_pending=export_max_pending,
         link_seconds=export_link_seconds,
+        max_bytes=export_spool_max_bytes,
     )
     job_records = StoreJobRepository(store)
     jobs = ConsolidationJobs(
@@ -252,6 +254,12 @@ async def migrate_public_bucket(settings: Settings, *, apply_changes: bool) -> d
         await store.close()
 
 
+def sweep_archive_orphans() -> int:
+    """Remove the download archives that dead servers left in ``TMPDIR`` (at start);
+    returns how many spool directories went. See :func:`infrastructure.spool.sweep_orphans`."""
+    return sweep_orphans()
+
+
 async def services_from_settings(settings: Settings) -> Services:
     """Open the configured store and build the services over it."""
     store = await open_store(settings)
@@ -276,6 +284,7 @@ async def services_from_settings(settings: Settings) -> Services:
         export_max_pending=settings.export_max_pending,
         export_link_seconds=float(settings.export_link_seconds),
         export_max_bytes=settings.export_max_bytes,
+        export_spool_max_bytes=settings.export_spool_max_bytes,
     )
 
 

@@ -65,6 +65,9 @@ async def run_http(
         InvalidInput: a short or placeholder ``ADMIN_BOOTSTRAP_KEY``.
     """
     services = await bootstrap.services_from_settings(settings)
+    swept = await asyncio.to_thread(bootstrap.sweep_archive_orphans)
+    if swept:
+        log.warning("archives_swept", directories=swept, reason="left by a server that died")
     stop = shutdown or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

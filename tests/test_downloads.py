@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 import json
+import os
 import tarfile
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from application.ports import ArchiveSink
 from application.services import Downloads
 from application.store import StoredObject
 from domain import NotFound, RateLimited
-from infrastructure.spool import FileArchiveSpool
+from infrastructure.spool import FileArchiveSpool, sweep_orphans
 from infrastructure.stores import MemoryObjectStore
 from infrastructure.system import RandomIds
 from tests.consolidation_support import KEY, RULES, FakeClock, services_over
@@ -181,3 +183,128 @@ async def test_a_failed_build_frees_its_slot_and_leaves_nothing(tmp_path: Path) 
         await downloads.stage("alice", "proj.tar.gz", failing)
     assert _files(tmp_path) == 0
     assert (await downloads.stage("alice", "proj.tar.gz", _one)).files == 1
+
+
+async def test_a_spent_link_counts_until_its_download_ends(tmp_path: Path) -> None:
+    """Second review, H3: a spent link whose download has not ended still holds its
+    archive on disk, so it counts toward the caller's and the server's bounds."""
+    downloads = _downloads(tmp_path, FakeClock(), max_pending=4, pending_per_caller=2)
+    first = await downloads.stage("alice", "a.tar.gz", _one)
+    second = await downloads.stage("alice", "b.tar.gz", _one)
+    _, chunks = await downloads.claim(first.ticket)  # spent, not yet read
+    with pytest.raises(RateLimited, match="2 of your archives wait"):
+        await downloads.stage("alice", "c.tar.gz", _one)
+    assert downloads.held()[0] == 2
+    await chunks.aclose()
+    assert downloads.held()[0] == 1
+    await downloads.stage("alice", "c.tar.gz", _one)
+    assert second.ticket != first.ticket
+    await downloads.close()
+
+
+async def test_a_stalled_download_is_cut_off_and_its_archive_removed(tmp_path: Path) -> None:
+    clock = FakeClock()
+    downloads = _downloads(tmp_path, clock)
+    staged = await downloads.stage("alice", "a.tar.gz", _one)
+    _, chunks = await downloads.claim(staged.ticket)
+    assert _files(tmp_path) == 1
+    clock.advance(301)  # the link expired, the download still open
+    await downloads.stage("bob", "b.tar.gz", _one)
+    assert _files(tmp_path) == 2
+    clock.advance(299)  # a link's lifetime after its expiry; bob's first link still valid
+    await downloads.stage("bob", "c.tar.gz", _one)
+    assert _files(tmp_path) == 2  # alice's is gone, bob's two remain
+    assert downloads.held()[0] == 2
+    del chunks
+    await downloads.close()
+
+
+async def test_archives_on_disk_are_bounded_in_bytes_per_caller_and_in_total(tmp_path: Path) -> None:
+    async def big(sink: ArchiveSink) -> int:
+        await sink.add("proj/big.bin", os.urandom(128 * 1024))  # does not compress
+        return 1
+
+    downloads = Downloads(
+        FileArchiveSpool(tmp_path), FakeClock(), RandomIds(), max_pending=100, max_bytes=400_000
+    )
+    await downloads.stage("alice", "a.tar.gz", big)  # alice holds up to 100,000 bytes
+    with pytest.raises(RateLimited, match="EXPORT_SPOOL_MAX_BYTES"):
+        await downloads.stage("alice", "a.tar.gz", big)
+    assert downloads.held()[0] == 1  # the first may pass a quarter alone; the second may not
+    for who in ("bob", "carol", "dave", "erin", "frank"):
+        with contextlib.suppress(RateLimited):
+            await downloads.stage(who, "b.tar.gz", big)
+    count, size = downloads.held()
+    assert size <= 400_000
+    assert count == 3  # alice, bob, carol: dave's would pass the total
+    assert _files(tmp_path) == count
+    await downloads.close()
+
+
+async def test_a_head_shows_the_headers_and_spends_nothing() -> None:
+    deployment = await deploy()
+    async with (
+        running_server(deployment.services) as base,
+        streamable_client(base, deployment.tokens["read"]) as client,
+    ):
+        link = payload(await client.call_tool("space_export", {"space_id": SPACE}))["download_url"]
+        async with httpx.AsyncClient() as http:
+            head = await http.head(link)
+            get = await http.get(link)
+            again = await http.head(link)
+    assert head.status_code == 200
+    assert head.headers["content-length"] == get.headers["content-length"]
+    assert head.headers["repr-digest"] == get.headers["repr-digest"]
+    assert get.status_code == 200
+    assert len(get.content) == int(head.headers["content-length"])
+    assert again.status_code == 404
+
+
+async def test_an_interrupted_http_download_removes_its_archive_at_once(tmp_path: Path) -> None:
+    deployment = await deploy()
+    admin = await deployment.services.auth.authenticate(deployment.tokens["admin"])
+    for i in range(40):  # a few hundred KB, more than one read of the socket
+        await deployment.services.notes.write(
+            admin, SPACE, "observation", f"{i} " + hashlib.sha256(str(i).encode()).hexdigest() * 300
+        )
+    async with (
+        running_server(deployment.services) as base,
+        streamable_client(base, deployment.tokens["read"]) as client,
+    ):
+        link = payload(await client.call_tool("space_export", {"space_id": SPACE}))["download_url"]
+        assert deployment.services.downloads.held()[0] == 1
+        async with httpx.AsyncClient() as http, http.stream("GET", link) as answer:
+            assert answer.status_code == 200
+            async for _ in answer.aiter_raw(1024):
+                break  # the client goes away mid-download
+        for _ in range(100):
+            if deployment.services.downloads.held()[0] == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert deployment.services.downloads.held() == (0, 0)
+
+
+def test_orphans_left_by_a_dead_server_are_swept_and_a_live_spool_is_kept(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, os, sys\n"
+        "from pathlib import Path\n"
+        "from infrastructure.spool import FileArchiveSpool\n"
+        "async def one(sink):\n"
+        "    await sink.add('p/a.md', b'a')\n"
+        "    return 1\n"
+        "spool = FileArchiveSpool(Path(sys.argv[1]))\n"
+        "asyncio.run(spool.build(one))\n"
+        "os._exit(0)  # dies without discarding: what a crash leaves\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=True, timeout=60)
+    assert _files(tmp_path) == 1
+    live = FileArchiveSpool(tmp_path)
+    built = asyncio.run(live.build(_one))
+    assert _files(tmp_path) == 2
+    assert sweep_orphans(tmp_path) == 1
+    assert _files(tmp_path) == 1  # the live spool's archive stays
+    asyncio.run(live.discard(built))
+    assert list(tmp_path.iterdir()) == []

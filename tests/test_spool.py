@@ -18,7 +18,8 @@ class TestFileArchiveSpool(ArchiveSpoolContract):
 
 
 def _files(parent: Path) -> list[Path]:
-    return [p for p in parent.rglob("*") if p.is_file()]
+    """The archives under ``parent`` (a live spool also holds its ``.lock``)."""
+    return [p for p in parent.rglob("*.tar.gz") if p.is_file()]
 
 
 def _entries(parent: Path) -> list[Path]:
