@@ -122,6 +122,7 @@ class Settings:
     feed_poll_seconds: float = 1.0
     sessions_per_token: int = 32
     session_idle_seconds: int = 600
+    sse_max_sessions: int = 256
     export_max_concurrent: int = 2
     export_max_pending: int = 16
     export_link_seconds: int = 300
@@ -209,6 +210,7 @@ class Settings:
             feed_poll_seconds=_float(env, "FEED_POLL_SECONDS", 1.0, 0.2, 60.0),
             sessions_per_token=_int(env, "SESSIONS_PER_TOKEN", 32, 1, 10_000),
             session_idle_seconds=_int(env, "SESSION_IDLE_SECONDS", 600, 10, 86_400),
+            sse_max_sessions=_int(env, "SSE_MAX_SESSIONS", 256, 1, 100_000),
             export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", 2, 1, 64),
             export_max_pending=_int(env, "EXPORT_MAX_PENDING", 16, 1, 1000),
             export_link_seconds=_int(env, "EXPORT_LINK_SECONDS", 300, 10, 86_400),

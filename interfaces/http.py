@@ -5,6 +5,9 @@ middleware through :class:`BearerTokenVerifier`."""
 
 from __future__ import annotations
 
+import os
+import resource
+
 import attrs
 import structlog
 from mcp.server.auth.provider import AccessToken
@@ -22,7 +25,7 @@ from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
 from interfaces.ratelimit import ToolRateLimiter
-from interfaces.sessions import SessionCap
+from interfaces.sessions import SessionCap, SseStreamCap
 from interfaces.web import PageSecurity, WebContext, web_routes
 
 __all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
@@ -73,6 +76,9 @@ class HttpOptions:
             (``SESSIONS_PER_TOKEN``; see :mod:`interfaces.sessions`).
         session_idle_seconds: an unused session is closed after this long
             (``SESSION_IDLE_SECONDS``).
+        sse_max_sessions: legacy SSE streams open at once for every token together
+            (``SSE_MAX_SESSIONS``), never more than a quarter of the process's file
+            descriptor limit (``RLIMIT_NOFILE``).
     """
 
     public_url: str = "http://127.0.0.1:8080"
@@ -82,6 +88,23 @@ class HttpOptions:
     rate_limits: tuple[tuple[str, str], ...] = ()
     sessions_per_token: int = 32
     session_idle_seconds: float = 600.0
+    sse_max_sessions: int = 256
+
+
+def open_files() -> tuple[int, int] | None:
+    """The file descriptors this process holds and its soft limit (``RLIMIT_NOFILE``),
+    or None where ``/proc/self/fd`` cannot be read."""
+    try:
+        held = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return None
+    return held, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _files_exhausted() -> bool:
+    """True when 90% or more of the file descriptor limit is in use."""
+    files = open_files()
+    return files is not None and files[1] > 0 and files[0] >= 0.9 * files[1]
 
 
 def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | None = None) -> Starlette:
@@ -108,13 +131,18 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
         report = await services.system.health()
         if not report.ok:
             log.warning("health_store_unavailable", error=report.store)
+        exhausted = _files_exhausted()
+        if exhausted:
+            log.warning("health_files_exhausted", files=open_files())
+        ok = report.ok and not exhausted
         body = {
-            "status": "ok" if report.ok else "degraded",
+            "status": "ok" if ok else "degraded",
             "version": services.system.version,
             "store": "ok" if report.ok else "unavailable",
+            "files": "exhausted" if exhausted else "ok",
             "llm": report.llm,
         }
-        return JSONResponse(body, status_code=200 if report.ok else 503)
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     async def prometheus(_: Request) -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
@@ -137,6 +165,11 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     ]
     app.add_middleware(
         SessionCap, per_token=options.sessions_per_token, idle_seconds=options.session_idle_seconds
+    )
+    files = open_files()
+    fd_share = files[1] // 4 if files is not None and files[1] > 0 else options.sse_max_sessions
+    app.add_middleware(
+        SseStreamCap, per_token=options.sessions_per_token, total=min(options.sse_max_sessions, fd_share)
     )
     app.add_middleware(BearerGate, services=services)
     app.add_middleware(PageSecurity, settings=security)  # outermost: added last

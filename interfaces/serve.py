@@ -50,6 +50,7 @@ def http_options(settings: bootstrap.Settings) -> HttpOptions:
         rate_limits=settings.rate_limits,
         sessions_per_token=settings.sessions_per_token,
         session_idle_seconds=float(settings.session_idle_seconds),
+        sse_max_sessions=settings.sse_max_sessions,
     )
 
 

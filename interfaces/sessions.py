@@ -1,22 +1,31 @@
-"""At most ``SESSIONS_PER_TOKEN`` streamable HTTP sessions per token: opening one more
-closes that token's least recently used session first, so one token can no longer fill
-the server's session table and lock every other client out. Sessions idle longer than
-``SESSION_IDLE_SECONDS`` are closed by the SDK itself.
+"""Bounds on the sessions one token holds, so one token can no longer fill the server's
+session table or its file descriptors and lock every other client out.
 
-The middleware learns a session's id from the ``Mcp-Session-Id`` header of the answer
-that opened it (MCP specification, "Streamable HTTP: session management"), and closes
-one by sending the SDK the DELETE a client would send, with the same token.
+Streamable HTTP (``/mcp``): at most ``SESSIONS_PER_TOKEN`` sessions per token; opening
+one more closes that token's least recently used session first. A session being opened
+holds its place from the request on, so concurrent opens cannot overshoot the bound.
+Sessions idle longer than ``SESSION_IDLE_SECONDS`` are closed by the SDK itself. The
+middleware learns a session's id from the ``Mcp-Session-Id`` header of the answer that
+opened it (MCP specification, "Streamable HTTP: session management"), and closes one by
+sending the SDK the DELETE a client would send, with the same token.
+
+Legacy SSE (``/sse``): a session lives as long as its ``GET /sse`` stream. At most
+``SESSIONS_PER_TOKEN`` streams per token and ``SSE_MAX_SESSIONS`` in all; the last
+quarter of those is kept for tokens that hold no stream yet. A stream past a bound is
+refused with 429 and ``Retry-After`` before it opens.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Final
 
 from domain import hash_secret
 
-__all__ = ["SessionCap"]
+__all__ = ["SessionCap", "SseStreamCap"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Any]]
@@ -24,6 +33,8 @@ Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _HEADER = b"mcp-session-id"
+_OPENING: Final = "opening:"  # the prefix of a place held by a session being opened
+_RETRY_SECONDS: Final = 30
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -48,6 +59,7 @@ class SessionCap:
         self._per_token = per_token
         self._idle = idle_seconds
         self._sessions: dict[str, dict[str, float]] = {}
+        self._counter = itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authorization = _header(scope, b"authorization") or ""
@@ -68,9 +80,15 @@ class SessionCap:
             await self._app(scope, receive, send)
             return
         while len(mine) >= self._per_token:
-            oldest = min(mine, key=lambda s: mine[s])
+            opened = [s for s in mine if not s.startswith(_OPENING)]
+            if not opened:  # every place is held by an open in flight
+                await _refuse(send, f"{len(mine)} sessions of this token are being opened at once")
+                return
+            oldest = min(opened, key=lambda s: mine[s])
             del mine[oldest]
             await self._close(scope, authorization, oldest)
+        place = f"{_OPENING}{next(self._counter)}"
+        mine[place] = now
 
         async def remember(message: Any) -> None:
             if message["type"] == "http.response.start":
@@ -79,7 +97,10 @@ class SessionCap:
                         mine[value.decode("latin-1")] = time.monotonic()
             await send(message)
 
-        await self._app(scope, receive, remember)
+        try:
+            await self._app(scope, receive, remember)
+        finally:
+            mine.pop(place, None)
 
     async def _close(self, scope: Scope, authorization: str, session: str) -> None:
         """Send the SDK a client's DELETE for ``session``; the answer is discarded."""
@@ -97,3 +118,72 @@ class SessionCap:
             return None
 
         await self._app(delete, nothing, discard)
+
+
+async def _refuse(send: Send, message: str) -> None:
+    """Answer 429 with the error body of every refusal and a ``Retry-After``."""
+    body = json.dumps(
+        {"status": "error", "error": "RateLimited", "message": f"{message}; retry after {_RETRY_SECONDS} s"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(_RETRY_SECONDS).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class SseStreamCap:
+    """ASGI middleware in front of ``GET /sse`` (module docstring).
+
+    Args:
+        app: the app that serves ``/sse``.
+        per_token: streams one token may hold open.
+        total: streams the server holds open for every token together.
+    """
+
+    def __init__(self, app: ASGIApp, *, per_token: int, total: int) -> None:
+        self._app = app
+        self._per_token = per_token
+        self._total = max(1, total)
+        self._reserved = self._total // 4
+        self._streams: dict[str, int] = {}
+
+    @property
+    def open_streams(self) -> int:
+        """How many SSE streams are open now."""
+        return sum(self._streams.values())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = _header(scope, b"authorization") or ""
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "GET"
+            or scope.get("path", "").rstrip("/") != "/sse"
+            or not authorization
+        ):
+            await self._app(scope, receive, send)
+            return
+        owner = hash_secret(authorization.partition(" ")[2].strip())
+        mine, everyone = self._streams.get(owner, 0), self.open_streams
+        if mine >= self._per_token:
+            await _refuse(send, f"this token holds {mine} SSE sessions (SESSIONS_PER_TOKEN)")
+            return
+        if everyone >= self._total or (mine and everyone >= self._total - self._reserved):
+            await _refuse(send, f"the server holds {everyone} SSE sessions (SSE_MAX_SESSIONS)")
+            return
+        self._streams[owner] = mine + 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            left = self._streams.get(owner, 1) - 1
+            if left > 0:
+                self._streams[owner] = left
+            else:
+                self._streams.pop(owner, None)
