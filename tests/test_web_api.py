@@ -3,6 +3,7 @@ Host/Origin checks of /mcp, the error format, one authorization path, the audit 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from interfaces.web.security import CONTENT_SECURITY_POLICY
 from tests.http_support import running_server
-from tests.mcp_support import BOOTSTRAP_KEY, SPACE, deploy
+from tests.mcp_support import BOOTSTRAP_KEY, OTHER, SPACE, deploy
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +125,36 @@ async def test_the_run_detail_gives_the_consumed_notes_and_each_files_before_and
     assert "second decision" in decisions["after"]
     assert any(line.startswith("+") and "second decision" in line for line in decisions["diff"])
     assert unknown.status_code == 404
+
+
+async def test_the_event_stream_stops_sending_a_space_the_token_lost() -> None:
+    """Second review, M1: after its token loses the space, the page's stream sends none
+    of the space's notes and closes with ``forbidden``."""
+    deployment = await deploy()
+    admin = await deployment.services.auth.authenticate(BOOTSTRAP_KEY)
+    reader = str(deployment.tokens["read"])
+    events: list[tuple[str, str]] = []
+    async with (
+        running_server(deployment.services) as base,
+        httpx.AsyncClient(base_url=base, timeout=30) as http,
+        http.stream("GET", f"/api/spaces/{SPACE}/events", headers=_auth(reader)) as answer,
+        asyncio.timeout(30),  # the stream must end by itself; without the fix it never does
+    ):
+        assert answer.status_code == 200
+        kind = ""
+        async for line in answer.aiter_lines():
+            if line.startswith("event:"):
+                kind = line.partition(":")[2].strip()
+            elif line.startswith("data:"):
+                events.append((kind, line))
+                if kind == "ready":
+                    tokens = await deployment.services.auth.list(admin)
+                    token_id = next(t.token_id for t in tokens if t.name.value == "read-agent")
+                    await deployment.services.auth.update(admin, token_id, spaces=[OTHER])
+                    await deployment.services.notes.write(admin, SPACE, "decision", "secret plan")
+                if kind in {"forbidden", "signout"}:
+                    break
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "ready"
+    assert kinds[-1] == "forbidden"
+    assert not any("secret plan" in data for _, data in events)

@@ -3,8 +3,10 @@
 
 Events: ``ready`` once (``{"interval": seconds}``), then ``notes``
 (``{"notes": [...], "consumed": n}``) whenever notes appear or leave the live set, and
-``signout`` (then the end of the stream) when the token stops authenticating; the token
-is checked again every ``RECHECK_SECONDS``. A comment line every 15 s keeps proxies
+``signout`` (then the end of the stream) when the token stops authenticating, and
+``forbidden`` (``{"message": ...}``, then the end) when it may no longer read the
+space. The token and its access are checked again before every ``notes`` event and at
+least every ``RECHECK_SECONDS``, so a token that lost the space is sent none of its notes. A comment line every 15 s keeps proxies
 from closing an idle stream. The page reads the stream with ``fetch`` so that the token
 travels in the ``Authorization`` header, never in the URL.
 """
@@ -25,7 +27,7 @@ from starlette.routing import Route
 
 from application.changefeed import Subscription
 from application.store import StoreError
-from domain import AuthenticationFailed, Identity, LimitExceeded
+from domain import AuthenticationFailed, Identity, LimitExceeded, Permission, PermissionDenied, SpaceId
 from interfaces.bearer import VERIFIED
 from interfaces.mcp.shapes import note_dict
 from interfaces.web.common import WebContext
@@ -42,24 +44,38 @@ def event_routes(web: WebContext) -> list[Route]:
     s = web.services
     open_streams: Counter[str] = Counter()
 
-    async def stream(secret: str, sub: Subscription, stack: AsyncExitStack) -> AsyncIterator[dict[str, Any]]:
+    async def refused(secret: str, space: SpaceId) -> dict[str, Any] | None:
+        """The closing event for a token that lost its rights, or None while it may read."""
+        try:
+            identity = await s.auth.authenticate(secret)
+            identity.require(Permission.READ, space)
+        except AuthenticationFailed as exc:
+            return {"event": "signout", "data": json.dumps({"message": str(exc)})}
+        except PermissionDenied as exc:
+            return {"event": "forbidden", "data": json.dumps({"message": str(exc)})}
+        return None
+
+    async def stream(
+        secret: str, space: SpaceId, sub: Subscription, stack: AsyncExitStack
+    ) -> AsyncIterator[dict[str, Any]]:
         try:
             yield {"event": "ready", "data": json.dumps({"interval": s.feed.interval})}
             checked = time.monotonic()
             while True:
                 event = await sub.next(RECHECK_SECONDS)
+                if event is None and time.monotonic() - checked < RECHECK_SECONDS:
+                    continue
+                checked = time.monotonic()
+                try:
+                    closing = await refused(secret, space)
+                except StoreError:
+                    continue  # the token store is down: send nothing, check again later
+                if closing is not None:
+                    yield closing
+                    return
                 if event is not None:
                     data = {"notes": [note_dict(n) for n in event.notes], "consumed": event.consumed}
                     yield {"event": "notes", "data": json.dumps(data)}
-                if time.monotonic() - checked >= RECHECK_SECONDS:
-                    checked = time.monotonic()
-                    try:
-                        await s.auth.authenticate(secret)
-                    except AuthenticationFailed as exc:
-                        yield {"event": "signout", "data": json.dumps({"message": str(exc)})}
-                        return
-                    except StoreError:
-                        continue  # the token store is down: keep streaming, check later
         finally:
             await stack.aclose()
 
@@ -80,7 +96,7 @@ def event_routes(web: WebContext) -> list[Route]:
 
         stack.callback(release)
         return EventSourceResponse(
-            stream(secret, sub, stack),
+            stream(secret, SpaceId(request.path_params["space_id"]), sub, stack),
             ping=15,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
             background=BackgroundTask(stack.aclose),

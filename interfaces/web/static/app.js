@@ -205,6 +205,7 @@ function onEvent(block, control) {
   const payload = JSON.parse(data.join("\n"));
   if (type === "ready") $("live-status").textContent = "● live";
   if (type === "signout") { control.abort(); signOut("This token is no longer valid: sign in again."); }
+  if (type === "forbidden") { control.abort(); $("live-status").textContent = `○ stopped: ${payload.message}`; }
   if (type === "notes") {
     for (const note of payload.notes) {
       if (state.seen.has(note.note_id) || !matchesFilters(note)) continue;
