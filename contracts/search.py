@@ -40,6 +40,17 @@ class SearchIndexContract:
     def index(self) -> SearchIndex:
         raise NotImplementedError
 
+    def test_a_spaces_scores_do_not_depend_on_other_spaces(self, index: SearchIndex) -> None:
+        """Ranking statistics (document count, lengths, term frequencies) come from the
+        queried space only: another space gaining documents changes no score."""
+        lunches = [_note(n, f"Lunch on day {n}.") for n in range(2, 12)]
+        index.upsert(SPACE, [_note(1, "The billing service retries payments."), *lunches])
+        before = [(h.doc.doc_id, h.score) for h in index.query(SPACE, "billing", SearchFilter(), 10)]
+        index.upsert(OTHER, [_note(n, f"billing billing invoice {n} of a long text") for n in range(20, 80)])
+        after = [(h.doc.doc_id, h.score) for h in index.query(SPACE, "billing", SearchFilter(), 10)]
+        assert before == after
+        assert before[0][0] == "note:0001"
+
     def test_ranks_by_relevance_and_breaks_ties_by_id(self, index: SearchIndex) -> None:
         index.upsert(
             SPACE,

@@ -1,5 +1,7 @@
 """The search index on SQLite FTS5, from the standard library: an in-memory database per
-replica, BM25 ranking by FTS5's built-in ``bm25()`` (Okapi BM25, k1 = 1.2, b = 0.75;
+space in each replica, so that ranking statistics (document count, average length,
+document frequencies) come from the queried space alone; BM25 ranking by FTS5's
+built-in ``bm25()`` (Okapi BM25, k1 = 1.2, b = 0.75;
 https://www.sqlite.org/fts5.html#the_bm25_function), snippets by ``snippet()``.
 
 Tokenisation is FTS5's ``porter unicode61`` (Unicode words, case and diacritics folded,
@@ -56,16 +58,25 @@ class SqliteSearchIndex:
     """:class:`application.search.SearchIndex` on SQLite FTS5 (module docstring)."""
 
     def __init__(self) -> None:
-        self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        self._db.executescript(_SCHEMA)
+        self._dbs: dict[str, sqlite3.Connection] = {}
+
+    def _db(self, space_id: SpaceId) -> sqlite3.Connection:
+        """The space's database, created empty on first use."""
+        db = self._dbs.get(space_id.value)
+        if db is None:
+            db = sqlite3.connect(":memory:", check_same_thread=False)
+            db.executescript(_SCHEMA)
+            self._dbs[space_id.value] = db
+        return db
 
     def upsert(self, space_id: SpaceId, docs: Sequence[SearchDoc]) -> None:
         """See the port (a later document replaces an earlier one with its id)."""
         unique = list({d.doc_id: d for d in docs}.values())
-        with self._db:
-            self._delete(space_id, [d.doc_id for d in unique])
+        db = self._db(space_id)
+        with db:
+            self._delete(db, space_id, [d.doc_id for d in unique])
             for doc in unique:
-                cursor = self._db.execute(
+                cursor = db.execute(
                     "INSERT INTO meta(space, doc_id, kind, ref, agent, category, ts, grp, text)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -80,50 +91,58 @@ class SqliteSearchIndex:
                         doc.text,
                     ),
                 )
-                self._db.execute(
+                db.execute(
                     "INSERT INTO fts(rowid, body, parts) VALUES (?, ?, ?)",
                     (cursor.lastrowid, doc.text, f"{_parts(doc.text)} {doc.keywords}".strip()),
                 )
 
-    def _delete(self, space_id: SpaceId, doc_ids: Iterable[str]) -> None:
+    @staticmethod
+    def _delete(db: sqlite3.Connection, space_id: SpaceId, doc_ids: Iterable[str]) -> None:
         for doc_id in doc_ids:
-            row = self._db.execute(
+            row = db.execute(
                 "SELECT id FROM meta WHERE space = ? AND doc_id = ?", (space_id.value, doc_id)
             ).fetchone()
             if row is not None:
-                self._db.execute("DELETE FROM fts WHERE rowid = ?", row)
-                self._db.execute("DELETE FROM meta WHERE id = ?", row)
+                db.execute("DELETE FROM fts WHERE rowid = ?", row)
+                db.execute("DELETE FROM meta WHERE id = ?", row)
 
     def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
         """See the port."""
-        with self._db:
-            self._delete(space_id, doc_ids)
+        db = self._db(space_id)
+        with db:
+            self._delete(db, space_id, doc_ids)
 
     def delete_group(self, space_id: SpaceId, group: str) -> None:
         """See the port."""
-        with self._db:
-            rows = self._db.execute(
+        db = self._db(space_id)
+        with db:
+            rows = db.execute(
                 "SELECT id FROM meta WHERE space = ? AND grp = ?", (space_id.value, group)
             ).fetchall()
-            self._db.executemany("DELETE FROM fts WHERE rowid = ?", rows)
-            self._db.executemany("DELETE FROM meta WHERE id = ?", rows)
+            db.executemany("DELETE FROM fts WHERE rowid = ?", rows)
+            db.executemany("DELETE FROM meta WHERE id = ?", rows)
 
     def clear(self, space_id: SpaceId) -> None:
-        """See the port."""
-        with self._db:
-            rows = self._db.execute("SELECT id FROM meta WHERE space = ?", (space_id.value,)).fetchall()
-            self._db.executemany("DELETE FROM fts WHERE rowid = ?", rows)
-            self._db.execute("DELETE FROM meta WHERE space = ?", (space_id.value,))
+        """See the port: the space's database is closed and dropped."""
+        db = self._dbs.pop(space_id.value, None)
+        if db is not None:
+            db.close()
 
     def size_bytes(self) -> int:
-        """The database's size: pages times page size (every space)."""
-        (pages,) = self._db.execute("PRAGMA page_count").fetchone()
-        (page_size,) = self._db.execute("PRAGMA page_size").fetchone()
-        return int(pages) * int(page_size)
+        """The databases' size: pages times page size, every space together."""
+        total = 0
+        for db in list(self._dbs.values()):
+            (pages,) = db.execute("PRAGMA page_count").fetchone()
+            (page_size,) = db.execute("PRAGMA page_size").fetchone()
+            total += int(pages) * int(page_size)
+        return total
 
     def count(self, space_id: SpaceId) -> int:
         """See the port."""
-        (found,) = self._db.execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,)).fetchone()
+        db = self._dbs.get(space_id.value)
+        if db is None:
+            return 0
+        (found,) = db.execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,)).fetchone()
         return int(found)
 
     def query(self, space_id: SpaceId, text: str, where: SearchFilter, limit: int) -> list[SearchHit]:
@@ -151,7 +170,10 @@ class SqliteSearchIndex:
         sql.append(" ORDER BY rank, m.doc_id LIMIT ?")
         args.append(limit)
         hits = []
-        for doc_id, kind, ref, body, agent, category, ts, group, rank, snippet in self._db.execute(
+        db = self._dbs.get(space_id.value)
+        if db is None:
+            return []
+        for doc_id, kind, ref, body, agent, category, ts, group, rank, snippet in db.execute(
             "".join(sql), args
         ):
             doc = SearchDoc(

@@ -6,9 +6,10 @@ Events: ``ready`` once (``{"interval": seconds}``), then ``notes``
 ``signout`` (then the end of the stream) when the token stops authenticating, and
 ``forbidden`` (``{"message": ...}``, then the end) when it may no longer read the
 space. The token and its access are checked again before every ``notes`` event and at
-least every ``RECHECK_SECONDS``, so a token that lost the space is sent none of its notes. A comment line every 15 s keeps proxies
-from closing an idle stream. The page reads the stream with ``fetch`` so that the token
-travels in the ``Authorization`` header, never in the URL.
+least every ``RECHECK_SECONDS``, so a token that lost the space is sent none of its
+notes. A comment line every 15 s keeps proxies from closing an idle stream. The page
+reads the stream with ``fetch`` so that the token travels in the ``Authorization``
+header, never in the URL.
 """
 
 from __future__ import annotations
