@@ -142,6 +142,7 @@ def build_services(
     semantic: Semantic | None = None,
     health_timeout: float = 3.0,
     job_retention_days: int = 7,
+    audit_retention_days: int = 90,
     feed_poll_seconds: float = 1.0,
     export_max_concurrent: int = 2,
     export_max_pending: int = 16,
@@ -162,7 +163,7 @@ def build_services(
     notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     lock = SpaceLock(leases, clock, consolidation_timeout)
-    audit = AuditService(StoreAuditLog(store), clock)
+    audit = AuditService(StoreAuditLog(store), clock, retention_days=audit_retention_days)
     consolidation = ConsolidationService(
         spaces=spaces,
         notes=notes,
@@ -279,6 +280,7 @@ async def services_from_settings(settings: Settings) -> Services:
         semantic=semantic_from_settings(settings, store),
         health_timeout=settings.health_timeout,
         job_retention_days=settings.job_retention_days,
+        audit_retention_days=settings.audit_retention_days,
         feed_poll_seconds=settings.feed_poll_seconds,
         export_max_concurrent=settings.export_max_concurrent,
         export_max_pending=settings.export_max_pending,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
@@ -102,3 +103,7 @@ async def test_lock_files_do_not_pile_up_and_stale_temporary_files_are_swept(tmp
     FileSystemObjectStore(tmp_path)
     assert not old.exists()
     assert young.exists()
+
+
+class TestFileSystemAudit(AuditLogContract):
+    pass

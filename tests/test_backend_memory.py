@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
@@ -58,4 +59,8 @@ class TestMemoryJobs(JobRepositoryContract):
 
 
 class TestMemoryLeases(LeaseRepositoryContract):
+    pass
+
+
+class TestMemoryAudit(AuditLogContract):
     pass

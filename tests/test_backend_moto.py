@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
@@ -50,4 +51,8 @@ class TestMotoJobs(JobRepositoryContract):
 
 
 class TestMotoLeases(LeaseRepositoryContract):
+    pass
+
+
+class TestMotoAudit(AuditLogContract):
     pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
@@ -52,4 +53,8 @@ class TestSeaweedFsJobs(JobRepositoryContract):
 
 
 class TestSeaweedFsLeases(LeaseRepositoryContract):
+    pass
+
+
+class TestSeaweedFsAudit(AuditLogContract):
     pass

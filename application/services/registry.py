@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import attrs
 
 from application.audit import AuditService
@@ -18,7 +20,7 @@ from application.services.notes import NoteService
 from application.services.search import SearchService
 from application.services.spaces import SpaceService
 from application.services.system import SystemService
-from application.store import ObjectStore
+from application.store import ObjectStore, StoreError
 
 __all__ = ["Services"]
 
@@ -44,6 +46,9 @@ class Services:
     downloads: Downloads
 
     async def close(self) -> None:
-        """Release what the services hold: archives waiting for download, the store."""
+        """Release what the services hold: archives waiting for download, counted
+        audit refusals (written now), the store."""
         await self.downloads.close()
+        with contextlib.suppress(StoreError):
+            await self.audit.close()
         await self.store.close()

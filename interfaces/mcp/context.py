@@ -54,10 +54,43 @@ AUDITED: Final = frozenset(
         "admin_purge_tokens",
         "admin_bulk_update_tokens",
         "admin_break_lease",
+        "space_export",
+        "backup_download",
     }
 )
 """The tools whose every call, allowed or refused, is appended to the audit log."""
-_TARGETS: Final = ("token_hash", "backup_id", "target_space_id", "name")
+_TARGETS: Final = ("token_hash", "token_hashes", "backup_id", "target_space_id", "filename", "name")
+_BODIES: Final = frozenset({"content", "jsonl", "rules", "description"})
+"""Arguments recorded by their length only."""
+_AUDIT_FACTS: contextvars.ContextVar[dict[str, object] | None] = contextvars.ContextVar(
+    "live_mem_audit_facts", default=None
+)
+
+
+def audit_fact(**facts: object) -> None:
+    """Add what a call did (``purged=3``, ``broken=True``) to its audit record."""
+    current = _AUDIT_FACTS.get()
+    if current is not None:
+        current.update(facts)
+
+
+def audit_detail(arguments: dict[str, Any], facts: dict[str, object] | None = None) -> str:
+    """The ``detail`` of an audit record: the call's arguments but the space (bodies by
+    their length, lists joined) and then what it did, as ``key=value`` pairs."""
+    parts: list[str] = []
+    for key, value in sorted(arguments.items()):
+        if key == "space_id":
+            continue
+        if key in _BODIES and isinstance(value, str):
+            parts.append(f"{key}_chars={len(value)}")
+        elif isinstance(value, bool | int | float):
+            parts.append(f"{key}={value}")
+        elif isinstance(value, str) and value:
+            parts.append(f"{key}={value[:80]}")
+        elif isinstance(value, list | tuple) and value:
+            parts.append(f"{key}={','.join(str(v) for v in value)[:160]}")
+    parts.extend(f"{key}={value}" for key, value in (facts or {}).items())
+    return " ".join(parts)
 
 
 def identity_claims(identity: Identity) -> dict[str, Any]:
@@ -172,7 +205,10 @@ class ToolContext:
         """Append the call to the audit log; a failure to do so is logged, never raised."""
         token, agent = _CURRENT_CALLER.get() or ("", "unauthenticated")
         space = kwargs.get("space_id")
-        target = next((str(kwargs[k]) for k in _TARGETS if isinstance(kwargs.get(k), str) and kwargs[k]), "")
+        named = (kwargs.get(k) for k in _TARGETS)
+        target = next(
+            (",".join(map(str, v)) if isinstance(v, list | tuple) else str(v) for v in named if v), ""
+        )
         try:
             await self.services.audit.record(
                 token=token,
@@ -182,6 +218,7 @@ class ToolContext:
                 target=target[:200],
                 outcome=outcome,
                 request_id=request_id,
+                detail=audit_detail(kwargs, _AUDIT_FACTS.get()),
             )
         except (StoreError, DomainError) as exc:
             log.error("audit_write_failed", tool=tool, error=type(exc).__name__)  # noqa: TRY400 - no traceback in logs
@@ -224,6 +261,7 @@ class ToolContext:
             space = kwargs.get("space_id")
             _CURRENT_TOOL.set(name)
             _CURRENT_CALLER.set(None)
+            _AUDIT_FACTS.set({})
             with structlog.contextvars.bound_contextvars(
                 request_id=request_id, tool=name, space=space if isinstance(space, str) else None
             ):

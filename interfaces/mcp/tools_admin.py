@@ -8,7 +8,7 @@ import attrs
 from mcp.server.mcpserver import MCPServer
 
 from domain import InvalidInput
-from interfaces.mcp.context import ToolContext
+from interfaces.mcp.context import ToolContext, audit_fact
 from interfaces.mcp.shapes import backup_dict, csv, highest_permission, split_backup_id, token_dict
 
 __all__ = ["admin_tools", "backup_tools"]
@@ -155,6 +155,7 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         """Delete the records of every revoked or expired token (needs admin)."""
         me = await ctx.caller()
         purged = await s.auth.purge(me)
+        audit_fact(purged=len(purged), purged_ids=",".join(r.token_id for r in purged)[:300])
         return {"status": "ok", "purged": len(purged), "tokens": [token_dict(r) for r in purged]}
 
     @mcp.tool()
@@ -172,6 +173,7 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
             highest_permission(permissions) if permissions else None,
             csv(space_ids) or None,
         )
+        audit_fact(updated_ids=",".join(r.token_id for r in records)[:300])
         return {"status": "ok", "updated": len(records), "tokens": [token_dict(r) for r in records]}
 
     @mcp.tool()
@@ -187,6 +189,7 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         report = await s.supervision.gc_notes(
             me, space_id, older_than_days, delete_only=delete_only, dry_run=dry_run
         )
+        audit_fact(**{k: v for k, v in report.items() if isinstance(v, int | str | bool)})
         return {"status": "ok", **report}
 
     @mcp.tool()
@@ -198,7 +201,9 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         consolidation still running stops before its next batch; nothing it committed
         is lost, and its remaining notes stay live for the next run."""
         me = await ctx.caller()
-        return {"status": "ok", **await s.supervision.lease(me, space_id, break_it=confirm is True)}
+        lease = await s.supervision.lease(me, space_id, break_it=confirm is True)
+        audit_fact(state=lease["state"], holder=lease["holder"] or "", broken=lease["broken"])
+        return {"status": "ok", **lease}
 
     @mcp.tool()
     @ctx.tool
@@ -213,13 +218,16 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool()
     @ctx.tool
-    async def admin_audit_log(space_id: str = "", since: str = "", limit: int = 100) -> dict[str, Any]:
+    async def admin_audit_log(
+        space_id: str = "", since: str = "", limit: int = 100, until: str = ""
+    ) -> dict[str, Any]:
         """The audit log, newest first (needs admin): every state-changing call (spaces,
         tokens, backups and restores, imports, consolidation requests, compactions) and
         the end of every consolidation run, with time, token (hash prefix) and name,
-        action, space, target, outcome and request id. Never a secret. space_id: one
-        space, or all; since: ISO 8601 (UTC without a zone); limit: 1-1000."""
+        action, space, target, outcome, request id, detail (mode and effect) and count.
+        Never a secret. space_id: one space, or all; since, until: ISO 8601 (UTC
+        without a zone); limit: 1-1000."""
         me = await ctx.caller()
-        records = await s.audit.read(me, space_id, since, limit)
+        records = await s.audit.read(me, space_id, since, limit, until)
         entries = [{**attrs.asdict(r), "at": r.at.isoformat()} for r in records]
         return {"status": "ok", "records": entries, "count": len(entries)}
