@@ -30,6 +30,7 @@ import attrs
 
 from application.consolidation.ports import JournalRepository
 from application.ports import NoteRef, NoteRepository
+from application.store import CorruptObject
 from domain import Note, NotFound, SpaceId
 from domain.consolidation import JournalState
 
@@ -162,7 +163,7 @@ class ListedNoteRepository:
         for run_id in sorted(listing.pending | set(fresh)):
             try:
                 journal = await self._journals.get(space_id, run_id)
-            except NotFound:
+            except (NotFound, CorruptObject):  # a corrupt journal consumed nothing we can tell
                 listing.pending.discard(run_id)
                 continue
             if journal.state is JournalState.COMMITTED:

@@ -157,7 +157,8 @@ class NoteRepository(Protocol):
 
     async def get_many(self, refs: Sequence[NoteRef]) -> list[Note]:
         """Read notes concurrently, in the order of ``refs``, skipping any consumed
-        meanwhile."""
+        meanwhile and any that cannot be decoded (corrupt: logged with its key and left
+        in place, so one bad object never stops the space's reads or consolidation)."""
         ...
 
     async def delete(self, ref: NoteRef) -> None:

@@ -9,12 +9,12 @@ import httpx
 
 from application.consolidation import JobState
 from application.store import StoredObject, StoreUnavailable
-from domain import SpaceId
+from domain import Identity, SpaceId
 from infrastructure.repositories.consolidation import JOBS_PREFIX, StoreJobRepository
 from infrastructure.stores import MemoryObjectStore
 from tests.consolidation_support import FakeClock, seed, services_over
 from tests.http_support import running_server
-from tests.mcp_support import BOOTSTRAP_KEY, OTHER, SPACE, connect, deploy, payload
+from tests.mcp_support import BOOTSTRAP_KEY, OTHER, SPACE, Deployment, connect, deploy, error_text, payload
 from tests.test_http import MCP_HEADERS, MCP_INITIALIZE
 
 
@@ -78,3 +78,68 @@ async def test_a_corrupt_or_unreachable_token_store_answers_503_not_500() -> Non
             "error": "unavailable",
             "error_description": "the token store is unavailable; try again later",
         }
+
+
+async def _space_with_history(deployment_notes: int = 3) -> tuple[Deployment, Identity]:
+    deployment = await deploy()
+    admin = await deployment.services.auth.authenticate(BOOTSTRAP_KEY)
+    for i in range(deployment_notes):
+        await deployment.services.notes.write(admin, SPACE, "decision", f"note {i} about s3")
+    await deployment.services.consolidation.submit(admin, SPACE)
+    await deployment.services.consolidation.drain()
+    return deployment, admin
+
+
+_EVERY_READ = (
+    ("space_list", {}),
+    ("bank_stale_spaces", {"min_notes": 1, "min_age_days": 0}),
+    ("admin_gc_notes", {}),
+    ("live_read", {"space_id": SPACE}),
+    ("live_search", {"space_id": SPACE, "query": "s3"}),
+    ("memory_search", {"space_id": SPACE, "query": "s3"}),
+    ("bank_history", {"space_id": SPACE}),
+    ("backup_create", {"space_id": SPACE}),
+    ("space_export", {"space_id": SPACE}),
+)
+
+
+async def test_a_corrupt_journal_is_skipped_and_the_space_still_works() -> None:
+    """Second review, M5: one corrupt journal broke space_list for everyone and the
+    space's history, backups and consolidation."""
+    deployment, admin = await _space_with_history()
+    journal = next(k for k in deployment.store._objects if "/_consolidations/" in k)
+    await deployment.services.store.put(journal, b"\x00 not a journal")
+    await deployment.services.notes.write(admin, SPACE, "decision", "after the corruption, s3")
+    async with connect(deployment.services, BOOTSTRAP_KEY) as client:
+        for tool, args in _EVERY_READ:
+            result = await client.call_tool(tool, args)
+            assert not error_text(result), f"{tool}: {error_text(result)}"
+    job = await deployment.services.consolidation.submit(admin, SPACE)
+    await deployment.services.consolidation.drain()
+    done = await deployment.services.consolidation.status(admin, job.job_id)
+    assert done.state is JobState.SUCCEEDED, done.error
+    async with connect(deployment.services, BOOTSTRAP_KEY) as client:
+        left = payload(await client.call_tool("live_read", {"space_id": SPACE}))
+    assert left["notes"] == []
+
+
+async def test_a_corrupt_note_is_skipped_reported_and_kept_while_the_others_are_consolidated() -> None:
+    deployment, admin = await _space_with_history(0)
+    for i in range(3):
+        await deployment.services.notes.write(admin, SPACE, "decision", f"fresh note {i} about s3")
+    bad = sorted(k for k in deployment.store._objects if "/live/" in k)[1]
+    await deployment.services.store.put(bad, b"\x00garbage{")
+    async with connect(deployment.services, BOOTSTRAP_KEY) as client:
+        for tool, args in _EVERY_READ:
+            result = await client.call_tool(tool, args)
+            assert not error_text(result), f"{tool}: {error_text(result)}"
+        listed = payload(await client.call_tool("live_read", {"space_id": SPACE}))
+    assert len(listed["notes"]) == 2  # the two fresh notes that can be read
+    job = await deployment.services.consolidation.submit(admin, SPACE)
+    await deployment.services.consolidation.drain()
+    done = await deployment.services.consolidation.status(admin, job.job_id)
+    assert done.state is JobState.SUCCEEDED, done.error
+    assert done.report is not None
+    assert done.report["notes_consumed"] == 2
+    assert done.report["notes_unreadable"] == [bad]
+    assert deployment.store._objects[bad][0] == b"\x00garbage{"  # kept for an admin, not lost

@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from typing import Any
 
 import attrs
 import structlog
@@ -31,6 +30,7 @@ from application.consolidation.ports import (
     LeaseRepository,
     ModelError,
 )
+from application.consolidation.report import ConsolidationReport
 from application.ports import BankRepository, Clock, NoteRef, NoteRepository, SpaceRepository
 from domain import (
     AgentName,
@@ -68,47 +68,6 @@ class ConsolidationFailed(Exception):
     def __init__(self, message: str, report: ConsolidationReport) -> None:
         super().__init__(message)
         self.report = report
-
-
-@attrs.frozen
-class ConsolidationReport:
-    """What one run did.
-
-    Attributes:
-        notes_consumed: notes carried into the bank.
-        notes_remaining: notes of the scope left for a later run (over ``max_notes``).
-        files_changed: bank files written, sorted.
-        batches, run_ids: committed batches and their journal ids.
-        tokens_in, tokens_out: model usage (0 in extractive mode).
-        duration_s: wall time of the run.
-        mode: ``extractive`` or ``abstractive (model)``.
-        recovered: journals found ``prepared`` and rolled forward first.
-        archive_files: archive files written (new notes and displaced entries).
-        hot_tokens: estimated tokens of the hot bank after the run (what
-            ``bank_read_all`` returns); 0 when no batch ran.
-    """
-
-    notes_consumed: int = 0
-    notes_remaining: int = 0
-    files_changed: tuple[str, ...] = ()
-    batches: int = 0
-    run_ids: tuple[str, ...] = ()
-    tokens_in: int = 0
-    tokens_out: int = 0
-    duration_s: float = 0.0
-    mode: str = "extractive"
-    recovered: int = 0
-    archive_files: tuple[str, ...] = ()
-    hot_tokens: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            **attrs.asdict(self),
-            "files_changed": list(self.files_changed),
-            "run_ids": list(self.run_ids),
-            "archive_files": list(self.archive_files),
-        }
 
 
 class ConsolidationService:
@@ -288,6 +247,8 @@ class ConsolidationService:
         bank = {file.name: file.content for file in await self._bank.get_all(space_id)}
         archive = Archive(space_id, {f.name: f.content for f in await self._bank.get_archive(space_id)})
         notes = await self._notes.get_many(refs)
+        read = {n.note_id for n in notes}
+        report = attrs.evolve(report, notes_unreadable=tuple(r.key for r in refs if r.note_id not in read))
         keys = {r.note_id: r.key for r in refs}
         batches: list[list[Note]] = pack_batches(
             notes,

@@ -67,13 +67,21 @@ class StoreJournalRepository:
         return codecs.decode_json(data, Journal, f"journal {key}")
 
     async def list(self, space_id: SpaceId) -> builtins.list[Journal]:
-        """See the port."""
+        """See the port: a journal that cannot be decoded is skipped and logged
+        (``journal_unreadable`` with its key), so one corrupt object does not stop the
+        space's history, backups and consolidation."""
         found = []
         async for page in self._store.list_pages(_journal_prefix(space_id)):
             for info in page:
-                if info.key.endswith(".json"):
+                if not info.key.endswith(".json"):
+                    continue
+                try:
                     data = (await self._store.get(info.key)).data
                     found.append(codecs.decode_json(data, Journal, f"journal {info.key}"))
+                except ObjectNotFound:
+                    continue
+                except CorruptObject as exc:
+                    log.warning("journal_unreadable", key=info.key, error=str(exc)[:200])
         return sorted(found, key=lambda j: j.run_id)
 
 

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Final
 
+import structlog
+
 from application.ports import BankFileInfo, NoteRef
 from application.store import CorruptObject, ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import (
@@ -34,6 +36,8 @@ __all__ = [
     "StoreBankRepository",
     "StoreTokenRepository",
 ]
+
+log = structlog.get_logger("live_mem.store")
 
 _READ_CONCURRENCY: Final = 16
 _MARKDOWN: Final = "text/markdown; charset=utf-8"
@@ -227,6 +231,9 @@ class StoreNoteRepository:
                 try:
                     return await self.get(ref)
                 except NotFound:
+                    return None
+                except CorruptObject as exc:
+                    log.warning("note_unreadable", key=ref.key, error=str(exc)[:200])
                     return None
 
         return [n for n in await asyncio.gather(*(one(r) for r in refs)) if n is not None]

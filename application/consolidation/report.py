@@ -1,0 +1,54 @@
+"""What one consolidation run did: the report a job records and ``bank_history`` shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = ["ConsolidationReport"]
+
+
+@attrs.frozen
+class ConsolidationReport:
+    """What one run did.
+
+    Attributes:
+        notes_consumed: notes carried into the bank.
+        notes_remaining: notes of the scope left for a later run (over ``max_notes``).
+        files_changed: bank files written, sorted.
+        batches, run_ids: committed batches and their journal ids.
+        tokens_in, tokens_out: model usage (0 in extractive mode).
+        duration_s: wall time of the run.
+        mode: ``extractive`` or ``abstractive (model)``.
+        recovered: journals found ``prepared`` and rolled forward first.
+        archive_files: archive files written (new notes and displaced entries).
+        hot_tokens: estimated tokens of the hot bank after the run (what
+            ``bank_read_all`` returns); 0 when no batch ran.
+        notes_unreadable: keys of live notes that could not be decoded: skipped, left
+            in place for an admin (see ``note_unreadable`` in the logs).
+    """
+
+    notes_consumed: int = 0
+    notes_remaining: int = 0
+    files_changed: tuple[str, ...] = ()
+    batches: int = 0
+    run_ids: tuple[str, ...] = ()
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_s: float = 0.0
+    mode: str = "extractive"
+    recovered: int = 0
+    archive_files: tuple[str, ...] = ()
+    hot_tokens: int = 0
+    notes_unreadable: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            **attrs.asdict(self),
+            "files_changed": list(self.files_changed),
+            "run_ids": list(self.run_ids),
+            "archive_files": list(self.archive_files),
+            "notes_unreadable": list(self.notes_unreadable),
+        }
