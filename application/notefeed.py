@@ -170,6 +170,8 @@ class ListedNoteRepository:
                 listing.pending.discard(run_id)
                 for consumed in journal.consumed:
                     listing.drop(consumed.key)
+            elif journal.state is JournalState.ABANDONED:
+                listing.pending.discard(run_id)
             else:
                 listing.pending.add(run_id)
 

@@ -233,7 +233,7 @@ def build_services(
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
         bank_edit=BankEditService(spaces, bank, consolidation, ids),
-        supervision=Supervision(spaces, notes, job_records, jobs, clock, leases=leases),
+        supervision=Supervision(spaces, notes, job_records, jobs, clock, leases=leases, journals=journals),
         downloads=downloads,
     )
 

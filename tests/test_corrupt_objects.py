@@ -90,7 +90,7 @@ async def _space_with_history(deployment_notes: int = 3) -> tuple[Deployment, Id
     return deployment, admin
 
 
-_EVERY_READ = (
+_EVERY_READ: tuple[tuple[str, dict[str, object]], ...] = (
     ("space_list", {}),
     ("bank_stale_spaces", {"min_notes": 1, "min_age_days": 0}),
     ("admin_gc_notes", {}),

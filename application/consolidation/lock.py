@@ -1,5 +1,6 @@
-"""Holding a space's consolidation lease for a short exclusive operation (a backup, a
-space deletion): the same lease a consolidation takes, so none of them overlap."""
+"""A space's consolidation lease, held through one handle: a consolidation, a hand
+edit, a backup and a space deletion all take the same lease, so none of them overlap,
+and all renew and release it the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +12,33 @@ from application.consolidation.ports import Lease, LeaseRepository
 from application.ports import Clock
 from domain import SpaceId
 
-__all__ = ["SpaceLock"]
+__all__ = ["LeaseHandle", "SpaceLock"]
+
+
+class LeaseHandle:
+    """A held lease and its latest renewal. Renewing replaces the lease's ETag, so the
+    release must name the newest one: holding the lease through this handle makes sure
+    it does, whether the work ended, failed or was cancelled (a release with a stale
+    ETag would leave the space locked until the lease expired)."""
+
+    def __init__(self, leases: LeaseRepository, clock: Clock, lease: Lease, length: timedelta) -> None:
+        self._leases = leases
+        self._clock = clock
+        self._length = length
+        self.lease = lease
+
+    async def renew(self) -> None:
+        """Extend the lease by its length from now (compare-and-swap on its ETag).
+
+        Raises:
+            Conflict: the lease is no longer ours (it expired and was taken over, or an
+                admin broke it): the holder must stop before writing anything more.
+        """
+        self.lease = await self._leases.renew(self.lease, self._clock.now() + self._length)
+
+    async def release(self) -> None:
+        """Give the lease back; one that is no longer ours is left alone."""
+        await self._leases.release(self.lease)
 
 
 class SpaceLock:
@@ -29,15 +56,17 @@ class SpaceLock:
         self._length = timedelta(seconds=seconds)
 
     @contextlib.asynccontextmanager
-    async def hold(self, space_id: SpaceId, holder: str) -> AsyncIterator[Lease]:
-        """Hold the lease for the ``async with`` block.
+    async def hold(self, space_id: SpaceId, holder: str) -> AsyncIterator[LeaseHandle]:
+        """Hold the lease for the ``async with`` block; it is released however the
+        block ends.
 
         Raises:
             Conflict: a consolidation, backup or deletion of the space holds it.
         """
         now = self._clock.now()
         lease = await self._leases.acquire(space_id, holder, now + self._length, now)
+        handle = LeaseHandle(self._leases, self._clock, lease, self._length)
         try:
-            yield lease
+            yield handle
         finally:
-            await self._leases.release(lease)
+            await handle.release()

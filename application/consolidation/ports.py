@@ -119,6 +119,10 @@ class JournalRepository(Protocol):
         """Record that ``journal`` is fully applied."""
         ...
 
+    async def mark_abandoned(self, journal: Journal) -> None:
+        """Record that ``journal`` (prepared) is given up: rewrite it as ``abandoned``."""
+        ...
+
     async def list(self, space_id: SpaceId) -> list[Journal]:
         """Every journal of the space, oldest first."""
         ...

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import timedelta
 
 import attrs
 import structlog
 
+from application.consolidation.lock import LeaseHandle, SpaceLock
 from application.consolidation.planners import PlannedBatch, Planner, PlanRequest
 from application.consolidation.ports import (
     InvalidModelOutput,
     JournalRepository,
-    Lease,
     LeaseRepository,
     ModelError,
 )
@@ -91,10 +90,9 @@ class ConsolidationService:
         self._notes = notes
         self._bank = bank
         self._journals = journals
-        self._leases = leases
         self._planner = planner
         self._clock = clock
-        self._lease = timedelta(seconds=lease_seconds)
+        self._lock = SpaceLock(leases, clock, lease_seconds)
         self._max_notes = max_notes
         self._bank_budget = bank_budget_tokens
 
@@ -126,14 +124,14 @@ class ConsolidationService:
             StoreError: the store failed; whatever was prepared is rolled forward next time.
         """
 
-        async def select(lease: Lease, report: ConsolidationReport) -> tuple[ConsolidationReport, Lease]:
+        async def select(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
             # The notes that exist now; any written while the run goes on are left alone.
             refs = [r for r in await self._notes.refs(space_id) if agent is None or r.agent == agent]
             selected, remaining = refs[: self._max_notes], max(0, len(refs) - self._max_notes)
             report = attrs.evolve(report, notes_remaining=remaining)
             if selected:
-                return await self._run(space_id, job_id, selected, lease, report)
-            return report, lease
+                return await self._run(space_id, job_id, selected, held, report)
+            return report
 
         return await self._leased(space_id, job_id, select)
 
@@ -146,8 +144,8 @@ class ConsolidationService:
             NotFound, Conflict, StoreError: as :meth:`consolidate`.
         """
 
-        async def fit(lease: Lease, report: ConsolidationReport) -> tuple[ConsolidationReport, Lease]:
-            return await self._run(space_id, job_id, [], lease, report)
+        async def fit(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
+            return await self._run(space_id, job_id, [], held, report)
 
         return await self._leased(space_id, job_id, fit)
 
@@ -155,20 +153,17 @@ class ConsolidationService:
         self,
         space_id: SpaceId,
         job_id: str,
-        work: Callable[[Lease, ConsolidationReport], Awaitable[tuple[ConsolidationReport, Lease]]],
+        work: Callable[[LeaseHandle, ConsolidationReport], Awaitable[ConsolidationReport]],
     ) -> ConsolidationReport:
         """Take the lease, roll forward what a crash left, do ``work``, release the
-        lease as last renewed; the report carries the wall time."""
+        lease as last renewed however the work ended (a failed commit included); the
+        report carries the wall time."""
         started = time.perf_counter()
         await self._spaces.get(space_id)
-        now = self._clock.now()
-        lease = await self._leases.acquire(space_id, job_id, now + self._lease, now)
-        try:
+        async with self._lock.hold(space_id, job_id) as held:
             recovered = await self.roll_forward(space_id)
-            report, lease = await work(lease, ConsolidationReport(mode=self.mode, recovered=recovered))
+            report = await work(held, ConsolidationReport(mode=self.mode, recovered=recovered))
             return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
-        finally:
-            await self._leases.release(lease)
 
     async def edit(
         self, space_id: SpaceId, job_id: str, files: dict[str, str], deleted: Sequence[str], mode: str
@@ -182,7 +177,7 @@ class ConsolidationService:
         """
         committed: list[Journal] = []
 
-        async def write(lease: Lease, report: ConsolidationReport) -> tuple[ConsolidationReport, Lease]:
+        async def write(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
             stamp = self._clock.now()
             journal = Journal(
                 run_id=f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{job_id[:12]}-edit",
@@ -201,11 +196,11 @@ class ConsolidationService:
             )
             # Renewing before anything is written fences this batch: if an admin broke the
             # lease meanwhile (admin_break_lease), the run stops here, before its journal.
-            lease = await self._leases.renew(lease, self._clock.now() + self._lease)
+            await held.renew()
             await self._journals.prepare(journal)
             await self._commit(journal)
             committed.append(attrs.evolve(journal, state=JournalState.COMMITTED))
-            return report, lease
+            return report
 
         await self._leased(space_id, job_id, write)
         return committed[0]
@@ -234,11 +229,10 @@ class ConsolidationService:
         space_id: SpaceId,
         job_id: str,
         refs: Sequence[NoteRef],
-        lease: Lease,
+        held: LeaseHandle,
         report: ConsolidationReport,
-    ) -> tuple[ConsolidationReport, Lease]:
-        """Plan and commit every batch; return the report and the lease as last renewed
-        (its ETag is what release must match)."""
+    ) -> ConsolidationReport:
+        """Plan and commit every batch, renewing the lease before each; return the report."""
         rules = await self._spaces.rules(space_id)
         table = RoutingTable.from_rules(rules)
         budgets = file_budgets(rules, self._bank_budget)
@@ -298,7 +292,7 @@ class ConsolidationService:
             )
             # Renewing before anything is written fences this batch: if an admin broke the
             # lease meanwhile (admin_break_lease), the run stops here, before its journal.
-            lease = await self._leases.renew(lease, self._clock.now() + self._lease)
+            await held.renew()
             await self._journals.prepare(journal)
             await self._commit(journal)
             bank.update(fitted)
@@ -317,7 +311,7 @@ class ConsolidationService:
                 tokens_out=report.tokens_out + planned.tokens_out,
                 hot_tokens=sum(estimate_tokens(text) for text in bank.values()),
             )
-        return report, lease
+        return report
 
     async def _plan(
         self, base: PlanRequest, report: ConsolidationReport

@@ -12,9 +12,16 @@ from typing import Any
 
 from application.access import require_space_access
 from application.consolidation.jobs import ConsolidationJobs
-from application.consolidation.ports import JobRecord, JobRepository, JobState, LeaseRepository
+from application.consolidation.ports import (
+    JobRecord,
+    JobRepository,
+    JobState,
+    JournalRepository,
+    LeaseRepository,
+)
 from application.ports import Clock, NoteRepository, SpaceRepository
-from domain import ALL_SPACES, DomainError, Identity, InvalidInput, Permission, SpaceId
+from domain import ALL_SPACES, DomainError, Identity, InvalidInput, NotFound, Permission, SpaceId
+from domain.consolidation import JournalState
 
 __all__ = ["Supervision"]
 
@@ -39,6 +46,7 @@ class Supervision:
         clock: Clock,
         *,
         leases: LeaseRepository,
+        journals: JournalRepository,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
@@ -46,32 +54,53 @@ class Supervision:
         self._consolidation = consolidation
         self._clock = clock
         self._leases = leases
+        self._journals = journals
 
-    async def lease(self, caller: Identity, space_id: str, *, break_it: bool = False) -> dict[str, Any]:
+    async def lease(
+        self, caller: Identity, space_id: str, *, break_it: bool = False, discard_journal: str = ""
+    ) -> dict[str, Any]:
         """The space's consolidation lease (admin): ``state`` ``free``, ``held`` or
         ``expired``, its ``holder`` (a job id, ``backup-...``, ``delete-...``, or
-        ``unreadable`` for a corrupt lease) and ``expires_at``; with ``break_it``, the
-        lease is removed whatever its state and ``broken`` is true. A consolidation that
-        still runs under a broken lease stops before it writes its next batch (it renews
-        the lease first); a backup or deletion under way goes on.
+        ``unreadable`` for a corrupt lease) and ``expires_at``, and the journals left
+        ``prepared`` (``unfinished_journals``: every run rolls them forward first, so
+        one that cannot commit stops every run). With ``break_it``, the lease is removed
+        whatever its state and ``broken`` is true; a consolidation that still runs
+        under a broken lease stops before it writes its next batch (it renews the lease
+        first); a backup or deletion under way goes on. With ``break_it`` and
+        ``discard_journal`` (a run id from ``unfinished_journals``), that journal is
+        marked ``abandoned``: never rolled forward; the notes it named that are still
+        live stay live for the next run, and the files it wrote stay as they are.
 
         Raises:
-            PermissionDenied, InvalidInput.
+            PermissionDenied; InvalidInput (``discard_journal`` without ``break_it``);
+            NotFound (``discard_journal`` names no unfinished journal of the space).
         """
         space = require_space_access(caller, Permission.ADMIN, space_id)
+        if discard_journal and not break_it:
+            raise InvalidInput("discarding a journal breaks the lease first: call again with confirm=true")
+        unfinished = {
+            j.run_id: j for j in await self._journals.list(space) if j.state is JournalState.PREPARED
+        }
+        if discard_journal and discard_journal not in unfinished:
+            raise NotFound(f"no unfinished journal {discard_journal[:80]!r} in space {space}")
         held = await (self._leases.break_lease(space) if break_it else self._leases.current(space))
+        if discard_journal:
+            await self._journals.mark_abandoned(unfinished.pop(discard_journal))
+        answer: dict[str, Any] = {
+            "space_id": space.value,
+            "state": "free",
+            "holder": None,
+            "expires_at": None,
+            "broken": False,
+            "unfinished_journals": sorted(unfinished),
+            "discarded": discard_journal or None,
+        }
         if held is None:
-            return {
-                "space_id": space.value,
-                "state": "free",
-                "holder": None,
-                "expires_at": None,
-                "broken": False,
-            }
+            return answer
         holder, expires_at = held
         live = expires_at is not None and expires_at > self._clock.now()
         return {
-            "space_id": space.value,
+            **answer,
             "state": "held" if live else "expired",
             "holder": holder,
             "expires_at": expires_at.isoformat() if expires_at else None,

@@ -34,6 +34,7 @@ __all__ = [
     "ARCHIVE_FOLDER",
     "DEFAULT_BANK_BUDGET_TOKENS",
     "MIN_FILE_BUDGET_TOKENS",
+    "RULES_MAX_FILES",
     "TOKENS_PER_LINE",
     "check_rules",
     "file_budgets",
@@ -105,19 +106,37 @@ def file_budgets(
     return {name: budgets[name] for name in files}
 
 
+RULES_MAX_FILES: Final = 64
+"""The most bank files a space's rules may declare (each consolidation plan writes them)."""
+
+
 def check_rules(
     rules: SpaceRules, space_budget: int = DEFAULT_BANK_BUDGET_TOKENS
 ) -> Mapping[BankFileName, int]:
     """Validate the rules' declarations and tables; return the file budgets.
 
     Raises:
-        InvalidInput: no declared file; a file declared under ``archive/`` (reserved);
-            a routing or budgets table that names an undeclared file or a bad value.
-            Each message names the offending file.
+        InvalidInput: no declared file; more than ``RULES_MAX_FILES``; a file declared
+            under ``archive/`` (reserved); a file whose name is also a folder of another
+            (``notes.md`` and ``notes.md/detail.md``: no store holds both); a routing or
+            budgets table that names an undeclared file or a bad value. Each message
+            names the offending file.
     """
     files = rules.file_names()
     if not files:
         raise InvalidInput("the rules declare no bank file: add headings such as '## progress.md'")
+    if len(files) > RULES_MAX_FILES:
+        raise InvalidInput(
+            f"the rules declare {len(files)} bank files; at most {RULES_MAX_FILES} are allowed"
+        )
+    values = {n.value for n in files}
+    for value in sorted(values):
+        parts = value.split("/")
+        clash = sorted({"/".join(parts[:i]) for i in range(1, len(parts))} & values)
+        if clash:
+            raise InvalidInput(
+                f"the rules declare {clash[0]} as a file and as the folder of {value}; rename one"
+            )
     for name in files:
         if name.value.split("/", 1)[0] == ARCHIVE_FOLDER:
             raise InvalidInput(

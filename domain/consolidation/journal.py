@@ -20,10 +20,14 @@ __all__ = ["ConsumedNote", "Journal", "JournalState"]
 
 
 class JournalState(enum.StrEnum):
-    """``prepared``: decided, maybe partly applied. ``committed``: fully applied."""
+    """``prepared``: decided, maybe partly applied. ``committed``: fully applied.
+    ``abandoned``: an admin gave up a prepared journal that could not be committed
+    (``admin_break_lease`` with ``discard_journal``); it is never rolled forward, and
+    the notes it named that are still live stay live."""
 
     PREPARED = "prepared"
     COMMITTED = "committed"
+    ABANDONED = "abandoned"
 
 
 @attrs.frozen

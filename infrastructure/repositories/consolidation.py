@@ -16,7 +16,7 @@ import structlog
 from application.consolidation.ports import JobRecord, JobState, Lease
 from application.store import CorruptObject, ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import Conflict, NotFound, SpaceId
-from domain.consolidation import Journal
+from domain.consolidation import Journal, JournalState
 from infrastructure import codecs, layout
 
 __all__ = ["JOBS_PREFIX", "StoreJobRepository", "StoreJournalRepository", "StoreLeaseRepository"]
@@ -45,6 +45,13 @@ class StoreJournalRepository:
         """See the port."""
         key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
         await self._store.put(key, codecs.encode_json(journal), content_type=_JSON)
+
+    async def mark_abandoned(self, journal: Journal) -> None:
+        """See the port."""
+        key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
+        await self._store.put(
+            key, codecs.encode_json(attrs.evolve(journal, state=JournalState.ABANDONED)), content_type=_JSON
+        )
 
     async def run_ids(self, space_id: SpaceId, *, after: str = "") -> builtins.list[str]:
         """See the port."""

@@ -194,14 +194,20 @@ def admin_tools(mcp: MCPServer, ctx: ToolContext) -> None:
 
     @mcp.tool()
     @ctx.tool
-    async def admin_break_lease(space_id: str, confirm: bool = False) -> dict[str, Any]:
+    async def admin_break_lease(
+        space_id: str, confirm: bool = False, discard_journal: str = ""
+    ) -> dict[str, Any]:
         """The space's consolidation lease (needs admin): state free, held or expired,
-        holder (a job id, backup-..., delete-..., or unreadable) and expires_at. With
-        confirm=true the lease is removed, for a holder that died or hangs: a
-        consolidation still running stops before its next batch; nothing it committed
-        is lost, and its remaining notes stay live for the next run."""
+        holder (a job id, backup-..., delete-..., or unreadable), expires_at, and
+        unfinished_journals (prepared, rolled forward by every run). With confirm=true
+        the lease is removed, for a holder that died or hangs: a consolidation still
+        running stops before its next batch; nothing it committed is lost. With
+        confirm=true and discard_journal (a run id from unfinished_journals) that
+        journal is abandoned, for one that can never commit: its live notes stay live."""
         me = await ctx.caller()
-        lease = await s.supervision.lease(me, space_id, break_it=confirm is True)
+        lease = await s.supervision.lease(
+            me, space_id, break_it=confirm is True, discard_journal=discard_journal
+        )
         audit_fact(state=lease["state"], holder=lease["holder"] or "", broken=lease["broken"])
         return {"status": "ok", **lease}
 
