@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC
 from typing import Any, Final
@@ -34,6 +35,30 @@ def _model_folder(model: str) -> str:
     return f"{_PREFIX}{hashlib.sha256(model.encode('utf-8')).hexdigest()[:16]}/"
 
 
+MAX_DIMENSION: Final = 4096
+"""The largest embedding accepted (bge-m3: 1024, all-MiniLM-L6-v2: 384)."""
+
+
+def check_vector(vector: Sequence[float], dimension: int | None) -> int:
+    """The vector's dimension, checked: 1 to ``MAX_DIMENSION`` finite numbers, and
+    ``dimension`` of them when one is expected.
+
+    Raises:
+        EmbeddingsUnavailable: naming what is wrong (an endpoint that changed models
+            mid-way, a vector too long, NaN or infinity).
+    """
+    size = len(vector)
+    if not 1 <= size <= MAX_DIMENSION:
+        raise EmbeddingsUnavailable(f"the endpoint answered a {size}-dimensional vector (1-{MAX_DIMENSION})")
+    if dimension is not None and size != dimension:
+        raise EmbeddingsUnavailable(
+            f"the endpoint answered a {size}-dimensional vector after {dimension}-dimensional ones"
+        )
+    if not np.all(np.isfinite(np.asarray(vector, dtype=np.float64))):
+        raise EmbeddingsUnavailable("the endpoint answered a vector with NaN or infinity")
+    return size
+
+
 class StoreVectorRepository:
     """:class:`application.search.VectorRepository` on an object store."""
 
@@ -51,10 +76,14 @@ class StoreVectorRepository:
                     data = (await self._store.get(folder + digest)).data
                 except ObjectNotFound:
                     return None
+            if not data or len(data) % 4 or len(data) > 4 * MAX_DIMENSION:
+                return None  # not a vector this server wrote: embedded again
             return digest, np.frombuffer(data, dtype="<f4").astype(float).tolist()
 
-        found = await asyncio.gather(*(one(h) for h in dict.fromkeys(hashes)))
-        return dict(f for f in found if f is not None)
+        found = [f for f in await asyncio.gather(*(one(h) for h in dict.fromkeys(hashes))) if f]
+        sizes = Counter(len(v) for _, v in found)
+        common = sizes.most_common(1)[0][0] if sizes else 0
+        return {digest: vector for digest, vector in found if len(vector) == common}
 
     async def put(self, model: str, content_hash: str, vector: Sequence[float]) -> None:
         """See the port."""
@@ -72,10 +101,14 @@ class NumpyVectorIndex:
         self._spaces: dict[SpaceId, dict[str, tuple[SearchDoc, Any]]] = {}
 
     def upsert(self, space_id: SpaceId, doc: SearchDoc, vector: Sequence[float]) -> None:
-        """See the port."""
+        """See the port. A vector whose dimension differs from the space's others
+        replaces them all (the model changed): vectors of two models never mix."""
         array = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(array))
-        self._spaces.setdefault(space_id, {})[doc.doc_id] = (doc, array / norm if norm else array)
+        docs = self._spaces.setdefault(space_id, {})
+        if docs and next(iter(docs.values()))[1].shape != array.shape:
+            docs.clear()
+        docs[doc.doc_id] = (doc, array / norm if norm else array)
 
     def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
         """See the port."""
@@ -97,6 +130,8 @@ class NumpyVectorIndex:
         if not rows or limit <= 0:
             return []
         query = np.asarray(vector, dtype=np.float32)
+        if rows[0][1].shape != query.shape:
+            return []  # a query embedded by another model than the index's
         norm = float(np.linalg.norm(query))
         scores = np.stack([v for _, v in rows]) @ (query / norm if norm else query)
         order = sorted(range(len(rows)), key=lambda i: (-float(scores[i]), rows[i][0].doc_id))[:limit]
@@ -130,6 +165,7 @@ class OpenAICompatibleEmbedder:
             base_url=base_url, api_key=api_key or "none", timeout=timeout, max_retries=1
         )
         self._model = model
+        self._dimension: int | None = None  # the first answer's; every later one must match
 
     @property
     def model(self) -> str:
@@ -147,4 +183,6 @@ class OpenAICompatibleEmbedder:
         vectors = [item.embedding for item in sorted(answer.data, key=lambda d: d.index)]
         if len(vectors) != len(texts):
             raise EmbeddingsUnavailable(f"asked for {len(texts)} vectors, got {len(vectors)}")
+        for vector in vectors:
+            self._dimension = check_vector(vector, self._dimension)
         return vectors

@@ -4,6 +4,7 @@ without any model. Requests are recorded; ``failing`` makes it answer 500."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -39,6 +40,8 @@ class ScriptedEmbeddings:
 
     inputs: list[list[str]] = attrs.field(factory=list)
     failing: bool = False
+    padding: int = 0  # zeros added to every vector: another model's dimension
+    delay: float = 0.0  # seconds to wait before answering: a slow endpoint
 
     async def handle(self, request: Request) -> Response:
         body: dict[str, Any] = json.loads(await request.body())
@@ -48,7 +51,12 @@ class ScriptedEmbeddings:
             )
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         self.inputs.append(texts)
-        data = [{"object": "embedding", "index": i, "embedding": vector(t)} for i, t in enumerate(texts)]
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        data = [
+            {"object": "embedding", "index": i, "embedding": vector(t) + [0.0] * self.padding}
+            for i, t in enumerate(texts)
+        ]
         usage = {"prompt_tokens": 1, "total_tokens": 1}
         return JSONResponse({"object": "list", "data": data, "model": body["model"], "usage": usage})
 

@@ -82,3 +82,45 @@ class TestStoreVectorRepository(VectorRepositoryContract):
     @pytest.fixture
     def repository(self) -> VectorRepository:
         return StoreVectorRepository(MemoryObjectStore())
+
+
+async def test_vectors_of_another_dimension_never_break_search_and_huge_ones_are_refused() -> None:
+    """Second review, L4: mixed dimensions broke search for good; 200,000-dimension
+    vectors were stored."""
+    store = MemoryObjectStore()
+    async with scripted_embeddings() as (url, server):
+        services = _replica(store, url)
+        await _seed(services)
+        admin = await services.auth.authenticate(KEY)
+        assert (await services.search.search(admin, "proj", "vehicle")).hits
+        await services.notes.write(admin, "proj", "decision", "A truck joins the vehicle fleet")
+        server.padding = 200_000  # the endpoint now answers huge vectors
+        huge = await services.search.search(admin, "proj", "truck")
+        assert huge.degraded
+        assert huge.hits  # lexical
+        assert all(len(v) <= 4 * 4096 for k, (v, _) in store._objects.items() if "_vectors/" in k)
+        fresh = _replica(store, url)  # another model: a new dimension for every vector
+        server.padding = 3
+        again = await fresh.search.search(admin, "proj", "vehicle")
+        assert again.hits
+        assert not again.degraded
+
+
+async def test_a_slow_endpoint_never_makes_a_query_wait_past_its_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import application.services.search as search_module
+
+    monkeypatch.setattr(search_module, "QUERY_WAIT_SECONDS", 0.5)
+    store = MemoryObjectStore()
+    async with scripted_embeddings() as (url, server):
+        services = _replica(store, url)
+        await _seed(services)
+        admin = await services.auth.authenticate(KEY)
+        server.delay = 3.0
+        slow = await services.search.search(admin, "proj", "pizza")
+        server.delay = 0.0
+        later = await services.search.search(admin, "proj", "pizza")
+    assert slow.degraded
+    assert [h.doc.text for h in slow.hits][:1] == ["Order pizza for the Friday demo"]
+    assert not later.degraded

@@ -58,6 +58,9 @@ QUERY_MAX: Final = 500
 LIMIT_MAX: Final = 200
 RRF_K: Final = 60
 EMBED_BATCH: Final = 64
+QUERY_WAIT_SECONDS: Final = 3.0
+"""The longest a query waits for the embeddings endpoint (its own vector, and the
+space's documents not embedded yet); past it the answer is lexical and ``degraded``."""
 FUSION_DEPTH: Final = 50
 
 
@@ -205,9 +208,10 @@ class SearchService:
         assert self._semantic is not None
         lexical = self._index.query(space, query, where, max(limit, FUSION_DEPTH))
         try:
-            [vector] = await self._semantic.embedder.embed([query])
-        except EmbeddingsUnavailable as exc:
-            log.warning("search_degraded", space=space.value, reason=str(exc))
+            async with asyncio.timeout(QUERY_WAIT_SECONDS):
+                [vector] = await self._semantic.embedder.embed([query])
+        except (EmbeddingsUnavailable, TimeoutError) as exc:
+            log.warning("search_degraded", space=space.value, reason=str(exc) or "timed out")
             return SearchResults(lexical[:limit], degraded=True)
         nearest = self._semantic.index.query(space, vector, where, max(limit, FUSION_DEPTH))
         fused: dict[str, float] = {}
@@ -230,7 +234,11 @@ class SearchService:
             await self._refresh_notes(space, state)
             await self._refresh_files(space, state)
             if self._semantic is not None and state.unembedded:
-                await self._embed(space, state, self._semantic)
+                try:
+                    async with asyncio.timeout(QUERY_WAIT_SECONDS):
+                        await self._embed(space, state, self._semantic)
+                except TimeoutError:  # what was embedded stays; the rest waits for next time
+                    log.warning("embedding_deferred", space=space.value, pending=len(state.unembedded))
 
     async def _embed(self, space: SpaceId, state: _Indexed, semantic: Semantic) -> None:
         """Vectors for the documents that have none yet: from the store when another
@@ -248,6 +256,8 @@ class SearchService:
                 ):
                     await semantic.vectors.put(model, hashes[doc.doc_id], vector)
                     stored[hashes[doc.doc_id]] = vector
+                    semantic.index.upsert(space, doc, vector)  # usable at once, even if cut short
+                    state.unembedded.pop(doc.doc_id, None)
         except EmbeddingsUnavailable as exc:
             log.warning("embedding_failed", space=space.value, pending=len(missing), reason=str(exc))
         for doc in pending:
