@@ -46,23 +46,33 @@ def imported_note_id(timestamp: datetime, agent: AgentName, content: str) -> str
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def _timestamp(value: object) -> datetime:
+def _timestamp(value: object, latest: datetime | None) -> datetime:
+    """The UTC time of an import line: a year from 1000 to 9999 (a note's key holds it
+    in four digits) and, when ``latest`` is given, not after it."""
     if not isinstance(value, str):
         raise InvalidInput("timestamp must be an ISO 8601 string")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(f"timestamp {value[:40]!r} is not ISO 8601") from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        parsed = parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+        at = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput(
+            f"timestamp {value[:40]!r} is not an ISO 8601 time from year 1000 to 9999"
+        ) from None
+    if not 1000 <= at.year <= 9999:
+        raise InvalidInput(f"timestamp {value[:40]!r} is not an ISO 8601 time from year 1000 to 9999")
+    if latest is not None and at > latest:
+        raise InvalidInput(f"timestamp {value[:40]!r} is in the future (after {latest.isoformat()})")
+    return parsed
 
 
-def _note(space_id: SpaceId, row: Any) -> Note:
+def _note(space_id: SpaceId, row: Any, latest: datetime | None = None) -> Note:
     if not isinstance(row, dict):
         raise InvalidInput("a line must hold a JSON object")
     missing = [k for k in ("timestamp", "agent", "category", "content") if k not in row]
     if missing:
         raise InvalidInput(f"missing {', '.join(missing)}")
-    at = _timestamp(row["timestamp"])
+    at = _timestamp(row["timestamp"], latest)
     agent = import_agent_name(row["agent"])
     content = row["content"]
     if not isinstance(content, str):
@@ -78,9 +88,12 @@ def _note(space_id: SpaceId, row: Any) -> Note:
     )
 
 
-def parse_import(space_id: SpaceId, text: str) -> list[Note]:
+def parse_import(space_id: SpaceId, text: str, latest: datetime | None = None) -> list[Note]:
     """Every note of a JSON Lines text, in line order; blank lines are skipped; a line
-    repeating an earlier one (same derived id) is kept once.
+    repeating an earlier one (same derived id) is kept once. A timestamp must fall in
+    the years 1000-9999 (UTC) and not after ``latest`` (the importer passes its clock
+    plus a small skew: a note stamped in the future would sort after every note written
+    until then, and the replicas' incremental listings would not see those).
 
     Raises:
         InvalidInput: one message naming every bad line by number (the first ten shown)
@@ -97,7 +110,7 @@ def parse_import(space_id: SpaceId, text: str) -> list[Note]:
         if not line.strip():
             continue
         try:
-            note = _note(space_id, json.loads(line))
+            note = _note(space_id, json.loads(line), latest)
         except json.JSONDecodeError as exc:
             errors.append(f"line {number}: not JSON ({exc.msg})")
         except DomainError as exc:

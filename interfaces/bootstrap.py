@@ -228,7 +228,7 @@ def build_services(
             store, store_kind, llm_status, package_version(), llm_probe, health_timeout=health_timeout
         ),
         consolidation=jobs,
-        imports=ImportService(spaces, notes, bank, journals),
+        imports=ImportService(spaces, notes, bank, journals, clock),
         search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Final
 
 import attrs
 
 from application.access import require_space_access
 from application.consolidation.ports import JournalRepository
-from application.ports import BankRepository, NoteRepository, SpaceRepository
+from application.ports import BankRepository, Clock, NoteRepository, SpaceRepository
 from domain import AlreadyExists, Identity, Note, Permission
 from domain.consolidation import Archive
 from domain.imports import parse_import
@@ -29,6 +30,10 @@ class ImportReport:
     notes: int
 
 
+FUTURE_SKEW: Final = timedelta(minutes=5)
+"""How far past this server's clock an imported timestamp may be (clocks differ)."""
+
+
 class ImportService:
     """``admin_import_notes`` and ``live-mem notes import``: see :mod:`domain.imports`."""
 
@@ -38,7 +43,9 @@ class ImportService:
         notes: NoteRepository,
         bank: BankRepository,
         journals: JournalRepository,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._spaces = spaces
         self._notes = notes
         self._bank = bank
@@ -56,7 +63,7 @@ class ImportService:
         """
         space = require_space_access(caller, Permission.ADMIN, space_id)
         await self._spaces.get(space)
-        parsed = parse_import(space, jsonl)
+        parsed = parse_import(space, jsonl, latest=self._clock.now() + FUTURE_SKEW)
         known = {ref.note_id for ref in await self._notes.refs(space)}
         archive = Archive(space, {f.name: f.content for f in await self._bank.get_archive(space)})
         known |= archive.note_ids()
