@@ -162,7 +162,9 @@ class NoteRepository(Protocol):
         ...
 
     async def delete(self, ref: NoteRef) -> None:
-        """Delete a note (idempotent)."""
+        """Delete a note (idempotent). A ref whose key is not a note of ``ref.space_id``
+        deletes nothing: a journal's consumed keys are never trusted to name another
+        space's note."""
         ...
 
     def forget(self, space_id: SpaceId) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import attrs
+
 from domain import AgentName, BankFileName, NoteCategory, SpaceId
 from domain.consolidation import ConsumedNote, Journal, JournalState
 from infrastructure import codecs
@@ -101,3 +103,20 @@ async def test_a_backup_rolls_a_pending_journal_forward_before_copying() -> None
     for key in copied:
         copy = codecs.decode_json((await store.get(key)).data, Journal, key)
         assert copy.state is JournalState.COMMITTED
+
+
+async def test_a_journal_naming_another_spaces_note_never_deletes_it() -> None:
+    """Second review, L6: a prepared journal inside a backup whose consumed key names
+    another space's note deleted that note on restore and consolidation."""
+    clock, store = FakeClock(), MemoryObjectStore()
+    services = services_over(store, clock)
+    await seed(services, clock)
+    admin = await services.auth.authenticate(KEY)
+    await services.spaces.create(admin, COPY.value, "", "")
+    victim = sorted(k for k in store._objects if k.startswith(f"{ALPHA}/live/"))[0]
+    crafted = _pending(COPY, "# decisions\n\ncrafted\n")
+    consumed = crafted.consumed[0]
+    crafted = attrs.evolve(crafted, consumed=(attrs.evolve(consumed, key=victim),))
+    await StoreJournalRepository(store).prepare(crafted)
+    assert await services.consolidation._service.roll_forward(COPY) == 1
+    assert victim in store._objects  # the other space's note is untouched

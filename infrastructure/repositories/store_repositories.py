@@ -239,7 +239,13 @@ class StoreNoteRepository:
         return [n for n in await asyncio.gather(*(one(r) for r in refs)) if n is not None]
 
     async def delete(self, ref: NoteRef) -> None:
-        """See :class:`application.ports.NoteRepository`."""
+        """See :class:`application.ports.NoteRepository`. A ref whose key is not a live
+        note of its own space (a journal copied from elsewhere naming another space's
+        note) deletes nothing and is logged."""
+        parsed = layout.parse_note_key(ref.key)
+        if parsed is None or parsed.space_id != ref.space_id or parsed.note_id != ref.note_id:
+            log.error("foreign_note_key_refused", space=str(ref.space_id), key=ref.key[:200])
+            return
         await self._store.delete(ref.key)
 
     def forget(self, space_id: SpaceId) -> None:
