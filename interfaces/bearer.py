@@ -8,6 +8,7 @@ and clients such as the MCP Inspector are not sent into an OAuth flow that canno
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -23,6 +24,8 @@ Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
 _GUARDED: Final = ("/mcp", "/sse", "/messages", "/api/")
+AUTH_WAIT_SECONDS: Final = 10.0
+"""The longest a request waits for the token store; past it the answer is 503."""
 
 VERIFIED: contextvars.ContextVar[tuple[str, Identity] | None] = contextvars.ContextVar(
     "live_mem_verified_bearer", default=None
@@ -50,11 +53,12 @@ class BearerGate:
         try:
             if secret is None:
                 raise AuthenticationFailed("a bearer token is required (Authorization: Bearer lm_...)")
-            identity = await self._services.auth.authenticate(secret)
+            async with asyncio.timeout(AUTH_WAIT_SECONDS):
+                identity = await self._services.auth.authenticate(secret)
         except AuthenticationFailed as exc:
             await _refuse(send, 401, str(exc), challenge=True)
             return
-        except StoreError:
+        except (StoreError, TimeoutError):
             await _refuse(send, 503, "the token store is unavailable; try again later", challenge=False)
             return
         verified = VERIFIED.set((secret, identity))

@@ -160,6 +160,7 @@ def build_services(
     ids = RandomIds()
     journals, leases = StoreJournalRepository(store), StoreLeaseRepository(store)
     spaces = StoreSpaceRepository(store)
+    tokens = StoreTokenRepository(store)
     notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     lock = SpaceLock(leases, clock, consolidation_timeout)
@@ -198,7 +199,7 @@ def build_services(
     )
     return Services(
         store=store,
-        auth=AuthService(StoreTokenRepository(store), clock, ids, bootstrap_key),
+        auth=AuthService(tokens, clock, ids, bootstrap_key),
         spaces=SpaceService(
             spaces,
             notes,
@@ -225,7 +226,13 @@ def build_services(
             roll_forward=consolidation.roll_forward,
         ),
         system=SystemService(
-            store, store_kind, llm_status, package_version(), llm_probe, health_timeout=health_timeout
+            store,
+            store_kind,
+            llm_status,
+            package_version(),
+            llm_probe,
+            health_timeout=health_timeout,
+            tokens_probe=tokens.all,
         ),
         consolidation=jobs,
         imports=ImportService(spaces, notes, bank, journals, clock),

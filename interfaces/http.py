@@ -130,7 +130,7 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
         # endpoints stay in the logs and in the authenticated system_health tool).
         report = await services.system.health()
         if not report.ok:
-            log.warning("health_store_unavailable", error=report.store)
+            log.warning("health_store_unavailable", error=report.store, tokens=report.tokens)
         exhausted = _files_exhausted()
         if exhausted:
             log.warning("health_files_exhausted", files=open_files())
@@ -138,7 +138,8 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
         body = {
             "status": "ok" if ok else "degraded",
             "version": services.system.version,
-            "store": "ok" if report.ok else "unavailable",
+            "store": "ok" if report.store == "ok" else "unavailable",
+            "tokens": "ok" if report.tokens == "ok" else "unreadable",
             "files": "exhausted" if exhausted else "ok",
             "llm": report.llm,
         }

@@ -4,8 +4,11 @@ cannot be read makes authentication answer 503, not 500."""
 
 from __future__ import annotations
 
+import asyncio
+
 import attrs
 import httpx
+import pytest
 
 from application.consolidation import JobState
 from application.store import StoredObject, StoreUnavailable
@@ -143,3 +146,42 @@ async def test_a_corrupt_note_is_skipped_reported_and_kept_while_the_others_are_
     assert done.report["notes_consumed"] == 2
     assert done.report["notes_unreadable"] == [bad]
     assert deployment.store._objects[bad][0] == b"\x00garbage{"  # kept for an admin, not lost
+
+
+async def test_health_says_degraded_while_a_corrupt_token_store_refuses_everyone() -> None:
+    """Second review, L7."""
+    deployment = await deploy()
+    async with running_server(deployment.services) as base, httpx.AsyncClient() as http:
+        healthy = await http.get(f"{base}/health")
+        await deployment.services.store.put("_system/tokens.json", b"{not json")
+        broken = await http.get(f"{base}/health")
+    assert healthy.status_code == 200
+    assert healthy.json()["tokens"] == "ok"
+    assert broken.status_code == 503
+    assert broken.json()["tokens"] == "unreadable"
+    assert broken.json()["store"] == "ok"
+
+
+async def test_a_token_store_that_never_answers_gets_503_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Second review, L8: on a store that stopped answering, /api/whoami gave no answer
+    within 60 s."""
+    import interfaces.bearer
+
+    monkeypatch.setattr(interfaces.bearer, "AUTH_WAIT_SECONDS", 0.5)
+    deployment = await deploy()
+    store = deployment.services.store
+    original = store.get
+
+    async def silent(key: str) -> StoredObject:
+        await asyncio.sleep(3600)
+        return await original(key)
+
+    headers = {"Authorization": f"Bearer {deployment.tokens['read']}"}
+    async with running_server(deployment.services) as base, httpx.AsyncClient(timeout=30) as http:
+        store.get = silent  # type: ignore[method-assign]
+        try:
+            answer = await http.get(f"{base}/api/whoami", headers=headers)
+        finally:
+            store.get = original  # type: ignore[method-assign]
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "unavailable"

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import attrs
 
-from application.store import ObjectStore, StoreError
+from application.store import CorruptObject, ObjectStore, StoreError
 from domain import Identity
 
 __all__ = ["Health", "SystemService"]
@@ -23,6 +23,8 @@ class Health:
         store_kind: a secret-free description of the store.
         conditional_writes: whether the store's conditional writes are atomic across replicas.
         llm: ``extractive (no model)`` or the configured model's status.
+        tokens: ``ok``, or why the token store cannot be read (then ``ok`` is False:
+            every request would be refused).
     """
 
     ok: bool
@@ -30,6 +32,7 @@ class Health:
     store_kind: str
     conditional_writes: bool
     llm: str
+    tokens: str = "ok"
 
 
 class SystemService:
@@ -44,8 +47,10 @@ class SystemService:
         llm_probe: Callable[[], Awaitable[str]] | None = None,
         *,
         health_timeout: float = 3.0,
+        tokens_probe: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
+        self._tokens_probe = tokens_probe
         self._health_timeout = health_timeout
         self._store_kind = store_kind
         self._llm_status = llm_status
@@ -53,18 +58,25 @@ class SystemService:
         self.version = version
 
     async def health(self, *, probe_llm: bool = False) -> Health:
-        """Ping the store (S3: HEAD bucket) and, with ``probe_llm`` and a model
-        configured, the model endpoint (lists its models). The store has
-        ``health_timeout`` seconds (``HEALTH_TIMEOUT_SECONDS``) to answer."""
+        """Ping the store (S3: HEAD bucket), read the token store (a corrupt one refuses
+        every request) and, with ``probe_llm`` and a model configured, the model endpoint
+        (lists its models). The store has ``health_timeout`` seconds
+        (``HEALTH_TIMEOUT_SECONDS``) to answer."""
+        tokens = "ok"
         try:
             async with asyncio.timeout(self._health_timeout):
                 await self._store.ping()
+                if self._tokens_probe is not None:
+                    try:
+                        await self._tokens_probe()
+                    except CorruptObject as exc:
+                        tokens = f"unreadable: {exc}"
         except StoreError as exc:
             status, ok = str(exc), False
         except TimeoutError:
             status, ok = f"the store did not answer within {self._health_timeout:g} s", False
         else:
-            status, ok = "ok", True
+            status, ok = "ok", tokens == "ok"
         return Health(
             ok=ok,
             store=status,
@@ -73,6 +85,7 @@ class SystemService:
             llm=f"{self._llm_status}: {await self._llm_probe()}"
             if probe_llm and self._llm_probe is not None
             else self._llm_status,
+            tokens=tokens,
         )
 
     @staticmethod
