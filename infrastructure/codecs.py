@@ -103,19 +103,35 @@ def encode_note(note: Note) -> bytes:
     return (_FENCE + front + _FENCE + content).encode("utf-8")
 
 
+FRONT_MATTER_MAX: Final = 64 * 1024
+"""The largest front-matter block read (a note's is a few hundred bytes)."""
+
+
 def split_front_matter(text: str) -> tuple[Any, str]:
     """A Markdown text's YAML front-matter block (``---`` lines), loaded with PyYAML's
-    safe loader, and the text after it.
+    safe loader, and the text after it. A block over ``FRONT_MATTER_MAX`` characters, or
+    one with YAML anchors or aliases, is refused before it is loaded: the safe loader
+    still expands aliases, so a few hundred bytes of nested aliases ("billion laughs")
+    would take gigabytes.
 
     Raises:
-        ValueError: no front-matter, or an unterminated one; ``yaml.YAMLError``.
+        ValueError: no front-matter, an unterminated or oversized one, anchors or
+            aliases; ``yaml.YAMLError``.
     """
     if not text.startswith(_FENCE):
         raise ValueError("no front-matter")
     end = text.find("\n" + _FENCE, len(_FENCE) - 1)
     if end < 0:
         raise ValueError("unterminated front-matter")
-    header = yaml.load(text[len(_FENCE) : end + 1], Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+    block = text[len(_FENCE) : end + 1]
+    if len(block) > FRONT_MATTER_MAX:
+        raise ValueError(f"front-matter over {FRONT_MATTER_MAX} characters")
+    if ("&" in block or "*" in block) and any(
+        isinstance(token, yaml.AnchorToken | yaml.AliasToken)
+        for token in yaml.scan(block, Loader=_SAFE_LOADER)
+    ):
+        raise ValueError("front-matter with YAML anchors or aliases")
+    header = yaml.load(block, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
     return header, text[end + 1 + len(_FENCE) :]
 
 

@@ -37,6 +37,7 @@ import yaml
 
 from application.store import ObjectNotFound, ObjectStore
 from domain import (
+    ALL_SPACES,
     AgentName,
     DomainError,
     Note,
@@ -66,6 +67,9 @@ class MigrationPlan:
         syntheses: keys of ``_synthesis.md`` objects with front-matter.
         sentinels: ``.keep`` keys.
         skipped: ``key: why`` for what cannot be converted (left in place).
+        admin_everywhere: names of the active admin tokens that the tokens file grants
+            every space (the public server's empty ``space_ids``): said before they are
+            imported, since each will be able to do anything in every space.
     """
 
     tokens: bool = False
@@ -74,6 +78,7 @@ class MigrationPlan:
     syntheses: tuple[str, ...] = ()
     sentinels: tuple[str, ...] = ()
     skipped: tuple[str, ...] = ()
+    admin_everywhere: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -89,15 +94,17 @@ class MigrationPlan:
             "syntheses": len(self.syntheses),
             "sentinels": len(self.sentinels),
             "skipped": list(self.skipped),
+            "admin_everywhere": list(self.admin_everywhere),
         }
 
 
 def _front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """The header (``{}`` when there is none or it is not a mapping) and the text after it."""
-    try:
-        header, rest = codecs.split_front_matter(text)
-    except ValueError:
+    """The header (``{}`` when there is none or it is not a mapping) and the text after
+    it. Raises ``ValueError`` for a front-matter that cannot be read safely (unterminated,
+    oversized, with YAML anchors or aliases): the object is then left in place."""
+    if not text.startswith("---\n"):
         return {}, text
+    header, rest = codecs.split_front_matter(text)
     return (header if isinstance(header, dict) else {}), rest
 
 
@@ -136,14 +143,19 @@ def convert_tokens(data: bytes) -> list[TokenRecord] | None:
     return records
 
 
-def convert_meta(data: bytes) -> SpaceMeta | None:
-    """The public server's ``_meta.json`` as live-mem metadata, or None when ``data`` is
-    live-mem's own. Raises ``ValueError`` or ``DomainError``."""
+def convert_meta(data: bytes, space: str) -> SpaceMeta | None:
+    """The public server's ``_meta.json`` of the folder ``space`` as live-mem metadata,
+    or None when ``data`` is live-mem's own. Raises ``ValueError`` (one naming another
+    space than its folder's: it would overwrite that space's metadata) or
+    ``DomainError``."""
     raw = json.loads(data.decode("utf-8"))
     if not isinstance(raw, dict) or "consolidations" in raw:
         return None
+    named = raw.get("space_id", space)
+    if named != space:
+        raise ValueError(f"it names space {str(named)[:64]!r}, not its folder's {space!r}")
     return SpaceMeta(
-        space_id=SpaceId(raw["space_id"]),
+        space_id=SpaceId(space),
         description=str(raw.get("description") or ""),
         owner=AgentName(raw.get("owner") or "unknown"),
         created_at=_time(raw.get("created_at")) or datetime.now(UTC),
@@ -178,8 +190,15 @@ async def plan(store: ObjectStore) -> MigrationPlan:
     keys = [info.key async for page in store.list_pages("") for info in page]
     skipped: list[str] = []
     tokens = False
+    wide: list[str] = []
     try:
-        tokens = convert_tokens((await store.get(layout.TOKENS_KEY)).data) is not None
+        records = convert_tokens((await store.get(layout.TOKENS_KEY)).data)
+        tokens = records is not None
+        wide = [
+            r.name.value
+            for r in records or []
+            if r.permission is Permission.ADMIN and ALL_SPACES in r.spaces and not r.revoked
+        ]
     except ObjectNotFound:
         pass
     except (ValueError, KeyError, TypeError, DomainError) as exc:
@@ -191,14 +210,19 @@ async def plan(store: ObjectStore) -> MigrationPlan:
         space, _, rest = key.partition("/")
         if rest == "_meta.json":
             try:
-                if convert_meta((await store.get(key)).data) is not None:
+                if convert_meta((await store.get(key)).data, space) is not None:
                     spaces.append(space)
             except (ValueError, KeyError, TypeError, DomainError) as exc:
                 skipped.append(f"{key}: {exc}")
         elif rest in ("live/.keep", "bank/.keep"):
             sentinels.append(key)
-        elif rest == "_synthesis.md" and (await store.get(key)).data.startswith(b"---\n"):
-            syntheses.append(key)
+        elif rest == "_synthesis.md" and (data := (await store.get(key)).data).startswith(b"---\n"):
+            try:
+                _front_matter(data.decode("utf-8"))
+            except (ValueError, yaml.YAMLError) as exc:
+                skipped.append(f"{key}: {exc}")
+            else:
+                syntheses.append(key)
         elif rest.startswith("live/") and _PUBLIC_NOTE.fullmatch(rest.removeprefix("live/")):
             try:
                 convert_note(space, key, (await store.get(key)).data)
@@ -207,7 +231,7 @@ async def plan(store: ObjectStore) -> MigrationPlan:
             else:
                 notes.append(key)
     return MigrationPlan(
-        tokens, tuple(spaces), tuple(notes), tuple(syntheses), tuple(sentinels), tuple(skipped)
+        tokens, tuple(spaces), tuple(notes), tuple(syntheses), tuple(sentinels), tuple(skipped), tuple(wide)
     )
 
 
@@ -223,7 +247,7 @@ async def apply(store: ObjectStore, migration: MigrationPlan, stamp: str) -> Mig
         if records is not None:
             await store.put(layout.TOKENS_KEY, codecs.encode_tokens(records), content_type="application/json")
     for space in migration.spaces:
-        meta = convert_meta((await store.get(f"{space}/_meta.json")).data)
+        meta = convert_meta((await store.get(f"{space}/_meta.json")).data, space)
         if meta is not None:
             await store.put(
                 layout.meta_key(meta.space_id), codecs.encode_meta(meta), content_type="application/json"
@@ -242,7 +266,11 @@ async def apply(store: ObjectStore, migration: MigrationPlan, stamp: str) -> Mig
         await store.put(layout.note_key(note), codecs.encode_note(note), content_type="text/markdown")
         await store.delete(key)
     for key in migration.syntheses:
-        _, text = _front_matter((await store.get(key)).data.decode("utf-8"))
+        try:
+            _, text = _front_matter((await store.get(key)).data.decode("utf-8"))
+        except (ValueError, yaml.YAMLError) as exc:
+            skipped.append(f"{key}: {exc}")
+            continue
         await store.put(key, text.lstrip("\n").encode("utf-8"), content_type="text/markdown")
     for key in migration.sentinels:
         await store.delete(key)

@@ -27,6 +27,10 @@ def _describe(report: dict[str, Any]) -> str:
         f"{report['sentinels']} .keep sentinels",
     ]
     lines += [f"  space {s}" for s in report["spaces"]]
+    lines += [
+        f"  warning: token {name} will be an admin token for every space (its space_ids were empty)"
+        for name in report.get("admin_everywhere", [])
+    ]
     lines += [f"  left in place: {s}" for s in report["skipped"]]
     return "\n".join(lines)
 

@@ -142,3 +142,55 @@ def test_the_cli_plans_then_applies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert not (data / NOTE_KEY).exists()
     again = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)
     assert "nothing to convert" in again.output
+
+
+def _bomb(levels: int = 5) -> str:
+    """A front-matter whose aliases nest ``levels`` deep, ten wide ("billion laughs";
+    small here, so that a loader that expands it still ends)."""
+    lines = ['a0: &a0 ["lol"]']
+    lines.extend(f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, levels))
+    return "---\n" + "\n".join(lines) + f"\ntags: *a{levels - 1}\nagent: x\ncategory: todo\n---\n\nboom\n"
+
+
+async def test_a_hostile_bucket_is_planned_safely(tmp_path: Path) -> None:
+    """Second review, M9: a YAML alias bomb in a note, a ``_meta.json`` naming another
+    space, and a tokens file granting an admin every space."""
+    bucket = public_bucket()
+    tokens = json.loads(bucket["_system/tokens.json"])
+    tokens["tokens"].append({**tokens["tokens"][0], "hash": "sha256:" + "f" * 64, "name": "root"})
+    tokens["tokens"][-1].update(permissions=["admin"], space_ids=[])
+    bucket["_system/tokens.json"] = json.dumps(tokens).encode()
+    bomb_key = "proj/live/20260220T160000_cline_todo_deadbeef.md"
+    bucket[bomb_key] = _bomb().encode()
+    bucket["evil/_meta.json"] = json.dumps(
+        {**json.loads(bucket["proj/_meta.json"]), "description": "x"}
+    ).encode()
+    for key, data in bucket.items():
+        (tmp_path / key).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / key).write_bytes(data)
+    store = FileSystemObjectStore(tmp_path)
+    found = await migration.plan(store)
+    assert any(s.startswith(bomb_key) and "anchors or aliases" in s for s in found.skipped), found.skipped
+    assert any(s.startswith("evil/_meta.json") and "names space 'proj'" in s for s in found.skipped)
+    assert found.spaces == ("proj",)
+    assert found.summary()["admin_everywhere"] == ["root"]
+    await migration.apply(store, found, "20260301T000000000000Z")
+    services = build_services(store, bootstrap_key=BOOTSTRAP_KEY, store_kind="filesystem")
+    admin = await services.auth.authenticate(BOOTSTRAP_KEY)
+    assert [m.description for m in await services.spaces.list(admin)] == ["API v3 refactoring project"]
+
+
+def test_the_dry_run_warns_of_an_admin_token_for_every_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    write_bucket(data)
+    tokens = json.loads((data / "_system/tokens.json").read_text())
+    tokens["tokens"][0].update(permissions=["admin"], space_ids=[])
+    (data / "_system/tokens.json").write_text(json.dumps(tokens))
+    for key in ("S3_BUCKET_NAME", "S3_ENDPOINT_URL", "LIVE_MEM_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.chdir(tmp_path)
+    env = {"LIVE_MEM_DATA_DIR": str(data), "ADMIN_BOOTSTRAP_KEY": BOOTSTRAP_KEY}
+    dry = CliRunner().invoke(main, ["migrate"], env=env, catch_exceptions=False)
+    assert "warning: token agent-cline will be an admin token for every space" in dry.output
