@@ -185,24 +185,29 @@ def convert_note(space: str, key: str, data: bytes) -> Note:
     )
 
 
+async def _plan_tokens(store: ObjectStore, skipped: list[str]) -> tuple[bool, list[str]]:
+    """Whether the tokens file is in the public format, and the names of the active
+    admin tokens it grants every space; a file that cannot be read goes to ``skipped``."""
+    try:
+        records = convert_tokens((await store.get(layout.TOKENS_KEY)).data)
+    except ObjectNotFound:
+        return False, []
+    except (ValueError, KeyError, TypeError, DomainError) as exc:
+        skipped.append(f"{layout.TOKENS_KEY}: {exc}")
+        return False, []
+    wide = [
+        r.name.value
+        for r in records or []
+        if r.permission is Permission.ADMIN and ALL_SPACES in r.spaces and not r.revoked
+    ]
+    return records is not None, wide
+
+
 async def plan(store: ObjectStore) -> MigrationPlan:
     """Read the bucket and list what :func:`apply` would convert (writes nothing)."""
     keys = [info.key async for page in store.list_pages("") for info in page]
     skipped: list[str] = []
-    tokens = False
-    wide: list[str] = []
-    try:
-        records = convert_tokens((await store.get(layout.TOKENS_KEY)).data)
-        tokens = records is not None
-        wide = [
-            r.name.value
-            for r in records or []
-            if r.permission is Permission.ADMIN and ALL_SPACES in r.spaces and not r.revoked
-        ]
-    except ObjectNotFound:
-        pass
-    except (ValueError, KeyError, TypeError, DomainError) as exc:
-        skipped.append(f"{layout.TOKENS_KEY}: {exc}")
+    tokens, wide = await _plan_tokens(store, skipped)
     spaces, notes, syntheses, sentinels = [], [], [], []
     for key in keys:
         if key.startswith(_SYSTEM):
