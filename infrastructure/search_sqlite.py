@@ -14,11 +14,13 @@ identifier too, and the document's keywords (a note's tags and author).
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Final
+from typing import Concatenate, Final, ParamSpec, TypeVar
 
 from application.search import DocKind, SearchDoc, SearchFilter, SearchHit
 from domain import SpaceId
@@ -33,6 +35,8 @@ CREATE TABLE meta(
 CREATE INDEX meta_group ON meta(space, grp);
 CREATE VIRTUAL TABLE fts USING fts5(body, parts, tokenize = 'porter unicode61 remove_diacritics 2');
 """
+P = ParamSpec("P")
+R = TypeVar("R")
 _WORD: Final = re.compile(r"\w+", re.UNICODE)
 _CAMEL: Final = re.compile(r"\b[A-Za-z]*[a-z][A-Z][A-Za-z0-9]*\b")
 _CAMEL_PARTS: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -54,21 +58,45 @@ def match_expression(text: str) -> str:
     return " OR ".join(f'"{w}"' for w in words)
 
 
+def _locked(
+    method: Callable[Concatenate[SqliteSearchIndex, SpaceId, P], R],
+) -> Callable[Concatenate[SqliteSearchIndex, SpaceId, P], R]:
+    """Run ``method`` holding its space's lock (the service calls the index from worker
+    threads, off the event loop; one SQLite connection serves one thread at a time)."""
+
+    @functools.wraps(method)
+    def run(self: SqliteSearchIndex, space_id: SpaceId, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock(space_id):
+            return method(self, space_id, *args, **kwargs)
+
+    return run
+
+
 class SqliteSearchIndex:
     """:class:`application.search.SearchIndex` on SQLite FTS5 (module docstring)."""
 
     def __init__(self) -> None:
         self._dbs: dict[str, sqlite3.Connection] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
 
     def _db(self, space_id: SpaceId) -> sqlite3.Connection:
         """The space's database, created empty on first use."""
-        db = self._dbs.get(space_id.value)
-        if db is None:
-            db = sqlite3.connect(":memory:", check_same_thread=False)
-            db.executescript(_SCHEMA)
-            self._dbs[space_id.value] = db
-        return db
+        with self._guard:
+            db = self._dbs.get(space_id.value)
+            if db is None:
+                db = sqlite3.connect(":memory:", check_same_thread=False)
+                db.executescript(_SCHEMA)
+                self._dbs[space_id.value] = db
+                self._locks[space_id.value] = threading.Lock()
+            return db
 
+    def _lock(self, space_id: SpaceId) -> threading.Lock:
+        """The space's lock: its database is used from worker threads, one at a time."""
+        self._db(space_id)
+        return self._locks[space_id.value]
+
+    @_locked
     def upsert(self, space_id: SpaceId, docs: Sequence[SearchDoc]) -> None:
         """See the port (a later document replaces an earlier one with its id)."""
         unique = list({d.doc_id: d for d in docs}.values())
@@ -106,12 +134,14 @@ class SqliteSearchIndex:
                 db.execute("DELETE FROM fts WHERE rowid = ?", row)
                 db.execute("DELETE FROM meta WHERE id = ?", row)
 
+    @_locked
     def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
         """See the port."""
         db = self._db(space_id)
         with db:
             self._delete(db, space_id, doc_ids)
 
+    @_locked
     def delete_group(self, space_id: SpaceId, group: str) -> None:
         """See the port."""
         db = self._db(space_id)
@@ -124,19 +154,24 @@ class SqliteSearchIndex:
 
     def clear(self, space_id: SpaceId) -> None:
         """See the port: the space's database is closed and dropped."""
-        db = self._dbs.pop(space_id.value, None)
-        if db is not None:
-            db.close()
+        with self._lock(space_id), self._guard:
+            db = self._dbs.pop(space_id.value, None)
+            self._locks.pop(space_id.value, None)
+            if db is not None:
+                db.close()
 
     def size_bytes(self) -> int:
         """The databases' size: pages times page size, every space together."""
         total = 0
-        for db in list(self._dbs.values()):
-            (pages,) = db.execute("PRAGMA page_count").fetchone()
-            (page_size,) = db.execute("PRAGMA page_size").fetchone()
+        for space in list(self._dbs):
+            with self._lock(SpaceId(space)):
+                db = self._dbs[space]
+                (pages,) = db.execute("PRAGMA page_count").fetchone()
+                (page_size,) = db.execute("PRAGMA page_size").fetchone()
             total += int(pages) * int(page_size)
         return total
 
+    @_locked
     def count(self, space_id: SpaceId) -> int:
         """See the port."""
         db = self._dbs.get(space_id.value)
@@ -145,6 +180,7 @@ class SqliteSearchIndex:
         (found,) = db.execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,)).fetchone()
         return int(found)
 
+    @_locked
     def query(self, space_id: SpaceId, text: str, where: SearchFilter, limit: int) -> list[SearchHit]:
         """See the port."""
         expression = match_expression(text)

@@ -3,10 +3,19 @@ store rank alike, the index follows the store, and bad input is refused."""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import attrs
 import pytest
 
+from application.search import SearchDoc
 from application.services import Services
+from application.store import StoredObject
 from domain import InvalidInput, SpaceId
+from infrastructure.repositories import StoreBankRepository, StoreNoteRepository, StoreSpaceRepository
+from infrastructure.search_sqlite import SqliteSearchIndex
 from infrastructure.stores import MemoryObjectStore
 from interfaces.bootstrap import build_services
 from ops.bench_search import archived_notes, build_queries
@@ -73,3 +82,60 @@ async def test_bad_search_input_is_refused(kwargs: dict[str, object], message: s
     query = str(kwargs.pop("query"))
     with pytest.raises(InvalidInput, match=message):
         await services.search.search(admin, "proj", query, **kwargs)  # type: ignore[arg-type]
+
+
+class _SlowNotes(MemoryObjectStore):
+    """A store whose note reads take a while: a space whose index takes long to build."""
+
+    delay = 0.0
+
+    async def get(self, key: str) -> StoredObject:
+        if "/live/" in key:
+            await asyncio.sleep(self.delay)
+        return await super().get(key)
+
+
+class _ThreadCheckingIndex(SqliteSearchIndex):
+    """Records whether documents were indexed on the event loop's thread."""
+
+    on_loop = False
+
+    def upsert(self, space_id: SpaceId, docs: Sequence[SearchDoc]) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.on_loop = True
+        super().upsert(space_id, docs)
+
+
+async def test_a_long_index_build_answers_from_what_is_built_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Second review, M7: the first search of a space blocked the whole server while
+    its index was built."""
+    import application.services.search as search_module
+
+    monkeypatch.setattr(search_module, "BUILD_WAIT_SECONDS", 0.2)
+    store = _SlowNotes()
+    services = build_services(store, bootstrap_key=KEY, store_kind="test")
+    index = _ThreadCheckingIndex()
+    services = attrs.evolve(
+        services,
+        search=search_module.SearchService(
+            StoreSpaceRepository(store), StoreNoteRepository(store), StoreBankRepository(store), index
+        ),
+    )
+    admin = await services.auth.authenticate(KEY)
+    await services.spaces.create(admin, "proj", "", "")
+    for n in range(120):
+        await services.notes.write(admin, "proj", "observation", f"note {n} about the billing service")
+    store.delay = 0.05  # 120 reads, 16 at a time: far longer than the wait
+    first = await services.search.search(admin, "proj", "billing", limit=200)
+    assert first.partial
+    assert len(first.hits) < 120
+    store.delay = 0.0
+    for _ in range(100):
+        later = await services.search.search(admin, "proj", "billing", limit=200)
+        if not later.partial:
+            break
+    assert not later.partial
+    assert len(later.hits) == 120
+    assert not index.on_loop

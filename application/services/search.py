@@ -62,14 +62,21 @@ QUERY_WAIT_SECONDS: Final = 3.0
 """The longest a query waits for the embeddings endpoint (its own vector, and the
 space's documents not embedded yet); past it the answer is lexical and ``degraded``."""
 FUSION_DEPTH: Final = 50
+BUILD_WAIT_SECONDS: Final = 2.0
+"""The longest a query waits for its space's index to catch up with the store."""
+NOTE_READ_BATCH: Final = 50
+"""Notes read and indexed at a time while the index is built (memory stays bounded)."""
 
 
 @attrs.frozen
 class SearchResults:
-    """Hits best first; ``degraded`` when a semantic part could not be used."""
+    """Hits best first; ``degraded`` when a semantic part could not be used; ``partial``
+    when the space's index was still being built after ``BUILD_WAIT_SECONDS`` (the hits
+    come from what is indexed so far; the build goes on in the background)."""
 
     hits: list[SearchHit]
     degraded: bool = False
+    partial: bool = False
 
 
 @attrs.define
@@ -78,6 +85,7 @@ class _Indexed:
     files: dict[BankFileName, str] = attrs.Factory(dict)
     unembedded: dict[str, SearchDoc] = attrs.Factory(dict)
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
+    build: asyncio.Task[None] | None = None
 
 
 @attrs.frozen
@@ -142,6 +150,12 @@ def file_docs(space_id: SpaceId, name: BankFileName, text: str) -> list[SearchDo
     ]
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    """Retrieve a background build's error (a query that waited for it raised it too)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("search_build_failed", error=type(task.exception()).__name__)
+
+
 def _lead(text: str, width: int = 200) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= width else flat[:width].rsplit(" ", 1)[0] + " …"
@@ -199,14 +213,37 @@ class SearchService:
             since=parse_since(since),
         )
         await self._spaces.get(space)
-        await self.refresh(space)
+        partial = not await self._catch_up(space)
         if self._semantic is None:
-            return SearchResults(self._index.query(space, query, where, limit))
-        return await self._hybrid(space, query, where, limit)
+            hits = await asyncio.to_thread(self._index.query, space, query, where, limit)
+            return SearchResults(hits, partial=partial)
+        return attrs.evolve(await self._hybrid(space, query, where, limit), partial=partial)
+
+    async def _catch_up(self, space: SpaceId) -> bool:
+        """Bring the space's index up to date in a background task, waiting for it at
+        most ``BUILD_WAIT_SECONDS``; True when it is up to date. A build already under
+        way (started by an earlier query) is waited for, then one more (incremental)
+        refresh sees what was written since it started."""
+        state = self._state.setdefault(space, _Indexed())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + BUILD_WAIT_SECONDS
+        while True:
+            task, ours = state.build, False
+            if task is None or task.done():
+                task = state.build = loop.create_task(self.refresh(space))
+                task.add_done_callback(_log_failure)
+                ours = True
+            done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+            if not done:
+                log.info("search_partial", space=space.value, notes_indexed=len(state.notes))
+                return False
+            task.result()  # a store error is the query's error
+            if ours:
+                return True
 
     async def _hybrid(self, space: SpaceId, query: str, where: SearchFilter, limit: int) -> SearchResults:
         assert self._semantic is not None
-        lexical = self._index.query(space, query, where, max(limit, FUSION_DEPTH))
+        lexical = await asyncio.to_thread(self._index.query, space, query, where, max(limit, FUSION_DEPTH))
         try:
             async with asyncio.timeout(QUERY_WAIT_SECONDS):
                 [vector] = await self._semantic.embedder.embed([query])
@@ -266,17 +303,19 @@ class SearchService:
                 semantic.index.upsert(space, doc, found)
                 state.unembedded.pop(doc.doc_id, None)
 
-    def _added(self, space: SpaceId, state: _Indexed, docs: Sequence[SearchDoc]) -> None:
-        self._index.upsert(space, docs)
+    async def _added(self, space: SpaceId, state: _Indexed, docs: Sequence[SearchDoc]) -> None:
+        await asyncio.to_thread(self._index.upsert, space, docs)  # off the event loop
         if self._semantic is not None:
             state.unembedded.update({d.doc_id: d for d in docs})
 
-    def _removed(self, space: SpaceId, state: _Indexed, doc_ids: Sequence[str] = (), group: str = "") -> None:
+    async def _removed(
+        self, space: SpaceId, state: _Indexed, doc_ids: Sequence[str] = (), group: str = ""
+    ) -> None:
         if group:
-            self._index.delete_group(space, group)
+            await asyncio.to_thread(self._index.delete_group, space, group)
             stale = [i for i, d in state.unembedded.items() if d.group == group]
         else:
-            self._index.delete(space, doc_ids)
+            await asyncio.to_thread(self._index.delete, space, doc_ids)
             stale = list(doc_ids)
         for doc_id in stale:
             state.unembedded.pop(doc_id, None)
@@ -291,18 +330,18 @@ class SearchService:
         live = {r.note_id for r in refs}
         gone = state.notes - live
         if gone:
-            self._removed(space, state, [f"note:{i}" for i in gone])
+            await self._removed(space, state, [f"note:{i}" for i in gone])
             state.notes -= gone
         fresh = [r for r in refs if r.note_id not in state.notes]
-        for start in range(0, len(fresh), 200):
-            notes = await self._notes.get_many(fresh[start : start + 200])
-            self._added(space, state, [note_doc(n) for n in notes])
+        for start in range(0, len(fresh), NOTE_READ_BATCH):
+            notes = await self._notes.get_many(fresh[start : start + NOTE_READ_BATCH])
+            await self._added(space, state, [note_doc(n) for n in notes])
             state.notes.update(n.note_id for n in notes)
 
     async def _refresh_files(self, space: SpaceId, state: _Indexed) -> None:
         listed = {info.name: info.etag for info in await self._bank.list(space)}
         for name in [n for n in state.files if n not in listed]:
-            self._removed(space, state, group=name.value)
+            await self._removed(space, state, group=name.value)
             del state.files[name]
         changed: Sequence[BankFileName] = [n for n, etag in listed.items() if state.files.get(n) != etag]
         for name in changed:
@@ -310,11 +349,14 @@ class SearchService:
                 file = await self._bank.get(space, name)
             except LookupError:  # removed since the listing
                 continue
-            self._removed(space, state, group=name.value)
-            self._added(space, state, file_docs(space, name, file.content))
+            await self._removed(space, state, group=name.value)
+            docs = await asyncio.to_thread(file_docs, space, name, file.content)
+            await self._added(space, state, docs)
             state.files[name] = listed[name]
 
     def forget(self, space: SpaceId) -> None:
         """Drop the space's documents (it was deleted or restored): rebuilt on next use."""
-        self._state.pop(space, None)
+        state = self._state.pop(space, None)
+        if state is not None and state.build is not None:
+            state.build.cancel()
         self._index.clear(space)

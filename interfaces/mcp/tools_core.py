@@ -312,7 +312,8 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         bank or archive. Filters: category, agent, since (ISO 8601; UTC without a zone).
         Each result: kind (note, bank, archive), ref (note id, or file#heading; read it
         with bank_read), score (higher is better), snippet (**matched** terms), timestamp,
-        agent, category."""
+        agent, category. partial: true while the space's index is still being built (the
+        results come from what is indexed; ask again shortly)."""
         me = await ctx.caller()
         found = await s.search.search(
             me, space_id, query, scope=scope, limit=limit, category=category, agent=agent, since=since
@@ -326,4 +327,5 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
             "results": results,
             "count": len(results),
             "degraded": found.degraded,
+            "partial": found.partial,
         }
