@@ -327,6 +327,24 @@ class JobRepositoryContract(_WithBackend):
         with pytest.raises(NotFound):
             await jobs.get("job9999")
 
+    async def test_recent_and_unfinished_by_space(self, jobs: JobRepository) -> None:
+        for n, (state, space) in enumerate(
+            [
+                (JobState.SUCCEEDED, "proj-1"),
+                (JobState.FAILED, "proj-2"),
+                (JobState.QUEUED, "proj-1"),
+                (JobState.RUNNING, "proj-2"),
+                (JobState.SUCCEEDED, "proj-1"),
+            ],
+            start=1,
+        ):
+            await jobs.put(job(n, state, space))
+        assert [j.job_id for j in await jobs.recent(SpaceId("proj-1"), 2)] == ["job0005", "job0003"]
+        assert [j.job_id for j in await jobs.unfinished(SpaceId("proj-2"))] == ["job0004"]
+        await jobs.put(attrs.evolve(job(4, JobState.RUNNING, "proj-2"), state=JobState.SUCCEEDED))
+        assert await jobs.unfinished(SpaceId("proj-2")) == []
+        assert [j.job_id for j in await jobs.unfinished()] == ["job0003"]
+
     async def test_put_replaces_and_prune_drops_only_old_finished_jobs(self, jobs: JobRepository) -> None:
         await jobs.put(job(1))
         await jobs.put(attrs.evolve(job(1), state=JobState.FAILED, error="model down"))

@@ -120,6 +120,7 @@ class Settings:
     health_timeout: float = 3.0
     job_retention_days: int = 7
     audit_retention_days: int = 90
+    journal_retention_days: int = 90
     feed_poll_seconds: float = 1.0
     sessions_per_token: int = 32
     session_idle_seconds: int = 600
@@ -209,6 +210,7 @@ class Settings:
             health_timeout=_float(env, "HEALTH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
             job_retention_days=_int(env, "JOB_RETENTION_DAYS", 7, 1, 3650),
             audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 90, 1, 3650),
+            journal_retention_days=_int(env, "JOURNAL_RETENTION_DAYS", 90, 1, 36_500),
             feed_poll_seconds=_float(env, "FEED_POLL_SECONDS", 1.0, 0.2, 60.0),
             sessions_per_token=_int(env, "SESSIONS_PER_TOKEN", 32, 1, 10_000),
             session_idle_seconds=_int(env, "SESSION_IDLE_SECONDS", 600, 10, 86_400),

@@ -143,6 +143,7 @@ def build_services(
     health_timeout: float = 3.0,
     job_retention_days: int = 7,
     audit_retention_days: int = 90,
+    journal_retention_days: int = 90,
     feed_poll_seconds: float = 1.0,
     export_max_concurrent: int = 2,
     export_max_pending: int = 16,
@@ -176,6 +177,7 @@ def build_services(
         lease_seconds=consolidation_timeout,
         max_notes=consolidation_max_notes,
         bank_budget_tokens=bank_budget_tokens,
+        journal_retention_days=journal_retention_days,
     )
     downloads = Downloads(
         FileArchiveSpool(),
@@ -288,6 +290,7 @@ async def services_from_settings(settings: Settings) -> Services:
         health_timeout=settings.health_timeout,
         job_retention_days=settings.job_retention_days,
         audit_retention_days=settings.audit_retention_days,
+        journal_retention_days=settings.journal_retention_days,
         feed_poll_seconds=settings.feed_poll_seconds,
         export_max_concurrent=settings.export_max_concurrent,
         export_max_pending=settings.export_max_pending,

@@ -88,10 +88,16 @@ SERVICES, SERVERS, PARAMS = _setup()
 def _allowed_key(key: str, data: bytes | None, tool: str) -> bool:
     if key.startswith("_system/jobs/"):  # a consolidation job record of the caller's space
         return data is not None and json.loads(data)["space_id"] == FUZZ_SPACE
+    if key.startswith("_system/job-index/active/"):  # the index of the space's unfinished jobs
+        return data is None or data.decode() == FUZZ_SPACE
+    if key == "_system/job-index/v1":  # the job index, built once per store
+        return True
     if key.startswith("_system/audit/"):  # the audit log records every attempt, refused ones too,
         # and the end of a consolidation the call started (bank_consolidate, admin_gc_notes)
         return data is not None and json.loads(data)["action"] in (tool, "consolidation_end")
-    return key.startswith((f"{FUZZ_SPACE}/", f"_backups/{FUZZ_SPACE}/")) or key in {
+    return key.startswith(
+        (f"{FUZZ_SPACE}/", f"_backups/{FUZZ_SPACE}/", f"_system/job-index/space/{FUZZ_SPACE}/")
+    ) or key in {
         f"_system/spaces/{FUZZ_SPACE}",
         "_system/tokens.json",
     }

@@ -14,14 +14,17 @@ import structlog
 
 from application.access import require_space_access
 from application.audit import AuditService
+from application.consolidation.journals import newest_committed, read_journals
 from application.consolidation.ports import JobRecord, JobRepository, JobState, JournalRepository
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
 from application.ports import Clock, IdGenerator
-from domain import AgentName, Conflict, DomainError, Identity, NotFound, Permission
-from domain.consolidation import JournalState
+from domain import AgentName, Conflict, DomainError, Identity, NotFound, Permission, SpaceId
+from domain.consolidation import Journal, JournalState
 
 __all__ = ["ConsolidationJobs"]
 
+DETAIL_LOOKBACK = 200
+"""Earlier journals a run's detail reads at most to find its files' previous content."""
 log = structlog.get_logger("live_mem.jobs")
 
 
@@ -56,6 +59,7 @@ class ConsolidationJobs:
         self._retention = retention
         self._audit = audit
         self._tasks: set[asyncio.Task[None]] = set()
+        self._lanes: dict[SpaceId, asyncio.Lock] = {}
         self._observers: list[Callable[[JobRecord], None]] = []
 
     def observe(self, observer: Callable[[JobRecord], None]) -> None:
@@ -64,7 +68,9 @@ class ConsolidationJobs:
 
     async def submit(self, caller: Identity, space_id: str, agent: str = "") -> JobRecord:
         """Queue a consolidation and start it in the background; return at once. When
-        the space already has a queued or running job, that job is returned instead.
+        the space already has a queued or running job whose selection covers this
+        request (all notes, or the same agent's), that job is returned instead; any other
+        job waits for the space's earlier jobs in this process and then runs.
 
         Who may: with write, one's own notes (``agent`` empty or one's own name); with
         manage, every note (``agent`` empty) or another agent's.
@@ -83,9 +89,9 @@ class ConsolidationJobs:
             space = require_space_access(caller, Permission.WRITE, space_id)
             scope = None if caller.permission >= Permission.MANAGE else caller.name
         await self._service.space_exists(space)
-        for waiting in await self._jobs.unfinished():
-            if waiting.space_id == space:  # one run at a time per space: join it
-                return waiting
+        for waiting in await self._jobs.unfinished(space):
+            if waiting.agent_scope is None or (scope is not None and waiting.agent_scope == scope.value):
+                return waiting  # its selection covers this request: join it
         now = self._clock.now()
         job = JobRecord(
             job_id=self._ids.new_id(),
@@ -124,7 +130,7 @@ class ConsolidationJobs:
         tokens in/out, duration (read)."""
         space = require_space_access(caller, Permission.READ, space_id)
         await self._service.space_exists(space)
-        journals = [j for j in await self._journals.list(space) if j.state is JournalState.COMMITTED]
+        journals = await newest_committed(self._journals, space, max(1, min(limit, 500)))
         return [
             {
                 "run_id": j.run_id,
@@ -146,7 +152,7 @@ class ConsolidationJobs:
                 "tokens_out": j.tokens_out,
                 "duration_s": j.duration_s,
             }
-            for j in reversed(journals[-max(1, min(limit, 500)) :])
+            for j in journals
         ]
 
     async def run_detail(self, caller: Identity, space_id: str, run_id: str) -> dict[str, Any]:
@@ -160,14 +166,14 @@ class ConsolidationJobs:
         """
         space = require_space_access(caller, Permission.READ, space_id)
         await self._service.space_exists(space)
-        journals = [j for j in await self._journals.list(space) if j.state is JournalState.COMMITTED]
-        index = next((i for i, j in enumerate(journals) if j.run_id == run_id), None)
-        if index is None:
-            raise NotFound(f"no committed consolidation run {run_id!r} in space {space.value!r}")
-        run = journals[index]
+        runs = await read_journals(self._journals, space, [run_id] if isinstance(run_id, str) else [])
+        run = next((j for j in runs if j.state is JournalState.COMMITTED), None)
+        if run is None:
+            raise NotFound(f"no committed consolidation run {str(run_id)[:80]!r} in space {space.value!r}")
+        earlier = await self._earlier_files(space, run)
         files = []
         for name in sorted(run.files):
-            before = next((j.files[name] for j in reversed(journals[:index]) if name in j.files), "")
+            before = earlier.get(name, "")
             after = run.files[name]
             diff = difflib.unified_diff(
                 before.splitlines(), after.splitlines(), f"{name} (before)", f"{name} (after)", lineterm=""
@@ -192,6 +198,19 @@ class ConsolidationJobs:
             "synthesis": run.synthesis,
         }
 
+    async def _earlier_files(self, space: SpaceId, run: Journal) -> dict[str, str]:
+        """Each file of ``run`` as the latest earlier committed batch left it, reading
+        earlier journals newest first until every file is found (at most
+        ``DETAIL_LOOKBACK`` of them; a file not found there counts as new)."""
+        wanted, found = set(run.files), {}
+        for journal in await newest_committed(self._journals, space, DETAIL_LOOKBACK, before=run.run_id):
+            for name in wanted & set(journal.files):
+                found[name] = journal.files[name]
+            wanted -= set(journal.files)
+            if not wanted:
+                break
+        return found
+
     async def jobs(self, caller: Identity, space_id: str, limit: int = 50) -> list[JobRecord]:
         """The space's job records, newest first, at most ``limit`` (1-500) (read);
         finished ones are kept for the retention period.
@@ -201,8 +220,7 @@ class ConsolidationJobs:
         """
         space = require_space_access(caller, Permission.READ, space_id)
         await self._service.space_exists(space)
-        mine = [j for j in await self._jobs.all() if j.space_id == space]
-        return mine[::-1][: max(1, min(limit, 500))]
+        return await self._jobs.recent(space, max(1, min(limit, 500)))
 
     async def budgets(self, caller: Identity, space_id: str) -> dict[str, int]:
         """Each hot bank file's budget in tokens under the space's rules (read); see
@@ -285,9 +303,12 @@ class ConsolidationJobs:
         return {t.get_name() for t in self._tasks if not t.done()}
 
     def _start(self, job: JobRecord) -> None:
+        lane = self._lanes.setdefault(job.space_id, asyncio.Lock())
+
         async def run() -> None:
             try:
-                await self.run_now(job)
+                async with lane:  # a space's jobs run one after the other in this process
+                    await self.run_now(job)
             except Exception:
                 log.exception("job_record_failed", job_id=job.job_id)
 

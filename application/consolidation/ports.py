@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
 from collections.abc import Sequence
 from datetime import datetime
@@ -112,7 +113,8 @@ class JournalRepository(Protocol):
         ...
 
     async def prepare(self, journal: Journal) -> None:
-        """Write a ``prepared`` journal (put-if-absent: a run id is used once)."""
+        """Write a ``prepared`` journal (put-if-absent: a run id is used once), its
+        pending marker first."""
         ...
 
     async def mark_committed(self, journal: Journal) -> None:
@@ -124,7 +126,18 @@ class JournalRepository(Protocol):
         ...
 
     async def list(self, space_id: SpaceId) -> list[Journal]:
-        """Every journal of the space, oldest first."""
+        """Every journal of the space, oldest first (reads them all: see
+        :mod:`application.consolidation.journals` for reads that cost what they return)."""
+        ...
+
+    async def delete(self, space_id: SpaceId, run_id: str) -> None:
+        """Delete one journal (idempotent)."""
+        ...
+
+    async def pending(self, space_id: SpaceId) -> builtins.list[Journal]:
+        """The journals left ``prepared``, oldest first, reading only those (each has a
+        marker from its preparation to its commit or abandonment); a journal that
+        cannot be read is skipped and logged."""
         ...
 
 
@@ -212,8 +225,14 @@ class JobRepository(Protocol):
         """Raises ``NotFound``."""
         ...
 
-    async def unfinished(self) -> list[JobRecord]:
-        """Jobs queued or running, oldest first."""
+    async def unfinished(self, space_id: SpaceId | None = None) -> list[JobRecord]:
+        """Jobs queued or running (of one space, or of all), oldest first. Costs what
+        it returns, not what the store holds: unfinished jobs are indexed."""
+        ...
+
+    async def recent(self, space_id: SpaceId, limit: int) -> list[JobRecord]:
+        """The space's newest ``limit`` job records, newest first (indexed by space and
+        time: only those records are read)."""
         ...
 
     async def all(self) -> list[JobRecord]:

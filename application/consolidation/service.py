@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import structlog
 
+from application.consolidation.journals import prune_journals
 from application.consolidation.lock import LeaseHandle, SpaceLock
 from application.consolidation.planners import PlannedBatch, Planner, PlanRequest
 from application.consolidation.ports import (
@@ -85,7 +87,10 @@ class ConsolidationService:
         lease_seconds: float = 600.0,
         max_notes: int = 2000,
         bank_budget_tokens: int = DEFAULT_BANK_BUDGET_TOKENS,
+        journal_retention_days: int = 90,
     ) -> None:
+        self._journal_retention = timedelta(days=journal_retention_days)
+        self._pruned: dict[SpaceId, datetime] = {}
         self._spaces = spaces
         self._notes = notes
         self._bank = bank
@@ -163,7 +168,21 @@ class ConsolidationService:
         async with self._lock.hold(space_id, job_id) as held:
             recovered = await self.roll_forward(space_id)
             report = await work(held, ConsolidationReport(mode=self.mode, recovered=recovered))
+            await self._prune_journals(space_id)
             return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
+
+    async def _prune_journals(self, space_id: SpaceId) -> None:
+        """Delete the journals older than the retention (``JOURNAL_RETENTION_DAYS``),
+        at most once a day per space and process, under the lease."""
+        now = self._clock.now()
+        last = self._pruned.get(space_id)
+        if last is not None and now - last < timedelta(days=1):
+            return
+        self._pruned[space_id] = now
+        cut = (now - self._journal_retention).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        removed = await prune_journals(self._journals, space_id, cut)
+        if removed:
+            log.info("journals_pruned", space=space_id.value, count=removed)
 
     async def edit(
         self, space_id: SpaceId, job_id: str, files: dict[str, str], deleted: Sequence[str], mode: str
@@ -209,7 +228,7 @@ class ConsolidationService:
         """Commit every journal left ``prepared``; return how many. A journal that names
         another space (copied there by hand, or by an old restore) is never applied: it
         would write into that other space."""
-        pending = [j for j in await self._journals.list(space_id) if j.state is JournalState.PREPARED]
+        pending = await self._journals.pending(space_id)
         foreign = [j for j in pending if j.space_id != space_id]
         for journal in foreign:
             log.error(

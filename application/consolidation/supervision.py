@@ -21,7 +21,6 @@ from application.consolidation.ports import (
 )
 from application.ports import Clock, NoteRepository, SpaceRepository
 from domain import ALL_SPACES, DomainError, Identity, InvalidInput, NotFound, Permission, SpaceId
-from domain.consolidation import JournalState
 
 __all__ = ["Supervision"]
 
@@ -78,9 +77,7 @@ class Supervision:
         space = require_space_access(caller, Permission.ADMIN, space_id)
         if discard_journal and not break_it:
             raise InvalidInput("discarding a journal breaks the lease first: call again with confirm=true")
-        unfinished = {
-            j.run_id: j for j in await self._journals.list(space) if j.state is JournalState.PREPARED
-        }
+        unfinished = {j.run_id: j for j in await self._journals.pending(space)}
         if discard_journal and discard_journal not in unfinished:
             raise NotFound(f"no unfinished journal {discard_journal[:80]!r} in space {space}")
         held = await (self._leases.break_lease(space) if break_it else self._leases.current(space))
@@ -142,12 +139,12 @@ class Supervision:
             PermissionDenied.
         """
         spaces, denied = await self._scope(caller, space_ids, Permission.READ)
-        jobs = await self._jobs.all()
         lanes: list[dict[str, Any]] = []
         for space in spaces:
-            mine: list[JobRecord] = [j for j in jobs if j.space_id == space][::-1]
-            running = next((j for j in mine if j.state is JobState.RUNNING), None)
-            queued = [j for j in mine if j.state is JobState.QUEUED]
+            mine: list[JobRecord] = await self._jobs.recent(space, LATEST_JOBS)
+            waiting = await self._jobs.unfinished(space)
+            running = next((j for j in waiting if j.state is JobState.RUNNING), None)
+            queued = [j for j in waiting if j.state is JobState.QUEUED]
             state = (
                 "running"
                 if running

@@ -66,9 +66,7 @@ class ImportService:
         parsed = parse_import(space, jsonl, latest=self._clock.now() + FUTURE_SKEW)
         known = {ref.note_id for ref in await self._notes.refs(space)}
         archive = Archive(space, {f.name: f.content for f in await self._bank.get_archive(space)})
-        known |= archive.note_ids()
-        for journal in await self._journals.list(space):
-            known.update(c.note_id for c in journal.consumed)
+        known |= archive.note_ids()  # a consumed note is in the archive before it leaves live/
         fresh = [n for n in parsed if n.note_id not in known]
         semaphore = asyncio.Semaphore(_WRITE_CONCURRENCY)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import attrs
 import structlog
@@ -22,6 +22,9 @@ from infrastructure import codecs, layout
 __all__ = ["JOBS_PREFIX", "StoreJobRepository", "StoreJournalRepository", "StoreLeaseRepository"]
 
 JOBS_PREFIX = "_system/jobs/"
+_JOB_INDEX = "_system/job-index/"
+_INDEX_MARKER = f"{_JOB_INDEX}v1"
+_UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
 log = structlog.get_logger("live_mem.store")
 _JSON = "application/json"
 
@@ -31,13 +34,24 @@ def _journal_prefix(space_id: SpaceId) -> str:
 
 
 class StoreJournalRepository:
-    """Implements :class:`application.consolidation.ports.JournalRepository`."""
+    """Implements :class:`application.consolidation.ports.JournalRepository`: a journal
+    at ``{space}/_consolidations/{run_id}.json``, and while it is prepared a marker at
+    ``{space}/_consolidations/pending/{run_id}`` (written before the journal, removed
+    after it is marked committed or abandoned), so that roll-forward reads the few
+    prepared journals, not every journal. Journals prepared before markers existed are
+    found by reading a space's journals once per process."""
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
+        self._marked: set[SpaceId] = set()
+
+    @staticmethod
+    def _marker(space_id: SpaceId, run_id: str) -> str:
+        return f"{_journal_prefix(space_id)}pending/{run_id}"
 
     async def prepare(self, journal: Journal) -> None:
         """See the port."""
+        await self._store.put(self._marker(journal.space_id, journal.run_id), b"", content_type="text/plain")
         key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
         await self._store.put_if_absent(key, codecs.encode_json(journal), content_type=_JSON)
 
@@ -45,6 +59,41 @@ class StoreJournalRepository:
         """See the port."""
         key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
         await self._store.put(key, codecs.encode_json(journal), content_type=_JSON)
+        await self._store.delete(self._marker(journal.space_id, journal.run_id))
+
+    async def pending(self, space_id: SpaceId) -> builtins.list[Journal]:
+        """See the port."""
+        await self._mark_old(space_id)
+        prefix = f"{_journal_prefix(space_id)}pending/"
+        ids = sorted(
+            [i.key.removeprefix(prefix) async for page in self._store.list_pages(prefix) for i in page]
+        )
+        found = []
+        for run_id in ids:
+            try:
+                journal = await self.get(space_id, run_id)
+            except NotFound:
+                await self._store.delete(f"{prefix}{run_id}")  # its journal went
+                continue
+            except CorruptObject as exc:
+                log.warning("journal_unreadable", space=str(space_id), run_id=run_id, error=str(exc)[:200])
+                continue
+            if journal.state is JournalState.PREPARED:
+                found.append(journal)
+            else:
+                await self._store.delete(f"{prefix}{run_id}")  # finished before its marker went
+        return found
+
+    async def _mark_old(self, space_id: SpaceId) -> None:
+        """Mark the prepared journals written before markers existed: once per space
+        and process, every journal of the space is read (the retention bounds them)."""
+        if space_id in self._marked:
+            return
+        for journal in await self.list(space_id):
+            if journal.state is JournalState.PREPARED:
+                marker = self._marker(space_id, journal.run_id)
+                await self._store.put(marker, b"", content_type="text/plain")
+        self._marked.add(space_id)
 
     async def mark_abandoned(self, journal: Journal) -> None:
         """See the port."""
@@ -52,6 +101,11 @@ class StoreJournalRepository:
         await self._store.put(
             key, codecs.encode_json(attrs.evolve(journal, state=JournalState.ABANDONED)), content_type=_JSON
         )
+        await self._store.delete(self._marker(journal.space_id, journal.run_id))
+
+    async def delete(self, space_id: SpaceId, run_id: str) -> None:
+        """See the port."""
+        await self._store.delete(f"{_journal_prefix(space_id)}{run_id}.json")
 
     async def run_ids(self, space_id: SpaceId, *, after: str = "") -> builtins.list[str]:
         """See the port."""
@@ -178,14 +232,53 @@ class StoreLeaseRepository:
 
 
 class StoreJobRepository:
-    """Implements :class:`application.consolidation.ports.JobRepository`."""
+    """Implements :class:`application.consolidation.ports.JobRepository`.
+
+    A job's record is ``_system/jobs/{job_id}.json``. Two indexes of small objects keep
+    every call from reading every record: ``_system/job-index/active/{job_id}`` while
+    the job is queued or running (written before the record, removed after the record
+    says it finished; a stale one is removed when read), and
+    ``_system/job-index/space/{space}/{created}-{job_id}`` from its creation until its
+    record is pruned (keys sort by creation time). Records written before the indexes
+    existed are indexed once, the first time a repository is used on the store (the
+    marker ``_system/job-index/v1`` says it was done).
+    """
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
+        self._indexed = False
+
+    @staticmethod
+    def _space_key(job: JobRecord) -> str:
+        stamp = job.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return f"{_JOB_INDEX}space/{job.space_id}/{stamp}-{job.job_id}"
 
     async def put(self, job: JobRecord) -> None:
         """See the port."""
+        await self._ensure_index()
+        await self._index(job)
         await self._store.put(f"{JOBS_PREFIX}{job.job_id}.json", codecs.encode_json(job), content_type=_JSON)
+        if job.state not in _UNFINISHED:
+            await self._store.delete(f"{_JOB_INDEX}active/{job.job_id}")
+
+    async def _index(self, job: JobRecord) -> None:
+        await self._store.put(self._space_key(job), b"", content_type="text/plain")
+        if job.state in _UNFINISHED:
+            await self._store.put(
+                f"{_JOB_INDEX}active/{job.job_id}", job.space_id.value.encode(), content_type="text/plain"
+            )
+
+    async def _ensure_index(self) -> None:
+        """Index the records written before the indexes existed, once per store."""
+        if self._indexed:
+            return
+        try:
+            await self._store.head(_INDEX_MARKER)
+        except ObjectNotFound:
+            async for _, job in self._records():
+                await self._index(job)
+            await self._store.put(_INDEX_MARKER, b"1", content_type="text/plain")
+        self._indexed = True
 
     async def get(self, job_id: str) -> JobRecord:
         """See the port."""
@@ -197,11 +290,23 @@ class StoreJobRepository:
             raise NotFound(f"no consolidation job {job_id}") from None
         return codecs.decode_json(data, JobRecord, f"job {job_id}")
 
+    async def _read(self, job_id: str) -> JobRecord | None:
+        """The record, or None when it is missing or unreadable (logged)."""
+        try:
+            return await self.get(job_id)
+        except NotFound:
+            return None
+        except CorruptObject:
+            log.warning("unreadable_job_skipped", job_id=job_id)
+            return None
+
     async def _records(self) -> AsyncIterator[tuple[str, JobRecord]]:
         """Every readable job record with its key; an unreadable one is skipped (and
         logged), so one bad record never stops the others."""
         async for page in self._store.list_pages(JOBS_PREFIX):
             for info in page:
+                if not info.key.endswith(".json"):
+                    continue
                 try:
                     yield (
                         info.key,
@@ -213,18 +318,56 @@ class StoreJobRepository:
                     continue
 
     async def prune(self, finished_before: datetime) -> int:
-        """See the port (unreadable records are left for a person to look at)."""
+        """See the port: only jobs created before ``finished_before`` are read (found
+        by the space index's keys); unreadable records are left for a person."""
+        await self._ensure_index()
+        cut = finished_before.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         removed = 0
-        async for key, job in self._records():
-            if job.state not in (JobState.QUEUED, JobState.RUNNING) and job.updated_at < finished_before:
-                await self._store.delete(key)
-                removed += 1
+        async for page in self._store.list_pages(f"{_JOB_INDEX}space/"):
+            for info in page:
+                stamp, _, job_id = info.key.rsplit("/", 1)[-1].partition("-")
+                if stamp >= cut:
+                    continue
+                try:
+                    job: JobRecord | None = await self.get(job_id)
+                except NotFound:
+                    job = None
+                except CorruptObject:
+                    continue
+                if job is None:
+                    await self._store.delete(info.key)  # its record is gone
+                elif job.state not in _UNFINISHED and job.updated_at < finished_before:
+                    await self._store.delete(f"{JOBS_PREFIX}{job_id}.json")
+                    await self._store.delete(info.key)
+                    removed += 1
         return removed
 
-    async def unfinished(self) -> builtins.list[JobRecord]:
+    async def unfinished(self, space_id: SpaceId | None = None) -> builtins.list[JobRecord]:
         """See the port."""
-        jobs = [job async for _, job in self._records() if job.state in (JobState.QUEUED, JobState.RUNNING)]
-        return sorted(jobs, key=lambda j: j.created_at)
+        await self._ensure_index()
+        jobs = []
+        async for page in self._store.list_pages(f"{_JOB_INDEX}active/"):
+            for info in page:
+                job = await self._read(info.key.rsplit("/", 1)[-1])
+                if job is None or job.state not in _UNFINISHED:
+                    await self._store.delete(info.key)  # stale: the job finished or went
+                elif space_id is None or job.space_id == space_id:
+                    jobs.append(job)
+        return sorted(jobs, key=lambda j: (j.created_at, j.job_id))
+
+    async def recent(self, space_id: SpaceId, limit: int) -> builtins.list[JobRecord]:
+        """See the port."""
+        await self._ensure_index()
+        prefix = f"{_JOB_INDEX}space/{space_id}/"
+        keys = sorted([i.key async for page in self._store.list_pages(prefix) for i in page], reverse=True)
+        found: builtins.list[JobRecord] = []
+        for key in keys:
+            job = await self._read(key.rsplit("-", 1)[-1])
+            if job is not None:
+                found.append(job)
+                if len(found) >= limit:
+                    break
+        return found
 
     async def all(self) -> builtins.list[JobRecord]:
         """See the port."""

@@ -122,7 +122,12 @@ def read_routes(web: WebContext) -> list[Route]:
             category=q.get("category", ""),
             agent=q.get("agent", ""),
         )
-        return {"status": "ok", "results": [hit_dict(h) for h in found.hits], "degraded": found.degraded, "partial": found.partial}
+        return {
+            "status": "ok",
+            "results": [hit_dict(h) for h in found.hits],
+            "degraded": found.degraded,
+            "partial": found.partial,
+        }
 
     return [
         Route("/api/whoami", whoami, methods=["GET"]),
