@@ -186,3 +186,22 @@ def test_pack_batches_respects_the_budget_and_keeps_order() -> None:
     huge = pack_batches([1], budget, item_tokens=lambda i: 10_000, needs=lambda i: 0, need_tokens=lambda k: 0)
     assert huge == [[1]]
     assert estimate_tokens("abcd" * 10) == 10
+
+
+def test_claims_are_urls_dates_figures_references_and_identifiers() -> None:
+    from domain.consolidation.attribution import claims, unattributed
+
+    text = "See https://x.example/a, #58 and 2026-03-02: 4,312 items in ClientSession.call_tool (snake_case)."
+    assert claims(text) == {
+        "https://x.example/a",
+        "#58",
+        "2026-03-02",
+        "4,312",
+        "ClientSession.call_tool",
+        "ClientSession",
+        "call_tool",
+        "snake_case",
+    }
+    source = "On 2026-03-02T09:00:00+00:00 alice fixed #58 in ClientSession.call_tool; snake_case stays."
+    assert unattributed(text, [source]) == ["4,312", "https://x.example/a"]
+    assert unattributed("Prose without figures, reworded freely.", []) == []

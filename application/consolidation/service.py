@@ -56,6 +56,7 @@ from domain.consolidation import (
     fit_bank,
     pack_batches,
 )
+from domain.consolidation.attribution import unattributed
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
@@ -351,6 +352,8 @@ class ConsolidationService:
                     require_changes=planned.guarded,
                     shrink_guard=planned.guarded,
                 )
+                if planned.guarded:
+                    _check_attribution(base, changed, new_synthesis)
             except (PlanRejected, InvalidModelOutput) as exc:
                 error = str(exc)
                 log.warning("plan_refused", error=error[:300])
@@ -388,6 +391,35 @@ class ConsolidationService:
         for c in journal.consumed:
             await self._notes.delete(NoteRef(c.created_at, c.key, space, c.agent, c.category, c.note_id))
         await self._journals.mark_committed(attrs.evolve(journal, state=JournalState.COMMITTED))
+
+
+def _check_attribution(
+    base: PlanRequest, changed: dict[BankFileName, BankFile], synthesis: Synthesis
+) -> None:
+    """Refuse a model's plan that writes a URL, number, date, reference or identifier
+    found in none of its sources (:mod:`domain.consolidation.attribution`).
+
+    Raises:
+        PlanRejected: naming each unattributed claim and the file that holds it.
+    """
+    sources = [
+        *base.bank.values(),
+        base.synthesis,
+        base.rules.text,
+        base.description,
+        *(
+            f"{n.note_id} {n.agent} {n.created_at.isoformat()} {' '.join(n.tags)}\n{n.content}"
+            for n in (*base.notes, *base.run_notes)
+        ),
+    ]
+    written = {**{name.value: file.content for name, file in changed.items()}, "synthesis": synthesis.text}
+    found = {name: unattributed(text, sources) for name, text in written.items()}
+    problems = [f"{name}: {', '.join(claims[:10])}" for name, claims in found.items() if claims]
+    if problems:
+        raise PlanRejected(
+            "the plan writes claims that no note, the synthesis or the bank holds (copy them from "
+            "the notes or leave them out): " + "; ".join(problems)
+        )
 
 
 def _consumed(note: Note, key: str) -> ConsumedNote:
