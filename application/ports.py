@@ -8,6 +8,7 @@ Each port has a contract suite in ``contracts/`` that every adapter passes.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -305,6 +306,10 @@ class BackupRepository(Protocol):
 
     async def list(self, space_id: SpaceId) -> list[BackupInfo]:
         """Finished backups of the space, oldest first."""
+        ...
+
+    async def space_ids(self) -> builtins.list[SpaceId]:
+        """The ids that backups are kept under, those of deleted spaces included, sorted."""
         ...
 
     async def restore(self, space_id: SpaceId, backup_id: str, target: SpaceId, generation: str) -> int:

@@ -183,6 +183,26 @@ class SpaceRules:
         """The rules a space gets when created with empty rules text."""
         return cls(DEFAULT_RULES)
 
+    @classmethod
+    def given(cls, text: object) -> tuple[SpaceRules, tuple[BankFileName, ...]]:
+        """The rules a caller's text makes, and the default bank files added to it: empty
+        text gets :data:`DEFAULT_RULES`; text that declares no bank file (the public
+        live-memory server accepts any rules) keeps its words, followed by the default
+        files' declarations, which are returned so the caller can be told.
+
+        Raises:
+            InvalidInput: as the constructor.
+        """
+        if not isinstance(text, str) or not text.strip():
+            default = cls.default()
+            return default, ()
+        rules = cls(text)
+        if rules.file_names():
+            return rules, ()
+        layout = DEFAULT_RULES[DEFAULT_RULES.index("\n## ") :]
+        completed = cls(text.rstrip() + "\n\n# Bank files (default layout)\n" + layout)
+        return completed, completed.file_names()
+
     def file_names(self) -> tuple[BankFileName, ...]:
         """The bank files the rules declare, in order of appearance, without duplicates."""
         names = dict.fromkeys(m.group(1).strip() for m in _RULE_FILE_RE.finditer(self.text))

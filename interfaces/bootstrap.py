@@ -199,9 +199,10 @@ def build_services(
         retention=timedelta(days=job_retention_days),
         audit=audit,
     )
+    auth = AuthService(tokens, clock, ids, bootstrap_key)
     return Services(
         store=store,
-        auth=AuthService(tokens, clock, ids, bootstrap_key),
+        auth=auth,
         spaces=SpaceService(
             spaces,
             notes,
@@ -212,6 +213,7 @@ def build_services(
             ids=ids,
             downloads=downloads,
             archive_max_bytes=export_max_bytes,
+            grant=auth.add_space,
         ),
         notes=NoteService(spaces, notes, clock, ids),
         bank=BankService(spaces, bank),

@@ -89,12 +89,13 @@ async def test_errors_have_one_format_and_the_status_of_their_kind() -> None:
 async def test_console_calls_are_decided_by_the_services_and_audited() -> None:
     deployment = await deploy()
     manage = _auth(deployment.tokens["manage"])
+    read = _auth(deployment.tokens["read"])
     async with running_server(deployment.services) as base, httpx.AsyncClient(base_url=base) as http:
-        created = await http.post("/api/spaces", json={"space_id": "gamma"}, headers=manage)
+        created = await http.post("/api/spaces", json={"space_id": "gamma"}, headers=read)
         outside = await http.post(f"/api/spaces/{SPACE}/backups", json={}, headers=manage)
         tokens = await http.get("/api/tokens", headers=manage)
         audit = await http.get("/api/audit?limit=10", headers=_auth(BOOTSTRAP_KEY))
-    # The manage token is limited to alpha: creating gamma is refused as over MCP.
+    # A read token cannot create a space: refused as over MCP.
     assert created.status_code == 403
     assert outside.status_code == 200
     assert tokens.status_code == 403

@@ -19,6 +19,7 @@ from domain import (
     InvalidInput,
     NotFound,
     Permission,
+    SpaceId,
     TokenRecord,
     check_bootstrap_key,
     hash_secret,
@@ -131,6 +132,24 @@ class AuthService:
 
         await self._tokens.update(add)
         return IssuedToken(record=record, secret=secret)
+
+    async def add_space(self, caller: Identity, space: SpaceId) -> None:
+        """Add ``space``, which ``caller`` just created, to the caller's own active token
+        (the one named as the caller); the bootstrap key and tokens for every space
+        need nothing. Only :class:`SpaceService` calls this, after a successful create."""
+        if caller.can_use(space):
+            return
+        now = self._clock.now()
+
+        def grant(records: builtins.list[TokenRecord]) -> builtins.list[TokenRecord]:
+            return [
+                attrs.evolve(r, spaces=(*r.spaces, space.value))
+                if r.name == caller.name and r.is_active(now) and space.value not in r.spaces
+                else r
+                for r in records
+            ]
+
+        await self._tokens.update(grant)
 
     async def list(self, caller: Identity) -> list[TokenRecord]:
         """Every token record (admin)."""

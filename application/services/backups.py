@@ -10,6 +10,7 @@ back, backups included.
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Awaitable, Callable
 from typing import Final
@@ -25,7 +26,7 @@ from application.ports import (
     SpaceRepository,
 )
 from application.services.downloads import Download, Downloads
-from domain import Identity, InvalidInput, NotFound, Permission, SpaceId
+from domain import ALL_SPACES, Identity, InvalidInput, NotFound, Permission, SpaceId
 
 ARCHIVE_MAX_BYTES: Final = 50 * 1024 * 1024
 """The default bound on the objects an export or a download may add up to
@@ -109,6 +110,16 @@ class BackupService:
             return found
         current = await self._generation(space)
         return [b for b in found if b.generation == current]
+
+    async def list_everywhere(self, caller: Identity) -> builtins.list[BackupInfo]:
+        """The backups of every space the caller may read (read), by space then age; an
+        admin for every space also gets those kept under the ids of deleted spaces."""
+        caller.require(Permission.READ)
+        if caller.permission >= Permission.ADMIN and ALL_SPACES in caller.spaces:
+            spaces = [s.value for s in await self._backups.space_ids()]
+        else:
+            spaces = [s.value for s in await self._spaces.list_ids() if caller.can_use(s)]
+        return [b for space in spaces for b in await self.list(caller, space)]
 
     async def restore(self, caller: Identity, space_id: str, backup_id: str, target_space_id: str) -> int:
         """Recreate a backup as a new space (manage on both); the target must not exist.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC
 
 import attrs
@@ -73,6 +73,8 @@ class SpaceService:
         downloads: builds exports and hands each out once.
         archive_max_bytes: the most an export's objects may add up to
             (``EXPORT_MAX_BYTES``).
+        grant: adds a space to the caller's token (for a token limited to some spaces
+            that creates one); None when tokens cannot be changed.
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class SpaceService:
         ids: IdGenerator,
         downloads: Downloads,
         archive_max_bytes: int = ARCHIVE_MAX_BYTES,
+        grant: Callable[[Identity, SpaceId], Awaitable[None]] | None = None,
     ) -> None:
         self._spaces = spaces
         self._notes = notes
@@ -97,18 +100,24 @@ class SpaceService:
         self._ids = ids
         self._downloads = downloads
         self._archive_max_bytes = archive_max_bytes
+        self._grant = grant
 
     async def create(
         self, caller: Identity, space_id: str, description: str = "", rules: str = ""
     ) -> SpaceMeta:
-        """Create a space (manage). Empty ``rules`` get :meth:`SpaceRules.default`.
-        A token limited to some spaces may only create spaces among them.
+        """Create a space (manage). Rules as :meth:`SpaceRules.given` makes them (empty:
+        the default layout; none declared: the default files added). A token limited to
+        some spaces that creates a new one gets it added to its own spaces, so that it
+        can use what it made (as the public live-memory server does).
 
         Raises:
             PermissionDenied, InvalidInput, AlreadyExists.
         """
-        space = require_space_access(caller, Permission.MANAGE, space_id)
-        parsed = SpaceRules(rules) if isinstance(rules, str) and rules.strip() else SpaceRules.default()
+        caller.require(Permission.MANAGE)
+        space = SpaceId(space_id)
+        if not caller.can_use(space) and await self._exists(space):
+            caller.require(Permission.MANAGE, space)  # someone else's space: refused
+        parsed, _added = SpaceRules.given(rules)
         check_rules(parsed)
         meta = SpaceMeta(
             space_id=space,
@@ -119,7 +128,18 @@ class SpaceService:
         )
         await self._spaces.create(meta, parsed)
         self._notes.forget(space)
+        if not caller.can_use(space) and self._grant is not None:
+            await self._grant(caller, space)
         return meta
+
+    async def _exists(self, space: SpaceId) -> bool:
+        try:
+            await self._spaces.get(space)
+        except NotFound:
+            return False
+        except CorruptObject:
+            return True
+        return True
 
     async def list(self, caller: Identity) -> list[SpaceMeta]:
         """The spaces the caller may see (read), sorted by id; unreadable ones left out."""
@@ -197,7 +217,7 @@ class SpaceService:
         space = require_space_access(caller, Permission.MANAGE, space_id)
         if not isinstance(rules, str) or not rules.strip():
             raise InvalidInput("rules must be the new rules' Markdown (space_rules shows the current ones)")
-        parsed = SpaceRules(rules)
+        parsed, _added = SpaceRules.given(rules)
         check_rules(parsed)
         await self._spaces.get(space)
         stamp = self._clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")

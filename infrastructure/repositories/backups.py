@@ -84,6 +84,14 @@ class StoreBackupRepository:
         await self._store.put_if_absent(f"{root}manifest.json", codecs.encode_json(manifest))
         return BackupInfo(**attrs.asdict(manifest, recurse=False))
 
+    async def space_ids(self) -> builtins.list[SpaceId]:
+        """See :class:`application.ports.BackupRepository`."""
+        found = {
+            key.removeprefix(BACKUPS_PREFIX).split("/", 1)[0]
+            for key in await _keys(self._store, BACKUPS_PREFIX)
+        }
+        return [SpaceId(s) for s in sorted(found) if s]
+
     async def list(self, space_id: SpaceId) -> list[BackupInfo]:
         """See :class:`application.ports.BackupRepository`."""
         prefix = f"{BACKUPS_PREFIX}{space_id}/"

@@ -8,7 +8,7 @@ error's kind (``PermissionDenied: ...``, ``NotFound: ...``, ``InvalidInput: ...`
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
@@ -16,7 +16,7 @@ from mcp.server.mcpserver import MCPServer
 from pydantic import AnyHttpUrl
 
 from application.services import Services
-from interfaces.mcp.context import ToolContext
+from interfaces.mcp.context import ToolContext, error_result
 from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
 from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
@@ -30,6 +30,31 @@ At the start of a task: bank_read_all(space_id) to load the memory bank.
 While you work: live_note(space_id, category, content) for each observation, decision,
 todo, insight, question, progress or issue worth keeping; keep notes short and factual.
 Never try to edit the bank: consolidation writes it from the notes."""
+
+
+class LiveMemServer(MCPServer):
+    """The SDK's server, refusing a call that names a parameter its tool does not take:
+    the SDK would drop it silently and do something else quietly (``max_age_days`` for
+    ``older_than_days`` ran a 7-day dry run)."""
+
+    _parameters: dict[str, frozenset[str]] | None = None
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        """See :meth:`MCPServer.call_tool`; an unknown parameter is ``InvalidInput``
+        naming it and the parameters the tool takes, and nothing runs."""
+        if self._parameters is None:
+            self._parameters = {
+                t.name: frozenset((t.input_schema or {}).get("properties", {}))
+                for t in await self.list_tools()
+            }
+        known = self._parameters.get(name)
+        unknown = sorted(set(arguments or {}) - known) if known is not None else []
+        if unknown:
+            takes = ", ".join(sorted(known or ())) or "none"
+            return error_result(
+                "InvalidInput", f"{name} takes no parameter {', '.join(unknown)}; its parameters: {takes}"
+            )
+        return await super().call_tool(name, arguments, context)
 
 
 def build_mcp_server(
@@ -61,7 +86,7 @@ def build_mcp_server(
         if token_verifier is not None
         else None
     )
-    mcp: MCPServer = MCPServer(
+    mcp: MCPServer = LiveMemServer(
         "live-mem",
         instructions=INSTRUCTIONS,
         version=services.system.version,

@@ -32,13 +32,14 @@ def backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def backup_list(space_id: str = "") -> dict[str, Any]:
-        """Backups of one space, or of every space you can use when space_id is empty.
-        Only the backups of the space as it now exists are listed: those of an earlier,
-        deleted space with the same id are an admin's to see (their generation differs
-        from space_info's) and to restore."""
+        """Backups of one space, or of every space you can use when space_id is empty
+        (for an admin of every space, deleted spaces' backups too). Only the backups of
+        the space as it now exists are listed: those of an earlier, deleted space with
+        the same id are an admin's to see (their generation differs from space_info's)
+        and to restore."""
         me = await ctx.caller()
-        spaces = [space_id] if space_id else [m.space_id.value for m in await s.spaces.list(me)]
-        found = [backup_dict(b) for sp in spaces for b in await s.backups.list(me, sp)]
+        listed = await s.backups.list(me, space_id) if space_id else await s.backups.list_everywhere(me)
+        found = [backup_dict(b) for b in listed]
         return {"status": "ok", "backups": found, "total": len(found)}
 
     @mcp.tool()

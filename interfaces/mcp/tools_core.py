@@ -8,7 +8,7 @@ from mcp.server.mcpserver import MCPServer
 
 from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
-from domain import InvalidInput, Permission
+from domain import AlreadyExists, InvalidInput, Permission, SpaceRules
 from interfaces.mcp.context import ToolContext
 from interfaces.mcp.shapes import csv, hit_dict, meta_dict, note_dict
 
@@ -84,13 +84,24 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     ) -> dict[str, Any]:
         """Create a space (needs manage). space_id: 1-64 lowercase letters, digits, '-'.
         rules: Markdown naming the bank files with headings like '## progress.md' and a
-        paragraph on each file's role; empty rules give a default set of four files.
-        Rules are fixed at creation. Errors: AlreadyExists, InvalidInput, PermissionDenied."""
+        paragraph on each file's role; empty rules, or rules naming no file, get the
+        default files (default_files_added lists them). A token limited to some spaces
+        gains the space it creates. An existing id answers status already_exists.
+        Errors: InvalidInput, PermissionDenied."""
         me = await ctx.caller()
-        meta = await s.spaces.create(me, space_id, description, rules)
+        try:
+            meta = await s.spaces.create(me, space_id, description, rules)
+        except AlreadyExists as exc:
+            return {"status": "already_exists", "space_id": space_id, "message": str(exc)}
         if owner:
             meta = await s.spaces.update(me, space_id, owner=owner)
-        return {"status": "created", **meta_dict(meta), "rules_size": len(rules.encode())}
+        added = [n.value for n in SpaceRules.given(rules)[1]]
+        return {
+            "status": "created",
+            **meta_dict(meta),
+            "rules_size": len(rules.encode()),
+            "default_files_added": added,
+        }
 
     @mcp.tool()
     @ctx.tool
