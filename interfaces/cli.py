@@ -17,9 +17,9 @@ import attrs
 import click
 
 from application.consolidation import JobRecord
-from application.services import IssuedToken, Services
+from application.services import Services
 from application.store import StoreError
-from domain import DomainError, Identity
+from domain import DomainError, Identity, check_bootstrap_key
 from interfaces import bootstrap
 from interfaces.cli_bank import bank
 from interfaces.cli_common import emit as _emit
@@ -28,7 +28,6 @@ from interfaces.cli_common import run_as as _run
 from interfaces.cli_common import settings as _settings
 from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
-from interfaces.client_configs import client_configs
 from interfaces.serve import run_http, run_stdio
 
 __all__ = ["main"]
@@ -61,26 +60,23 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
         return
     if quickstart and not settings.admin_bootstrap_key:
         settings = attrs.evolve(settings, admin_bootstrap_key=secrets.token_urlsafe(32))
+    if settings.admin_bootstrap_key:
+        try:  # before the port probe: a bad key is the first thing to fix
+            check_bootstrap_key(settings.admin_bootstrap_key)
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
     _require_free_port(settings.host, settings.port)  # before anything is minted or printed
 
     async def announce(services: Services) -> None:
         if not quickstart:
             return
-        issued = await quickstart_token(services, settings.admin_bootstrap_key or "")
-        url = f"{settings.base_url}/mcp"
-        lines = [
-            "",
-            "live-mem is starting",
-            f"  MCP URL (streamable HTTP): {url}",
-            f"  legacy SSE:                {settings.base_url}/sse",
-            f"  store:                     {bootstrap.describe_store(settings)}",
-            f"  admin token (shown once):  {issued.secret}",
-            "",
-        ]
-        for client, snippet in client_configs(url, issued.secret).items():
-            lines += [f"--- {client}", snippet, ""]
-        lines.append("Press Ctrl+C to stop.")
-        click.echo("\n".join(lines))
+        from interfaces import quickstart as qs  # noqa: PLC0415 - only for --quickstart
+
+        path = qs.secrets_path(settings)
+        fresh = not path.exists()
+        admin = await services.auth.authenticate(settings.admin_bootstrap_key or "")
+        tokens = await qs.quickstart_tokens(services, admin, path)
+        click.echo(qs.banner(settings, bootstrap.describe_store(settings), tokens, path, fresh_install=fresh))
 
     try:
         asyncio.run(run_http(settings, on_ready=announce))
@@ -200,22 +196,12 @@ def tokens_revoke(token_id: str, token: str | None) -> None:
     click.echo(f"revoked {token_id}")
 
 
-QUICKSTART_NAME = "quickstart-admin"
-
-
-async def quickstart_token(services: Services, bootstrap_key: str) -> IssuedToken:
-    """A new admin token for this quickstart; the ones earlier quickstarts made are
-    deleted first, so that runs do not pile up admin tokens that never expire."""
-    admin = await services.auth.authenticate(bootstrap_key)
-    for record in await services.auth.list(admin):
-        if record.name.value == QUICKSTART_NAME or record.name.value.startswith(QUICKSTART_NAME + "-"):
-            await services.auth.delete(admin, record.token_id)
-    return await services.auth.create(admin, QUICKSTART_NAME, "admin", ["*"])
-
-
 def _require_free_port(host: str, port: int) -> None:
     """Exit in one line when the port is taken (instead of a traceback after start-up)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # as the server binds (asyncio sets SO_REUSEADDR on POSIX): a port left in
+        # TIME_WAIT by the last run is free, one that something listens on is not
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
