@@ -103,10 +103,13 @@ async def test_writers_during_repeated_consolidations_lose_and_double_nothing(
                 ]
                 written: list[str] = []
                 done = asyncio.Event()
+                one_run = asyncio.Event()  # set once a consolidation committed
 
                 async def writer(index: int, token: str) -> None:
                     async with streamable_client(base, token) as client:
                         for n in range(NOTES_EACH):
+                            if n == NOTES_EACH // 2:  # the rest are written while runs go on
+                                await one_run.wait()
                             note = await _call(
                                 client,
                                 "live_note",
@@ -120,6 +123,7 @@ async def test_writers_during_repeated_consolidations_lose_and_double_nothing(
                         job = await _call(admin, "bank_consolidate", {"space_id": SPACE, "agent": ""})
                         assert (await _wait_job(admin, job["job_id"]))["state"] == "succeeded"
                         runs += 1
+                        one_run.set()
                     return runs
 
                 consolidating = asyncio.create_task(consolidations())
@@ -129,7 +133,7 @@ async def test_writers_during_repeated_consolidations_lose_and_double_nothing(
                 last = await _call(admin, "bank_consolidate", {"space_id": SPACE, "agent": ""})
                 assert (await _wait_job(admin, last["job_id"]))["state"] == "succeeded"
         consumed, archived, live, all_committed = await _ledger(store)
-    assert runs >= 2  # consolidations did run while the notes came in
+    assert runs >= 1  # half the notes were written after a run: runs and writes interleave
     assert len(written) == len(set(written)) == WRITERS * NOTES_EACH
     assert all_committed
     assert live == Counter()

@@ -89,7 +89,7 @@ def _allowed_key(key: str, data: bytes | None, tool: str) -> bool:
     if key.startswith("_system/jobs/"):  # a consolidation job record of the caller's space
         return data is not None and json.loads(data)["space_id"] == FUZZ_SPACE
     if key.startswith("_system/job-index/active/"):  # the index of the space's unfinished jobs
-        return data is None or data.decode() == FUZZ_SPACE
+        return data is None or json.loads(data)["space"] == FUZZ_SPACE
     if key == "_system/job-index/v1":  # the job index, built once per store
         return True
     if key.startswith("_system/audit/"):  # the audit log records every attempt, refused ones too,

@@ -7,6 +7,7 @@ Layout: ``{space}/_consolidations/{run_id}.json``, ``{space}/_lease.json``,
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -264,9 +265,8 @@ class StoreJobRepository:
     async def _index(self, job: JobRecord) -> None:
         await self._store.put(self._space_key(job), b"", content_type="text/plain")
         if job.state in _UNFINISHED:
-            await self._store.put(
-                f"{_JOB_INDEX}active/{job.job_id}", job.space_id.value.encode(), content_type="text/plain"
-            )
+            body = json.dumps({"space": job.space_id.value, "created": job.created_at.isoformat()})
+            await self._store.put(f"{_JOB_INDEX}active/{job.job_id}", body.encode(), content_type=_JSON)
 
     async def _ensure_index(self) -> None:
         """Index the records written before the indexes existed, once per store."""
@@ -323,6 +323,12 @@ class StoreJobRepository:
         await self._ensure_index()
         cut = finished_before.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         removed = 0
+        async for page in self._store.list_pages(f"{_JOB_INDEX}active/"):
+            for info in page:  # markers a crash left between the marker and the record
+                if await self._read(info.key.rsplit("/", 1)[-1]) is None and await self._marked_before(
+                    info.key, finished_before
+                ):
+                    await self._store.delete(info.key)
         async for page in self._store.list_pages(f"{_JOB_INDEX}space/"):
             for info in page:
                 stamp, _, job_id = info.key.rsplit("/", 1)[-1].partition("-")
@@ -342,6 +348,17 @@ class StoreJobRepository:
                     removed += 1
         return removed
 
+    async def _marked_before(self, key: str, when: datetime) -> bool:
+        """True when the active marker at ``key`` was made before ``when`` (an
+        unreadable one counts as old)."""
+        try:
+            created = json.loads((await self._store.get(key)).data)["created"]
+            return datetime.fromisoformat(created) < when
+        except ObjectNotFound:
+            return False
+        except (ValueError, KeyError, TypeError):
+            return True
+
     async def unfinished(self, space_id: SpaceId | None = None) -> builtins.list[JobRecord]:
         """See the port."""
         await self._ensure_index()
@@ -349,8 +366,10 @@ class StoreJobRepository:
         async for page in self._store.list_pages(f"{_JOB_INDEX}active/"):
             for info in page:
                 job = await self._read(info.key.rsplit("/", 1)[-1])
-                if job is None or job.state not in _UNFINISHED:
-                    await self._store.delete(info.key)  # stale: the job finished or went
+                if job is None:
+                    continue  # being created (the marker comes first), or left by a crash: prune
+                if job.state not in _UNFINISHED:
+                    await self._store.delete(info.key)  # stale: the job finished
                 elif space_id is None or job.space_id == space_id:
                     jobs.append(job)
         return sorted(jobs, key=lambda j: (j.created_at, j.job_id))
