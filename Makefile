@@ -2,14 +2,22 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+RUNTIME := $(VENV)/.installed-runtime
 STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: setup lint test test-fast run demo bench clean
 
-$(STAMP): pyproject.toml ops/constraints.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c ops/constraints.txt -e ".[dev]"
+
+# make run / make demo: live-mem and what it runs with, no test or lint tools
+$(RUNTIME): pyproject.toml ops/constraints.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c ops/constraints.txt -e ".[demo]"
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -c ops/constraints.txt -e ".[dev,demo]"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install live-mem with its dev tools
@@ -26,10 +34,10 @@ test: lint  ## everything CI runs: the checks above, then the whole test suite
 test-fast: setup  ## the test suite without the S3 servers
 	$(BIN)/python -m pytest -k "not moto and not seaweedfs and not Moto and not SeaweedFs"
 
-run: setup  ## start the server on the embedded defaults (./data, extractive) and print a token + client configs
+run: $(RUNTIME)  ## start the server on the embedded defaults (./data, extractive) and print a token + client configs
 	$(BIN)/live-mem serve --quickstart
 
-demo: setup  ## replay the shared dataset (600 notes, 148 agents) over MCP, consolidate, print the bank
+demo: $(RUNTIME)  ## replay the shared dataset (600 notes, 148 agents) over MCP, consolidate, print the bank
 	$(BIN)/python -m ops.demo
 
 bench: setup  ## benchmarks (not part of make test): latency, bank reads, LLM tokens per note, memory

@@ -11,14 +11,14 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import attrs
 from dotenv import dotenv_values
 
 from infrastructure.stores.s3_config import S3Config
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["Settings", "SettingsError", "environment", "known_names", "load_settings", "unknown_variables"]
 
 _TRUE: Final = {"1", "true", "yes", "on"}
 _FALSE: Final = {"0", "false", "no", "off"}
@@ -225,11 +225,72 @@ class Settings:
         )
 
 
-def load_settings(env_file: Path | None = Path(".env")) -> Settings:
-    """Settings from ``os.environ`` over the values of ``env_file`` (if it exists):
-    a variable set in the environment wins over the same one in the file."""
+_OUR_PREFIXES: Final = (
+    "LIVE_MEM_",
+    "S3_",
+    "LLMAAS_",
+    "EMBEDDINGS_",
+    "EXPORT_",
+    "RATE_LIMIT_",
+    "MCP_SERVER_",
+    "CONSOLIDATION_",
+    "JOURNAL_",
+    "AUDIT_",
+)
+"""Prefixes of live-mem's settings: a variable with one of them that no setting reads is
+most likely misspelt, and is named in a warning."""
+
+
+class _Recording(dict[str, str]):
+    """A mapping that remembers the names read from it."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        if isinstance(key, str):
+            self.read.add(key)
+        return super().__contains__(key)
+
+
+def known_names() -> frozenset[str]:
+    """Every variable a setting reads (with and without S3), found by reading them."""
+    names: set[str] = set()
+    for env in ({}, {"S3_BUCKET_NAME": "b", "S3_ACCESS_KEY_ID": "a", "S3_SECRET_ACCESS_KEY": "s"}):
+        recording = _Recording(env)
+        Settings.from_mapping(recording)
+        names |= recording.read
+    return frozenset(names)
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """The variables of ``env`` that look like live-mem's (their prefix, or ``PORT``)
+    but that no setting reads, sorted: each one is most likely misspelt."""
+    known = known_names()
+    return sorted(
+        name for name in env if name not in known and (name.startswith(_OUR_PREFIXES) or name == "PORT")
+    )
+
+
+def environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """``os.environ`` over the values of ``env_file`` (if it exists): a variable set in
+    the environment wins over the same one in the file."""
     merged: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
         merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
     merged.update(os.environ)
-    return Settings.from_mapping(merged)
+    return merged
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from :func:`environment`."""
+    return Settings.from_mapping(environment(env_file))

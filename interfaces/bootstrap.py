@@ -53,7 +53,7 @@ from infrastructure.repositories.consolidation import (
     StoreLeaseRepository,
 )
 from infrastructure.search_sqlite import SqliteSearchIndex
-from infrastructure.settings import Settings, SettingsError, load_settings
+from infrastructure.settings import Settings, SettingsError, environment, load_settings, unknown_variables
 from infrastructure.spool import FileArchiveSpool, sweep_orphans
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore
 from infrastructure.system import RandomIds, SystemClock
@@ -69,6 +69,7 @@ __all__ = [
     "configure_logging",
     "describe_store",
     "load_settings",
+    "setting_warnings",
     "memory_services",
     "services_from_settings",
     "open_store",
@@ -264,6 +265,16 @@ async def migrate_public_bucket(settings: Settings, *, apply_changes: bool) -> d
         return {**found.summary(), "applied": apply_changes and not found.empty, "nothing_to_do": found.empty}
     finally:
         await store.close()
+
+
+def setting_warnings() -> list[str]:
+    """One line for each variable of the environment (and ``.env``) that looks like a
+    live-mem setting but is none (misspelt, or another server's name for it)."""
+    lines = []
+    for name in unknown_variables(environment()):
+        hint = "live-mem reads MCP_SERVER_PORT" if name in {"PORT", "LIVE_MEM_PORT"} else "misspelt?"
+        lines.append(f"warning: {name} is set but is not a live-mem setting ({hint}; see ops/.env.example)")
+    return lines
 
 
 def sweep_archive_orphans() -> int:

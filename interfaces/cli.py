@@ -56,7 +56,10 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
                 "serve --stdio acts with the token in LIVE_MEM_TOKEN, which is not set: create one with "
                 "'live-mem tokens create NAME' and pass it in the client's env"
             )
-        asyncio.run(run_stdio(settings))
+        try:
+            asyncio.run(run_stdio(settings))
+        except DomainError as exc:
+            raise click.ClickException(str(exc)) from exc
         return
     if quickstart and not settings.admin_bootstrap_key:
         settings = attrs.evolve(settings, admin_bootstrap_key=secrets.token_urlsafe(32))

@@ -13,7 +13,7 @@ import click
 
 from application.services import Services
 from application.store import StoreError
-from domain import DomainError, Identity
+from domain import AuthenticationFailed, DomainError, Identity
 from interfaces import bootstrap
 
 __all__ = ["emit", "json_option", "run_as", "settings", "token_option"]
@@ -28,6 +28,8 @@ def settings(**overrides: Any) -> bootstrap.Settings:
         loaded = bootstrap.load_settings()
     except bootstrap.SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
+    for line in bootstrap.setting_warnings():
+        click.echo(line, err=True)
     return attrs.evolve(loaded, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -39,9 +41,15 @@ def run_as(work: Callable[[Services, Identity], Awaitable[T]], token: str | None
     async def main() -> T:
         services = await bootstrap.services_from_settings(configured)
         try:
-            caller = await services.auth.authenticate(
-                token or configured.local_token or configured.admin_bootstrap_key
-            )
+            try:
+                caller = await services.auth.authenticate(
+                    token or configured.local_token or configured.admin_bootstrap_key
+                )
+            except AuthenticationFailed as exc:
+                raise AuthenticationFailed(
+                    f"{exc} (store: {bootstrap.describe_store(configured)}; a token works only "
+                    "with the store it was made in: check LIVE_MEM_DATA_DIR or S3_BUCKET_NAME)"
+                ) from None
             return await work(services, caller)
         finally:
             await services.close()

@@ -12,6 +12,7 @@ from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
 from application.services import Services
+from domain import AuthenticationFailed
 from interfaces import bootstrap
 from interfaces.http import HttpOptions, build_http_app
 from interfaces.mcp import build_mcp_server
@@ -107,10 +108,21 @@ async def _resume_abandoned_jobs(services: Services, period_base: float, stop: a
 
 async def run_stdio(settings: bootstrap.Settings) -> None:
     """Serve MCP over stdin/stdout, every call acting with ``LIVE_MEM_TOKEN`` (never with
-    the bootstrap key: a token names the agent and its rights)."""
+    the bootstrap key: a token names the agent and its rights).
+
+    Raises:
+        AuthenticationFailed: the token does not authenticate in the configured store
+            (the message names the store); nothing is served.
+    """
     services = await bootstrap.services_from_settings(settings)
     token = settings.local_token
     try:
+        try:  # refuse to start rather than list tools that would all fail
+            await services.auth.authenticate(token)
+        except AuthenticationFailed as exc:
+            raise AuthenticationFailed(
+                f"LIVE_MEM_TOKEN: {exc} in the store {bootstrap.describe_store(settings)}"
+            ) from None
         await build_mcp_server(services, Metrics(), local_token=token).run_stdio_async()
     finally:
         await services.close()

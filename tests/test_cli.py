@@ -262,3 +262,31 @@ async def test_audit_prints_the_records_newest_first(env: dict[str, str], tmp_pa
         ("space_delete", "ann", "ab" * 8),
         ("space_create", "ann", "ab" * 8),
     ]
+
+
+def test_serve_stdio_with_an_unknown_token_refuses_to_start_and_names_the_store(env: dict[str, str]) -> None:
+    """First hour, item 8: it listed 44 tools that all failed with 'unknown token'."""
+    result = CliRunner().invoke(main, ["serve", "--stdio"], env={**env, "LIVE_MEM_TOKEN": "lm_not-a-token"})
+    assert result.exit_code == 1
+    assert "unknown token" in result.output
+    assert env["LIVE_MEM_DATA_DIR"] in result.output
+
+
+def test_a_cli_command_with_an_unknown_token_names_the_store_it_used(env: dict[str, str]) -> None:
+    refused = CliRunner().invoke(main, ["spaces", "list", "--token", "lm_elsewhere"], env=env)
+    assert refused.exit_code == 1
+    assert "unknown token" in refused.output
+    assert env["LIVE_MEM_DATA_DIR"] in refused.output
+
+
+def test_misspelt_settings_are_named_in_a_warning(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {"S3_BUKCET_NAME": "mine", "LIVE_MEM_PORT": "9000", "PORT": "9000"}.items():
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["spaces", "list"], env=env)
+    assert result.exit_code == 0, result.output
+    for name in ("S3_BUKCET_NAME", "LIVE_MEM_PORT", "PORT"):
+        assert f"warning: {name} is set but is not a live-mem setting" in result.output
+    assert "MCP_SERVER_PORT" in result.output
+    assert "warning: LIVE_MEM_DATA_DIR" not in result.output
