@@ -28,7 +28,6 @@ from interfaces.cli_common import run_as as _run
 from interfaces.cli_common import settings as _settings
 from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
-from interfaces.serve import run_http, run_stdio
 
 __all__ = ["main"]
 
@@ -49,6 +48,8 @@ def main(context: click.Context) -> None:
 @click.option("--quickstart", is_flag=True, help="Create an admin token and print client configurations.")
 def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> None:
     """Run the server: MCP at /mcp (streamable HTTP) and /sse, plus /health and /metrics."""
+    from interfaces.serve import run_http, run_stdio  # noqa: PLC0415 - the server stack, for serve only
+
     settings = _settings(host=host, port=port)
     if stdio:
         if not settings.local_token:
