@@ -323,10 +323,24 @@ def consolidate(space_id: str, agent: str, token: str | None, as_json: bool) -> 
     async def work(s: Services, me: Identity) -> JobRecord:
         job = await s.consolidation.submit(me, space_id, agent)
         await s.consolidation.drain()
-        return await s.consolidation.status(me, job.job_id)
+        job = await s.consolidation.status(me, job.job_id)
+        if job.state.value in ("queued", "running"):  # joined a job another server runs
+            click.echo(f"waiting for job {job.job_id}, run by {job.runner or 'another server'}", err=True)
+        while job.state.value in ("queued", "running"):
+            await asyncio.sleep(1.0)
+            await s.consolidation.submit(me, space_id, agent)  # takes it over if its runner died
+            await s.consolidation.drain()
+            job = await s.consolidation.status(me, job.job_id)
+        return job
 
     job = _run(work, token)
-    data = {"job_id": job.job_id, "state": job.state.value, "error": job.error, "report": job.report}
+    data = {
+        "job_id": job.job_id,
+        "state": job.state.value,
+        "runner": job.runner,
+        "error": job.error,
+        "report": job.report,
+    }
     _emit(as_json, data, _describe_job)
     sys.exit(0 if job.state.value == "succeeded" else 1)
 

@@ -11,6 +11,7 @@ import structlog
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
 
+from application.consolidation.heartbeat import HEARTBEAT_SECONDS
 from application.services import Services
 from domain import AuthenticationFailed
 from interfaces import bootstrap
@@ -92,8 +93,8 @@ async def run_http(
 
 
 async def _resume_abandoned_jobs(services: Services, period_base: float, stop: asyncio.Event) -> None:
-    """At start and then every ``period_base / 4`` seconds, resume consolidation jobs whose
-    server died (unfinished and untouched for longer than the consolidation timeout)."""
+    """At start and then every ``HEARTBEAT_SECONDS`` (at most ``period_base / 4``),
+    resume consolidation jobs whose server died (their heartbeat stopped)."""
     while not stop.is_set():
         try:
             resumed = await services.consolidation.resume_abandoned()
@@ -102,7 +103,7 @@ async def _resume_abandoned_jobs(services: Services, period_base: float, stop: a
         except Exception:
             log.exception("resume_failed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=max(1.0, period_base / 4))
+            await asyncio.wait_for(stop.wait(), timeout=max(1.0, min(HEARTBEAT_SECONDS, period_base / 4)))
     await services.consolidation.drain()
 
 

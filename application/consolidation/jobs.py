@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -14,6 +14,7 @@ import structlog
 
 from application.access import require_space_access
 from application.audit import AuditService
+from application.consolidation.heartbeat import Heartbeat, beating, is_stale
 from application.consolidation.journals import newest_committed, read_journals
 from application.consolidation.ports import JobRecord, JobRepository, JobState, JournalRepository
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
@@ -60,6 +61,7 @@ class ConsolidationJobs:
         self._audit = audit
         self._tasks: set[asyncio.Task[None]] = set()
         self._lanes: dict[SpaceId, asyncio.Lock] = {}
+        self._pruned_at: datetime | None = None
         self._observers: list[Callable[[JobRecord], None]] = []
 
     def observe(self, observer: Callable[[JobRecord], None]) -> None:
@@ -91,6 +93,8 @@ class ConsolidationJobs:
         await self._service.space_exists(space)
         for waiting in await self._jobs.unfinished(space):
             if waiting.agent_scope is None or (scope is not None and waiting.agent_scope == scope.value):
+                if is_stale(waiting, self._clock.now()) and waiting.job_id not in self._running():
+                    self._start(waiting)  # its runner is gone: this server takes it over
                 return waiting  # its selection covers this request: join it
         now = self._clock.now()
         job = JobRecord(
@@ -233,27 +237,32 @@ class ConsolidationJobs:
         return await self._service.budgets(space)
 
     async def resume_abandoned(self) -> int:
-        """Start every unfinished job not touched for longer than the timeout (its server
-        died), and delete the records of jobs finished longer ago than the retention;
-        return how many were started."""
-        pruned = await self._jobs.prune(self._clock.now() - self._retention)
-        if pruned:
-            log.info("job_records_pruned", count=pruned)
-        stale_before = self._clock.now() - timedelta(seconds=self._timeout)
+        """Start every unfinished job whose heartbeat stopped (its server died: see
+        :mod:`application.consolidation.heartbeat`), and, at most once an hour, delete
+        the records of jobs finished longer ago than the retention; return how many
+        were started. Servers call this every ``HEARTBEAT_SECONDS``."""
+        now = self._clock.now()
+        if self._pruned_at is None or now - self._pruned_at >= timedelta(hours=1):
+            self._pruned_at = now
+            pruned = await self._jobs.prune(now - self._retention)
+            if pruned:
+                log.info("job_records_pruned", count=pruned)
         started = 0
         running = self._running()
         for job in await self._jobs.unfinished():
-            if job.job_id not in running and job.updated_at <= stale_before:
+            if job.job_id not in running and is_stale(job, now):
+                log.warning("job_taken_over", job_id=job.job_id, runner=job.runner, space=job.space_id.value)
                 self._start(job)
                 started += 1
         return started
 
-    async def run_now(self, job: JobRecord) -> JobRecord:
-        """Run a job in this task and return its final record (the CLI and the runner)."""
-        job = attrs.evolve(
-            job, state=JobState.RUNNING, updated_at=self._clock.now(), attempts=job.attempts + 1
-        )
-        await self._jobs.put(job)
+    async def run_now(self, job: JobRecord, heart: Heartbeat | None = None) -> JobRecord:
+        """Run a job in this task and return its final record (the CLI and the runner);
+        its record beats while it runs (``heart``, or one of its own)."""
+        if heart is None:
+            async with beating(self._jobs, self._clock, job) as own:
+                return await self.run_now(job, own)
+        job = await heart.put(attrs.evolve(job, state=JobState.RUNNING, attempts=job.attempts + 1))
         scope = AgentName(job.agent_scope) if job.agent_scope else None
         try:
             async with asyncio.timeout(self._timeout):
@@ -280,8 +289,7 @@ class ConsolidationJobs:
             )
         else:
             job = attrs.evolve(job, state=JobState.SUCCEEDED, report=report.as_dict())
-        job = attrs.evolve(job, updated_at=self._clock.now())
-        await self._jobs.put(job)
+        job = await heart.put(job, final=True)
         if job.state is JobState.FAILED:
             log.warning("consolidation_failed", job_id=job.job_id, space=job.space_id.value, error=job.error)
         else:
@@ -307,8 +315,10 @@ class ConsolidationJobs:
 
         async def run() -> None:
             try:
-                async with lane:  # a space's jobs run one after the other in this process
-                    await self.run_now(job)
+                # the job beats while it waits in its space's lane (its jobs run one
+                # after the other in this process) and while it runs
+                async with beating(self._jobs, self._clock, job) as heart, lane:
+                    await self.run_now(heart.job, heart)
             except Exception:
                 log.exception("job_record_failed", job_id=job.job_id)
 

@@ -200,6 +200,7 @@ class JobRecord:
         report: the consolidation report once finished (see ``ConsolidationReport``).
         error: why it failed, fit for the caller.
         attempts: how many times a server started it (a restart resumes it).
+        runner: the server that holds it (``host:pid``), set by its heartbeat.
     """
 
     job_id: str
@@ -212,6 +213,7 @@ class JobRecord:
     attempts: int = 0
     error: str | None = None
     report: dict[str, Any] | None = None
+    runner: str | None = None
 
 
 class JobRepository(Protocol):

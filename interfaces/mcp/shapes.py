@@ -4,6 +4,7 @@ loose parameter forms the public live-memory contract accepts."""
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from application.consolidation import JobRecord
@@ -103,6 +104,8 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
         "created_at": job.created_at.isoformat(),
         "updated_at": job.updated_at.isoformat(),
         "attempts": job.attempts,
+        "runner": job.runner,
+        "age_seconds": round((datetime.now(UTC) - job.created_at).total_seconds(), 1),
         "error": job.error,
         "report": job.report,
     }

@@ -28,6 +28,14 @@ function when(iso) {
   return iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 19) + " UTC" : "";
 }
 
+function age(seconds) {
+  if (seconds == null) return "";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172800) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86400)} d`;
+}
+
 function say(text) { $("message").textContent = text || ""; }
 
 async function api(path, options = {}) {
@@ -324,7 +332,7 @@ function row(...cells) { return el("tr", {}, ...cells.map((c) => (c instanceof N
 async function loadAdmin() {
   const space = enc(state.space);
   const [jobs, backups] = await Promise.all([api(`/api/spaces/${space}/jobs`), api(`/api/spaces/${space}/backups`)]);
-  $("jobs").tBodies[0].replaceChildren(...jobs.jobs.map((j) => row(j.job_id, j.state, j.requested_by, when(j.updated_at), j.error)));
+  $("jobs").tBodies[0].replaceChildren(...jobs.jobs.map((j) => row(j.job_id, j.state, j.requested_by, age(j.age_seconds), j.runner || "", j.error)));
   $("backup-list").replaceChildren(...backups.backups.map((b) => {
     const target = el("input", { placeholder: "restore into space id (new)" });
     return el("li", {}, el("span", { text: `${b.backup_id} · ${when(b.created_at)} · ${b.objects} objects` }), target,
