@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import attrs
 
@@ -31,6 +31,7 @@ from domain import (
 __all__ = [
     "Clock",
     "IdGenerator",
+    "Retrier",
     "NoteRef",
     "BankFileInfo",
     "SpaceRepository",
@@ -45,11 +46,24 @@ __all__ = [
 ]
 
 
+T = TypeVar("T")
+
+
 class Clock(Protocol):
     """The time source (injected so tests control time)."""
 
     def now(self) -> datetime:
         """The current time, timezone-aware (UTC)."""
+        ...
+
+
+class Retrier(Protocol):
+    """Calls an operation again, with growing waits, while it fails with one kind of
+    error, for at most a time."""
+
+    async def call(self, operation: Callable[[], Awaitable[T]], *, on: type[Exception], within: float) -> T:
+        """``operation()``'s result; retried while it raises ``on``, for at most
+        ``within`` seconds, after which its last ``on`` error propagates."""
         ...
 
 

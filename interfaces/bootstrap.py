@@ -52,6 +52,7 @@ from infrastructure.repositories.consolidation import (
     StoreJournalRepository,
     StoreLeaseRepository,
 )
+from infrastructure.retry import StaminaRetrier
 from infrastructure.search_sqlite import SqliteSearchIndex
 from infrastructure.settings import Settings, SettingsError, environment, load_settings, unknown_variables
 from infrastructure.spool import FileArchiveSpool, sweep_orphans
@@ -165,7 +166,7 @@ def build_services(
     tokens = StoreTokenRepository(store)
     notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
-    lock = SpaceLock(leases, clock, consolidation_timeout)
+    lock = SpaceLock(leases, clock, consolidation_timeout, StaminaRetrier())
     audit = AuditService(StoreAuditLog(store), clock, retention_days=audit_retention_days)
     consolidation = ConsolidationService(
         spaces=spaces,

@@ -271,11 +271,15 @@ async def test_a_finished_run_releases_its_lease_so_the_next_runs_at_once() -> N
     assert report.notes_consumed == 1
 
 
-async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_lease() -> None:
+async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_lease(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from datetime import timedelta
 
+    import application.services.backups
     from infrastructure.repositories.consolidation import StoreLeaseRepository
 
+    monkeypatch.setattr(application.services.backups, "BACKUP_WAIT_SECONDS", 0.5)  # a run that never ends
     clock = FakeClock()
     store = MemoryObjectStore()
     services = services_over(store, clock)
@@ -291,6 +295,27 @@ async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_le
     assert copied
     assert not any(k.endswith("_lease.json") for k in copied)
     assert "proj/_lease.json" not in store._objects
+
+
+async def test_a_backup_waits_for_the_consolidation_under_way_and_then_copies() -> None:
+    """First hour, item 3: a backup was refused with Conflict while a run went on."""
+    import asyncio
+    from datetime import timedelta
+
+    from infrastructure.repositories.consolidation import StoreLeaseRepository
+
+    clock = FakeClock()
+    store = MemoryObjectStore()
+    services = services_over(store, clock)
+    admin = await seed(services, clock)
+    leases = StoreLeaseRepository(store)
+    held = await leases.acquire(SPACE, "job-running", clock.now() + timedelta(minutes=5), clock.now())
+    backup = asyncio.create_task(services.backups.create(admin, SPACE.value))
+    await asyncio.sleep(0.5)
+    assert not backup.done()  # waiting, not refused
+    await leases.release(held)  # the run ends
+    info = await asyncio.wait_for(backup, timeout=30)
+    assert info.objects == 12
 
 
 async def test_deleting_a_space_waits_for_no_consolidation() -> None:

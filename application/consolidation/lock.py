@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 from application.consolidation.ports import Lease, LeaseRepository
-from application.ports import Clock
-from domain import SpaceId
+from application.ports import Clock, Retrier
+from domain import Conflict, SpaceId
 
 __all__ = ["LeaseHandle", "SpaceLock"]
 
@@ -50,21 +50,34 @@ class SpaceLock:
         seconds: how long one holder may keep the lease (``CONSOLIDATION_TIMEOUT``).
     """
 
-    def __init__(self, leases: LeaseRepository, clock: Clock, seconds: float = 600.0) -> None:
+    def __init__(
+        self, leases: LeaseRepository, clock: Clock, seconds: float = 600.0, retrier: Retrier | None = None
+    ) -> None:
         self._leases = leases
         self._clock = clock
         self._length = timedelta(seconds=seconds)
+        self._retrier = retrier
+
+    async def _acquire(self, space_id: SpaceId, holder: str) -> Lease:
+        now = self._clock.now()
+        return await self._leases.acquire(space_id, holder, now + self._length, now)
 
     @contextlib.asynccontextmanager
-    async def hold(self, space_id: SpaceId, holder: str) -> AsyncIterator[LeaseHandle]:
+    async def hold(self, space_id: SpaceId, holder: str, *, wait: float = 0.0) -> AsyncIterator[LeaseHandle]:
         """Hold the lease for the ``async with`` block; it is released however the
-        block ends.
+        block ends. With ``wait`` (seconds) and a retrier, a lease held by another
+        holder is waited for that long (a backup waits for a consolidation's end).
 
         Raises:
-            Conflict: a consolidation, backup or deletion of the space holds it.
+            Conflict: a consolidation, backup or deletion of the space holds it (still,
+                after ``wait``).
         """
-        now = self._clock.now()
-        lease = await self._leases.acquire(space_id, holder, now + self._length, now)
+        if wait > 0 and self._retrier is not None:
+            lease = await self._retrier.call(
+                lambda: self._acquire(space_id, holder), on=Conflict, within=wait
+            )
+        else:
+            lease = await self._acquire(space_id, holder)
         handle = LeaseHandle(self._leases, self._clock, lease, self._length)
         try:
             yield handle

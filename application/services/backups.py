@@ -43,6 +43,11 @@ def _backup_id(value: str) -> str:
     return value
 
 
+BACKUP_WAIT_SECONDS: Final = 45.0
+"""How long a backup waits for a consolidation of its space to end (within the 60 s
+that MCP clients commonly wait for a tool's answer)."""
+
+
 class BackupService:
     """Create, list, restore, download and delete backups of a space. A backup holds the
     space's consolidation lease while it copies (``Conflict`` while a consolidation runs).
@@ -83,14 +88,21 @@ class BackupService:
         self._archive_max_bytes = archive_max_bytes
 
     async def create(self, caller: Identity, space_id: str) -> BackupInfo:
-        """Copy the whole space (manage); prune beyond the retention count."""
+        """Copy the whole space (manage); prune beyond the retention count. A
+        consolidation of the space under way is waited for (``BACKUP_WAIT_SECONDS``),
+        so that the copy holds whole batches only.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound; Conflict when the space's lease is
+            still held after the wait.
+        """
         space = require_space_access(caller, Permission.MANAGE, space_id)
         generation = (await self._spaces.get(space)).generation
         now = self._clock.now()
         backup_id = f"{now.strftime('%Y%m%dT%H%M%SZ')}-{self._ids.new_id()[:8]}"
         # The space's consolidation lease keeps consolidation out while the copy is made,
         # so the bank, synthesis and journals in a backup belong together.
-        async with self._lock.hold(space, f"backup-{backup_id}"):
+        async with self._lock.hold(space, f"backup-{backup_id}", wait=BACKUP_WAIT_SECONDS):
             if self._roll_forward is not None:  # a backup never holds a half-applied batch
                 await self._roll_forward(space)
             info = await self._backups.create(space, backup_id, now, generation)

@@ -20,8 +20,9 @@ def backup_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     @mcp.tool()
     @ctx.tool
     async def backup_create(space_id: str, description: str = "") -> dict[str, Any]:
-        """Copy the whole space into a backup kept in the same store (needs manage). Older
-        backups beyond the retention count are deleted."""
+        """Copy the whole space into a backup kept in the same store (needs manage). A
+        consolidation under way is waited for (up to 45 s; then Conflict). Older backups
+        beyond the retention count are deleted."""
         me = await ctx.caller()
         return {
             "status": "created",
