@@ -180,7 +180,10 @@ class Settings:
                 region=env.get("S3_REGION_NAME", "").strip() or "us-east-1",
                 signature_mode="hybrid" if mode == "hybrid" else "sigv4",
                 conditional_writes=_bool(env, "S3_CONDITIONAL_WRITES", default=True),
-                max_attempts=_int(env, "S3_MAX_ATTEMPTS", 4, 1, 20),
+                max_attempts=_int(env, "S3_MAX_ATTEMPTS", 3, 1, 20),
+                connect_timeout=_float(env, "S3_CONNECT_TIMEOUT", 3.0, 0.1, 120.0),
+                read_timeout=_float(env, "S3_READ_TIMEOUT", 10.0, 0.1, 600.0),
+                call_timeout=_float(env, "S3_CALL_TIMEOUT", 20.0, 0.5, 3600.0),
             )
         return cls(
             s3=s3,

@@ -59,8 +59,8 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
             )
         try:
             asyncio.run(run_stdio(settings))
-        except DomainError as exc:
-            raise click.ClickException(str(exc)) from exc
+        except (DomainError, StoreError) as exc:
+            raise click.ClickException(str(exc)) from None
         return
     if quickstart and not settings.admin_bootstrap_key:
         settings = attrs.evolve(settings, admin_bootstrap_key=secrets.token_urlsafe(32))
@@ -84,8 +84,8 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
 
     try:
         asyncio.run(run_http(settings, on_ready=announce))
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (DomainError, StoreError) as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable
+from typing import Final
 
 import structlog
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -13,6 +14,7 @@ from hypercorn.config import Config
 
 from application.consolidation.heartbeat import HEARTBEAT_SECONDS
 from application.services import Services
+from application.store import StoreError, StoreUnavailable
 from domain import AuthenticationFailed
 from interfaces import bootstrap
 from interfaces.http import HttpOptions, build_http_app
@@ -68,6 +70,11 @@ async def run_http(
         InvalidInput: a short or placeholder ``ADMIN_BOOTSTRAP_KEY``.
     """
     services = await bootstrap.services_from_settings(settings)
+    try:
+        await _check_store(services, settings)
+    except BaseException:
+        await services.close()
+        raise
     swept = await asyncio.to_thread(bootstrap.sweep_archive_orphans)
     if swept:
         log.warning("archives_swept", directories=swept, reason="left by a server that died")
@@ -92,6 +99,27 @@ async def run_http(
         await services.close()
 
 
+START_CHECK_SECONDS: Final = 10.0
+"""How long start-up waits for the store to answer before giving up in one line."""
+
+
+async def _check_store(services: Services, settings: bootstrap.Settings) -> None:
+    """Ping the store before serving anything.
+
+    Raises:
+        StoreUnavailable: naming the store and the cause (refused, timed out, DNS,
+            credentials), within ``START_CHECK_SECONDS``.
+    """
+    where = bootstrap.describe_store(settings)
+    try:
+        async with asyncio.timeout(START_CHECK_SECONDS):
+            await services.store.ping()
+    except TimeoutError:
+        raise StoreUnavailable(f"{where} did not answer within {START_CHECK_SECONDS:g} s") from None
+    except StoreError as exc:
+        raise StoreUnavailable(f"cannot use {where}: {exc}") from None
+
+
 async def _resume_abandoned_jobs(services: Services, period_base: float, stop: asyncio.Event) -> None:
     """At start and then every ``HEARTBEAT_SECONDS`` (at most ``period_base / 4``),
     resume consolidation jobs whose server died (their heartbeat stopped)."""
@@ -100,6 +128,8 @@ async def _resume_abandoned_jobs(services: Services, period_base: float, stop: a
             resumed = await services.consolidation.resume_abandoned()
             if resumed:
                 log.warning("resumed_jobs", count=resumed)
+        except StoreError as exc:  # the store is down: said in one line, tried again later
+            log.warning("resume_failed", error=str(exc))
         except Exception:
             log.exception("resume_failed")
         with contextlib.suppress(TimeoutError):

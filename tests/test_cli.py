@@ -290,3 +290,71 @@ def test_misspelt_settings_are_named_in_a_warning(
         assert f"warning: {name} is set but is not a live-mem setting" in result.output
     assert "MCP_SERVER_PORT" in result.output
     assert "warning: LIVE_MEM_DATA_DIR" not in result.output
+
+
+def _s3_env(env: dict[str, str], port: int) -> dict[str, str]:
+    return {
+        **env,
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "S3_BUCKET_NAME": "b",
+        "S3_ACCESS_KEY_ID": "k",
+        "S3_SECRET_ACCESS_KEY": "s" * 20,
+    }
+
+
+def test_store_check_names_a_refused_connection(env: dict[str, str]) -> None:
+    """First hour, item 4: a refused connection was reported as 'did not answer'."""
+    from ops.server import free_port
+
+    result = CliRunner().invoke(main, ["store", "check", "--json"], env=_s3_env(env, free_port()))
+    assert result.exit_code == 1
+    assert "connection refused" in json.loads(result.stdout)["error"]
+
+
+@pytest.mark.parametrize("case", ["refused", "silent"])
+def test_serve_on_a_store_that_does_not_answer_fails_in_one_line_naming_it(
+    env: dict[str, str], case: str
+) -> None:
+    """First hour, item 4: minutes of silence, then a 94-line traceback."""
+    import socket
+
+    from ops.server import free_port
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1] if case == "silent" else free_port()
+        args = ["serve", "--quickstart", "--port", str(free_port())]
+        result = CliRunner().invoke(main, args, env=_s3_env(env, port))
+    assert result.exit_code == 1
+    error = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(error) == 1, result.output
+    assert f"127.0.0.1:{port}" in error[0]
+    assert ("connection refused" if case == "refused" else "did not answer within 10 s") in error[0]
+    assert "lm_" not in result.output  # no token was made
+
+
+async def test_a_call_on_a_store_that_never_answers_is_bounded_by_s3_call_timeout() -> None:
+    import socket
+
+    from application.store import StoreUnavailable
+    from infrastructure.stores.s3 import S3ObjectStore
+    from infrastructure.stores.s3_config import S3Config
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        config = S3Config(
+            bucket="b",
+            access_key_id="k",
+            secret_access_key="s" * 20,
+            endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            read_timeout=60.0,
+            call_timeout=1.0,
+        )
+        store = await S3ObjectStore.open(config)
+        try:
+            with pytest.raises(StoreUnavailable, match="timed out"):
+                await store.get("proj/_meta.json")
+        finally:
+            await store.close()

@@ -20,12 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any, Final
+import errno
+import socket
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import aiohttp
 from aiobotocore.session import get_session
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from application.store import (
     ObjectInfo,
@@ -57,6 +66,7 @@ _DENIED: Final = {
     "ExpiredToken",
     "AuthorizationHeaderMalformed",
 }
+T = TypeVar("T")
 _TRANSPORT_ERRORS: Final = (BotoCoreError, aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 
@@ -66,10 +76,34 @@ def _code_and_status(exc: ClientError) -> tuple[str, str]:
     return str(exc.response.get("Error", {}).get("Code", "")) or status, status
 
 
+def _cause(exc: BaseException) -> str:
+    """Why a request did not get an answer, in words: refused, timed out, DNS, TLS,
+    credentials (read along the exception's chain, botocore wrapping aiohttp)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if isinstance(seen, NoCredentialsError):
+            return "no credentials (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY)"
+        if isinstance(seen, TimeoutError | ConnectTimeoutError | ReadTimeoutError):
+            return "timed out"
+        if isinstance(seen, socket.gaierror) or "Name or service not known" in str(seen):
+            return "DNS: the endpoint's host name does not resolve"
+        if isinstance(seen, ConnectionRefusedError) or (
+            isinstance(seen, OSError) and seen.errno == errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS: {seen.reason or seen}"
+        os_error = getattr(seen, "os_error", None)
+        seen = os_error if isinstance(os_error, BaseException) else (seen.__cause__ or seen.__context__)
+    return f"cannot reach the store ({type(exc).__name__})"
+
+
 def _translate(exc: Exception, what: str, *, missing: type[StoreError] = ObjectNotFound) -> StoreError:
     """Map a botocore/aiohttp exception to the port's error family."""
     if not isinstance(exc, ClientError):
-        return StoreUnavailable(f"{what}: cannot reach the store ({type(exc).__name__})")
+        return StoreUnavailable(f"{what}: {_cause(exc)}")
     code, status = _code_and_status(exc)
     if code == "NoSuchBucket":
         return StoreUnavailable(f"{what}: the bucket does not exist")
@@ -136,6 +170,11 @@ class S3ObjectStore:
             clients.append(client)
         return cls(config, clients[0], clients[1], stack)
 
+    async def _bounded(self, call: Awaitable[T]) -> T:
+        """``call``, given at most ``S3_CALL_TIMEOUT`` seconds, retries included."""
+        async with asyncio.timeout(self._config.call_timeout):
+            return await call
+
     @property
     def supports_conditional_writes(self) -> bool:
         """As configured (``S3Config.conditional_writes``)."""
@@ -145,9 +184,10 @@ class S3ObjectStore:
         """See :meth:`application.store.ObjectStore.get`."""
         check_key(key)
         try:
-            response = await self._objects.get_object(Bucket=self._config.bucket, Key=key)
-            async with response["Body"] as body:
-                data = await body.read()
+            async with asyncio.timeout(self._config.call_timeout):
+                response = await self._objects.get_object(Bucket=self._config.bucket, Key=key)
+                async with response["Body"] as body:
+                    data = await body.read()
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             raise _translate(exc, f"GET {key!r}") from exc
         return StoredObject(data=data, etag=response["ETag"].strip('"'))
@@ -156,7 +196,7 @@ class S3ObjectStore:
         """See :meth:`application.store.ObjectStore.head`."""
         check_key(key)
         try:
-            response = await self._objects.head_object(Bucket=self._config.bucket, Key=key)
+            response = await self._bounded(self._objects.head_object(Bucket=self._config.bucket, Key=key))
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             raise _translate(exc, f"HEAD {key!r}") from exc
         return ObjectInfo(key=key, size=response["ContentLength"], etag=response["ETag"].strip('"'))
@@ -199,7 +239,7 @@ class S3ObjectStore:
         params: dict[str, Any] = {"Bucket": self._config.bucket, "Key": key, "Body": bytes(data)}
         params["ContentType"] = content_type
         try:
-            response = await self._objects.put_object(**params, **extra)
+            response = await self._bounded(self._objects.put_object(**params, **extra))
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             # If-Match on a missing key: AWS answers 404, which is a lost precondition here.
             raise _translate(exc, f"PUT {key!r}", missing=PreconditionFailed) from exc
@@ -209,7 +249,7 @@ class S3ObjectStore:
         """See :meth:`application.store.ObjectStore.delete`."""
         check_key(key)
         try:
-            await self._objects.delete_object(Bucket=self._config.bucket, Key=key)
+            await self._bounded(self._objects.delete_object(Bucket=self._config.bucket, Key=key))
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             error = _translate(exc, f"DELETE {key!r}")
             if not isinstance(error, ObjectNotFound):
@@ -230,7 +270,7 @@ class S3ObjectStore:
             if token:
                 kwargs["ContinuationToken"] = token
             try:
-                response = await self._lists.list_objects_v2(**kwargs)
+                response = await self._bounded(self._lists.list_objects_v2(**kwargs))
             except (ClientError, *_TRANSPORT_ERRORS) as exc:
                 raise _translate(exc, f"LIST {prefix!r}", missing=StoreUnavailable) from exc
             page = [
@@ -246,7 +286,7 @@ class S3ObjectStore:
     async def ping(self) -> None:
         """HEAD bucket (SigV4). Raises ``StoreUnavailable`` or ``StoreAccessDenied``."""
         try:
-            await self._lists.head_bucket(Bucket=self._config.bucket)
+            await self._bounded(self._lists.head_bucket(Bucket=self._config.bucket))
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             error = _translate(exc, f"HEAD bucket {self._config.bucket!r}", missing=StoreUnavailable)
             if isinstance(error, StoreAccessDenied | StoreUnavailable):

@@ -33,7 +33,10 @@ class S3Config:
             put-if-match are emulated with HEAD + PUT under an in-process lock: atomic
             only within one process, so such a deployment must run one replica.
         max_attempts: total attempts per call, botocore ``standard`` retry mode.
-        connect_timeout, read_timeout: seconds.
+        connect_timeout, read_timeout: seconds, per attempt.
+        call_timeout: seconds one call may take, its retries included: a store that
+            does not answer costs a tool call at most this (the defaults fit under the
+            30-60 s MCP clients commonly wait).
     """
 
     bucket: str
@@ -43,9 +46,10 @@ class S3Config:
     region: str = "us-east-1"
     signature_mode: SignatureMode = "hybrid"
     conditional_writes: bool = True
-    max_attempts: int = 4
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
+    max_attempts: int = 3
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    call_timeout: float = 20.0
 
     def botocore_config(self, signature_version: str) -> AioConfig:
         """The botocore config for one of the two signing clients."""
