@@ -5,6 +5,7 @@ middleware through :class:`BearerTokenVerifier`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import resource
 
@@ -25,7 +26,7 @@ from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
 from interfaces.ratelimit import ToolRateLimiter
-from interfaces.sessions import SessionCap, SseStreamCap
+from interfaces.sessions import SessionCap, SseStreamCap, StreamsStop
 from interfaces.web import PageSecurity, WebContext, web_routes
 
 __all__ = ["BearerTokenVerifier", "HttpOptions", "build_http_app"]
@@ -107,8 +108,15 @@ def _files_exhausted() -> bool:
     return files is not None and files[1] > 0 and files[0] >= 0.9 * files[1]
 
 
-def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | None = None) -> Starlette:
-    """The whole HTTP app. Its lifespan runs the streamable HTTP session manager."""
+def build_http_app(
+    services: Services,
+    options: HttpOptions,
+    metrics: Metrics | None = None,
+    *,
+    stopping: asyncio.Event | None = None,
+) -> Starlette:
+    """The whole HTTP app. Its lifespan runs the streamable HTTP session manager; when
+    ``stopping`` is set, open event streams end (see :class:`StreamsStop`)."""
     metrics = metrics or Metrics()
     services.consolidation.observe(metrics.observe_job)
     limiter = ToolRateLimiter(dict(options.rate_limits))
@@ -172,6 +180,8 @@ def build_http_app(services: Services, options: HttpOptions, metrics: Metrics | 
     app.add_middleware(
         SseStreamCap, per_token=options.sessions_per_token, total=min(options.sse_max_sessions, fd_share)
     )
+    if stopping is not None:
+        app.add_middleware(StreamsStop, stopping=stopping)
     app.add_middleware(BearerGate, services=services)
     app.add_middleware(PageSecurity, settings=security)  # outermost: added last
     return app

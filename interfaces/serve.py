@@ -82,7 +82,7 @@ async def run_http(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = build_http_app(services, http_options(settings), Metrics())
+    app = build_http_app(services, http_options(settings), Metrics(), stopping=stop)
     if not services.store.supports_conditional_writes:
         log.warning("no_conditional_writes", advice="this deployment must run a single replica")
     log.info("serving", url=f"{settings.base_url}/mcp", store=bootstrap.describe_store(settings))

@@ -17,6 +17,8 @@ refused with 429 and ``Retry-After`` before it opens.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -25,7 +27,7 @@ from typing import Any, Final
 
 from domain import hash_secret
 
-__all__ = ["SessionCap", "SseStreamCap"]
+__all__ = ["SessionCap", "SseStreamCap", "StreamsStop"]
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Any]]
@@ -187,3 +189,40 @@ class SseStreamCap:
                 self._streams[owner] = left
             else:
                 self._streams.pop(owner, None)
+
+
+class StreamsStop:
+    """ASGI middleware ending the long-lived streams (``GET /sse``, ``GET /mcp``, the
+    page's ``.../events``) when the server stops: each runs as a task that is cancelled
+    once ``stopping`` is set, so that the server's graceful shutdown does not wait its
+    whole timeout for streams that never end, nor print their cancellation.
+
+    Args:
+        app: the app.
+        stopping: set when the server begins to stop.
+    """
+
+    def __init__(self, app: ASGIApp, *, stopping: asyncio.Event) -> None:
+        self._app = app
+        self._stopping = stopping
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        streaming = (
+            scope["type"] == "http"
+            and scope.get("method") == "GET"
+            and (path.rstrip("/") in ("/sse", "/mcp") or path.endswith("/events"))
+        )
+        if not streaming:
+            await self._app(scope, receive, send)
+            return
+        served = asyncio.ensure_future(self._app(scope, receive, send))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({served, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+            if not served.done():
+                served.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await served

@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import os
 import resource
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -117,3 +119,29 @@ async def test_health_answers_503_when_file_descriptors_run_out() -> None:
     assert exhausted.json()["files"] == "exhausted"
     assert recovered.status_code == 200
     assert recovered.json()["files"] == "ok"
+
+
+async def test_ctrl_c_with_streams_open_stops_quietly(tmp_path: Path) -> None:
+    """First hour, item 6: with a page or SSE client open, stopping waited for the
+    graceful timeout and printed a CancelledError traceback."""
+    from ops.server import server_process, wait_healthy
+    from tests.mcp_support import BOOTSTRAP_KEY
+
+    env = {"LIVE_MEM_DATA_DIR": str(tmp_path / "data"), "ADMIN_BOOTSTRAP_KEY": BOOTSTRAP_KEY}
+    log = tmp_path / "server.log"
+    headers = _auth(BOOTSTRAP_KEY)
+    with server_process(env, log) as (process, base):
+        await wait_healthy(base)
+        async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+            await http.post("/api/spaces", json={"space_id": "alpha"}, headers=headers)
+            async with (
+                http.stream("GET", "/sse", headers=headers) as sse,
+                http.stream("GET", "/api/spaces/alpha/events", headers=headers) as page,
+            ):
+                assert (sse.status_code, page.status_code) == (200, 200)
+                os.kill(process.pid, signal.SIGINT)
+                code = await asyncio.get_running_loop().run_in_executor(None, process.wait, 60)
+    assert code == 0
+    printed = log.read_text()
+    assert "Traceback" not in printed
+    assert "CancelledError" not in printed
