@@ -194,10 +194,15 @@ def tokens_list(token: str | None, as_json: bool) -> None:
 @tokens.command("revoke")
 @click.argument("token_id")
 @token_option
-def tokens_revoke(token_id: str, token: str | None) -> None:
+@json_option
+def tokens_revoke(token_id: str, token: str | None, as_json: bool) -> None:
     """Revoke a token by id."""
-    _run(lambda s, me: s.auth.revoke(me, token_id), token)
-    click.echo(f"revoked {token_id}")
+    record = _run(lambda s, me: s.auth.revoke(me, token_id), token)
+    _emit(
+        as_json,
+        {"token_id": record.token_id, "name": record.name.value, "revoked": True},
+        lambda d: f"revoked {d['token_id']}",
+    )
 
 
 def _require_free_port(host: str, port: int) -> None:
@@ -240,11 +245,13 @@ def spaces_list(token: str | None, as_json: bool) -> None:
 @click.option("--description", default="")
 @click.option("--rules", "rules_file", type=click.File("r", encoding="utf-8"), help="Markdown rules file.")
 @token_option
-def spaces_create(space_id: str, description: str, rules_file: Any, token: str | None) -> None:
+@json_option
+def spaces_create(space_id: str, description: str, rules_file: Any, token: str | None, as_json: bool) -> None:
     """Create a space (with rules from a file, or the default rules)."""
     rules = rules_file.read() if rules_file else ""
-    _run(lambda s, me: s.spaces.create(me, space_id, description, rules), token)
-    click.echo(f"created space {space_id}")
+    meta = _run(lambda s, me: s.spaces.create(me, space_id, description, rules), token)
+    data = {"space_id": meta.space_id.value, "owner": meta.owner.value, "created_at": meta.created_at}
+    _emit(as_json, data, lambda d: f"created space {d['space_id']}")
 
 
 @main.group()
@@ -256,11 +263,22 @@ def notes() -> None:
 @click.argument("space_id")
 @click.argument("category")
 @click.argument("content")
+@click.option("--tags", default="", help="Comma-separated tags, e.g. --tags api,auth.")
 @token_option
-def notes_write(space_id: str, category: str, content: str, token: str | None) -> None:
+@json_option
+def notes_write(
+    space_id: str, category: str, content: str, tags: str, token: str | None, as_json: bool
+) -> None:
     """Append a note as the token's agent."""
-    note = _run(lambda s, me: s.notes.write(me, space_id, category, content), token)
-    click.echo(f"wrote note {note.note_id}")
+    listed = [t.strip() for t in tags.split(",") if t.strip()]
+    note = _run(lambda s, me: s.notes.write(me, space_id, category, content, listed), token)
+    data = {
+        "note_id": note.note_id,
+        "agent": note.agent.value,
+        "category": note.category.value,
+        "tags": list(note.tags),
+    }
+    _emit(as_json, data, lambda d: f"wrote note {d['note_id']}")
 
 
 @notes.command("import")

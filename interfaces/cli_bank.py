@@ -48,7 +48,8 @@ def bank_compact(space_id: str, token: str | None, as_json: bool) -> None:
 @click.argument("space_id")
 @click.argument("filename")
 @token_option
-def bank_read(space_id: str, filename: str, token: str | None) -> None:
+@json_option
+def bank_read(space_id: str, filename: str, token: str | None, as_json: bool) -> None:
     """Print one bank file."""
     file = run_as(lambda s, me: s.bank.read(me, space_id, filename), token)
-    click.echo(file.content)
+    emit(as_json, {"filename": file.name.value, "content": file.content}, lambda d: str(d["content"]))

@@ -306,7 +306,8 @@ def test_store_check_names_a_refused_connection(env: dict[str, str]) -> None:
     """First hour, item 4: a refused connection was reported as 'did not answer'."""
     from ops.server import free_port
 
-    result = CliRunner().invoke(main, ["store", "check", "--json"], env=_s3_env(env, free_port()))
+    s3 = {**_s3_env(env, free_port()), "HEALTH_TIMEOUT_SECONDS": "30", "S3_MAX_ATTEMPTS": "1"}
+    result = CliRunner().invoke(main, ["store", "check", "--json"], env=s3)
     assert result.exit_code == 1
     assert "connection refused" in json.loads(result.stdout)["error"]
 
@@ -358,3 +359,26 @@ async def test_a_call_on_a_store_that_never_answers_is_bounded_by_s3_call_timeou
                 await store.get("proj/_meta.json")
         finally:
             await store.close()
+
+
+def test_every_command_that_answers_prints_json_with_json_and_notes_take_tags(env: dict[str, str]) -> None:
+    """First hour, item 8: README's promises (--json everywhere, --tags on notes write)."""
+    import click
+
+    from interfaces.cli import main as cli
+
+    commands: list[click.Command] = []
+    for entry in cli.commands.values():
+        commands.extend(entry.commands.values() if isinstance(entry, click.Group) else [entry])
+    without = [
+        c.name for c in commands if c.name != "serve" and not any(p.name == "as_json" for p in c.params)
+    ]
+    assert without == []
+    created = json.loads(run(env, "spaces", "create", "demo", "--json"))
+    assert created["space_id"] == "demo"
+    note = json.loads(
+        run(env, "notes", "write", "demo", "decision", "ship it", "--tags", "api, auth", "--json")
+    )
+    assert note["tags"] == ["api", "auth"]
+    tokens = json.loads(run(env, "tokens", "create", "eve", "--json"))
+    assert json.loads(run(env, "tokens", "revoke", tokens["token_id"], "--json"))["revoked"] is True
