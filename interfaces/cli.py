@@ -28,6 +28,7 @@ from interfaces.cli_common import run_as as _run
 from interfaces.cli_common import settings as _settings
 from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
+from interfaces.cli_tokens import tokens
 
 __all__ = ["main"]
 
@@ -125,84 +126,6 @@ def store_check(as_json: bool) -> None:
         lambda d: f"{d['store']}: {'ok' if d['ok'] else d['error']}",
     )
     sys.exit(0 if error is None else 1)
-
-
-@main.group()
-def tokens() -> None:
-    """Create, list and revoke tokens (admin)."""
-
-
-@tokens.command("create")
-@click.argument("name")
-@click.option("--permission", type=click.Choice(["read", "write", "manage", "admin"]), default="write")
-@click.option("--space", "spaces", multiple=True, help="A space the token may use (repeat); none means all.")
-@click.option("--expires-in-days", type=int)
-@token_option
-@json_option
-def tokens_create(
-    name: str,
-    permission: str,
-    spaces: tuple[str, ...],
-    expires_in_days: int | None,
-    token: str | None,
-    as_json: bool,
-) -> None:
-    """Create a token; its secret is printed once."""
-    issued = _run(
-        lambda s, me: s.auth.create(me, name, permission, list(spaces) or None, expires_in_days), token
-    )
-    data = {
-        "token_id": issued.record.token_id,
-        "name": name,
-        "permission": permission,
-        "spaces": list(issued.record.spaces),
-        "token": issued.secret,
-    }
-    _emit(as_json, data, lambda d: f"created token {d['token_id']} for {d['name']}: {d['token']}")
-
-
-@tokens.command("list")
-@token_option
-@json_option
-def tokens_list(token: str | None, as_json: bool) -> None:
-    """List token metadata (never secrets)."""
-    records = _run(lambda s, me: s.auth.list(me), token)
-    data = [
-        {
-            "token_id": r.token_id,
-            "name": r.name.value,
-            "permission": r.permission.label,
-            "spaces": list(r.spaces),
-            "revoked": r.revoked,
-        }
-        for r in records
-    ]
-    _emit(
-        as_json,
-        data,
-        lambda d: (
-            "\n".join(
-                f"{r['token_id']}  {r['name']:<24} {r['permission']:<7} {','.join(r['spaces'])}"
-                f"{'  (revoked)' if r['revoked'] else ''}"
-                for r in d
-            )
-            or "no tokens"
-        ),
-    )
-
-
-@tokens.command("revoke")
-@click.argument("token_id")
-@token_option
-@json_option
-def tokens_revoke(token_id: str, token: str | None, as_json: bool) -> None:
-    """Revoke a token by id."""
-    record = _run(lambda s, me: s.auth.revoke(me, token_id), token)
-    _emit(
-        as_json,
-        {"token_id": record.token_id, "name": record.name.value, "revoked": True},
-        lambda d: f"revoked {d['token_id']}",
-    )
 
 
 def _require_free_port(host: str, port: int) -> None:
@@ -426,6 +349,7 @@ def audit(space_id: str, limit: int, token: str | None, as_json: bool) -> None:
 
 spaces.add_command(export)
 main.add_command(bank)
+main.add_command(tokens)
 main.add_command(migrate)
 
 if __name__ == "__main__":  # python -m interfaces.cli
