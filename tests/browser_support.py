@@ -87,9 +87,13 @@ class PageWatch:
 
 
 @contextlib.asynccontextmanager
-async def signed_in_page(browser: Browser, base: str, token: str) -> AsyncIterator[tuple[Page, PageWatch]]:
-    """A new page (own context: own sessionStorage) signed in with ``token``."""
-    context = await browser.new_context(viewport={"width": 1280, "height": 860})
+async def signed_in_page(
+    browser: Browser, base: str, token: str, width: int = 1280
+) -> AsyncIterator[tuple[Page, PageWatch]]:
+    """A new page (own context: own sessionStorage) ``width`` pixels wide (1280: a
+    desktop; 390: a phone), signed in with ``token``."""
+    height = 860 if width >= 800 else 844
+    context = await browser.new_context(viewport={"width": width, "height": height})
     page = await context.new_page()
     watch = PageWatch()
     watch.attach(page)
@@ -113,11 +117,12 @@ class Ui:
 
 
 @contextlib.asynccontextmanager
-async def ui(services: Services, token: str | None) -> AsyncIterator[Ui]:
-    """Serve ``services``, open Chromium and sign in with ``token``; close all on exit."""
+async def ui(services: Services, token: str | None, width: int = 1280) -> AsyncIterator[Ui]:
+    """Serve ``services``, open Chromium ``width`` pixels wide and sign in with
+    ``token``; close all on exit."""
     async with (
         running_server(services) as base,
         open_browser() as browser,
-        signed_in_page(browser, base, token or "") as (page, watch),
+        signed_in_page(browser, base, token or "", width) as (page, watch),
     ):
         yield Ui(base, page, watch)

@@ -111,7 +111,13 @@ async function showTab(tab) {
   state.tab = tab;
   for (const button of document.querySelectorAll(".tab")) button.classList.toggle("active", button.dataset.tab === tab);
   for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== tab;
-  if (!state.space) { say("No space yet" + (state.me.can_manage ? ": create one under Admin." : ".")); return; }
+  if (!state.space) {
+    $("live-status").textContent = "no space yet";
+    $("message").className = "muted";
+    say(state.me.can_manage ? "No space yet: create one under Admin." : "No space yet: ask an admin for one.");
+    return;
+  }
+  $("message").className = "error";
   if (tab === "timeline") await guarded(loadNotes);
   else stopFeed();
   if (tab === "bank") await guarded(loadBank);
@@ -127,7 +133,7 @@ function noteItem(note) {
       el("time", { text: when(note.timestamp) }), " ",
       el("span", { class: "agent", text: note.agent }), " ",
       el("span", { class: "badge", text: note.category }),
-      ...(note.tags || []).map((t) => el("span", { class: "tag", text: "#" + t }))),
+      ...(note.tags || []).map((t) => el("span", { class: "tag", title: "tag", text: t }))),
     el("div", { class: "content", text: note.content }));
 }
 
@@ -156,6 +162,7 @@ async function loadNotes(more = false) {
   state.cursor = data.next_cursor;
   $("more-notes").hidden = !data.next_cursor;
   $("note-count").textContent = `${data.total} live notes`;
+  $("notes-empty").hidden = data.total > 0;
   if (!more) startFeed(state.space);
 }
 
@@ -221,6 +228,7 @@ function onEvent(block, control) {
       const item = noteItem(note);
       item.classList.add("fresh");
       $("notes").prepend(item);
+      $("notes-empty").hidden = true;
     }
     if (payload.consumed) $("live-status").textContent = `● live (${payload.consumed} notes just consolidated)`;
   }
@@ -361,6 +369,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-out").addEventListener("click", () => signOut(""));
   $("space-picker").addEventListener("change", (event) => { state.space = event.target.value; showTab(state.tab); });
   for (const button of document.querySelectorAll(".tab")) button.addEventListener("click", () => showTab(button.dataset.tab));
+  for (const link of document.querySelectorAll("[data-goto]")) link.addEventListener("click", () => showTab(link.dataset.goto));
   $("filter-agent").addEventListener("change", () => guarded(() => loadNotes()));
   $("filter-category").addEventListener("change", () => guarded(() => loadNotes()));
   $("more-notes").addEventListener("click", () => guarded(() => loadNotes(true)));
