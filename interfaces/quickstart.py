@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Final
 
@@ -104,12 +106,25 @@ async def quickstart_tokens(services: Services, admin: Identity, path: Path) -> 
     return QuickstartTokens(secrets[QUICKSTART_ADMIN], secrets[QUICKSTART_AGENT], tuple(new))
 
 
+def _cli_path() -> str:
+    """How to call this CLI from the working directory (``.venv/bin/live-mem`` after
+    ``make run``; ``live-mem`` when it is not a script path)."""
+    script = Path(sys.argv[0])
+    if script.name != "live-mem" or not script.exists():
+        return "live-mem"
+    try:
+        return shlex.quote(os.path.relpath(script))
+    except ValueError:
+        return shlex.quote(str(script))
+
+
 def banner(
     settings: Settings, store: str, tokens: QuickstartTokens, path: Path, *, fresh_install: bool
 ) -> str:
     """What quickstart prints: the URLs, the store, both tokens (said whether kept or
     new), first steps, and client configurations with the agent token."""
     url = f"{settings.base_url}/mcp"
+    cli = _cli_path()
 
     def said(name: str) -> str:
         if name not in tokens.new:
@@ -128,10 +143,10 @@ def banner(
         f"  both kept in {path} (mode 0600); delete it to get new ones",
         "",
         "First steps:",
-        f"  1. create a space:  LIVE_MEM_TOKEN={tokens.admin} live-mem spaces create my-project",
+        f"  1. create a space:  LIVE_MEM_TOKEN={tokens.admin} {cli} spaces create my-project",
         "     (or in the web page's Admin tab; agents can also call space_create)",
         "  2. give each agent its own token (notes are signed with the token's name):",
-        f"     LIVE_MEM_TOKEN={tokens.admin} live-mem tokens create claude --permission write",
+        f"     LIVE_MEM_TOKEN={tokens.admin} {cli} tokens create claude --permission write",
         "  3. paste a configuration below into each agent; tell it the space to use",
         "",
     ]
