@@ -334,3 +334,22 @@ async def test_claims_copied_from_the_notes_pass_the_attribution_check() -> None
         done, bank, _live = await _run(_services(base))
     assert done.state.value == "succeeded", done.error
     assert "SHA-256" in bank["decisions.md"]
+
+
+async def test_a_count_of_the_notes_given_is_not_an_unattributed_claim() -> None:
+    counted = plan_json(
+        [
+            {
+                "op": "add_section",
+                "file": "decisions.md",
+                "section": "Log",
+                "level": 2,
+                "content": "- S3 (alice)",
+            }
+        ],
+        synthesis="10 notes logged",
+    )
+    async with scripted_llm([Answer(counted)]) as (base, _llm):
+        done, _bank, live = await _run(_services(base))
+    assert done.state.value == "succeeded", done.error
+    assert live == 0

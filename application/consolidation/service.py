@@ -407,6 +407,7 @@ def _check_attribution(
         base.synthesis,
         base.rules.text,
         base.description,
+        f"{len(base.notes)} {len(base.run_notes)}",  # counting the notes it was given is no claim
         *(
             f"{n.note_id} {n.agent} {n.created_at.isoformat()} {' '.join(n.tags)}\n{n.content}"
             for n in (*base.notes, *base.run_notes)
