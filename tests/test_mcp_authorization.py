@@ -158,3 +158,21 @@ async def test_an_admin_token_limited_to_one_space_cannot_use_another() -> None:
     assert not error_text(allowed)
     assert [s["space_id"] for s in listed.structured_content["spaces"]] == [OTHER]
     assert not Identity(AgentName("a"), Permission.ADMIN, (OTHER,)).can_use(SpaceId(SPACE))
+
+
+def test_the_tools_permissions_are_the_matrixs() -> None:
+    from interfaces.mcp.permissions import TOOL_PERMISSIONS
+
+    assert {tool: needed for tool, (needed, _, _) in TABLE.items()} == TOOL_PERMISSIONS
+
+
+@pytest.mark.parametrize("role", ["read", "write", "manage", "admin"])
+async def test_tools_list_offers_each_token_the_tools_its_permission_can_use(role: str) -> None:
+    """Issue 'what an agent pays': a read token was offered all 44 tools (28 KB)."""
+    deployment = await deploy()
+    async with connect(deployment.services, deployment.tokens[role]) as client:
+        offered = {t.name for t in (await client.list_tools()).tools}
+    assert offered == {tool for tool, (needed, _, _) in TABLE.items() if LEVEL[role] >= needed}
+    if role == "read":
+        assert "live_note" not in offered
+        assert "bank_read_all" in offered

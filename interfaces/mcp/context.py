@@ -201,6 +201,19 @@ class ToolContext:
             self._limiter.check(tool, identity.name.value)
         return identity
 
+    async def who(self) -> Identity | None:
+        """The identity of the current request, or None when it has none (a local
+        server without a token, or one that does not authenticate); no rate limit."""
+        access = get_access_token()
+        if access is not None and access.claims:
+            return _identity_from_claims(access.claims)
+        if self._local_token is None:
+            return None
+        try:
+            return await self.services.auth.authenticate(self._local_token)
+        except (DomainError, StoreError):
+            return None
+
     async def _audit(self, tool: str, kwargs: dict[str, Any], outcome: str, request_id: str) -> None:
         """Append the call to the audit log; a failure to do so is logged, never raised."""
         token, agent = _CURRENT_CALLER.get() or ("", "unauthenticated")

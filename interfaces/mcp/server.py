@@ -13,10 +13,13 @@ from typing import Any, Final
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
+from mcp.types import Tool as MCPTool
 from pydantic import AnyHttpUrl
 
 from application.services import Services
+from domain import Permission
 from interfaces.mcp.context import ToolContext, error_result
+from interfaces.mcp.permissions import TOOL_PERMISSIONS
 from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
 from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
@@ -38,6 +41,18 @@ class LiveMemServer(MCPServer):
     ``older_than_days`` ran a 7-day dry run)."""
 
     _parameters: dict[str, frozenset[str]] | None = None
+    tool_context: ToolContext | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools the caller's permission can use (``TOOL_PERMISSIONS``): a read
+        token is not offered, and does not pay in its context for, the tools it can
+        never call. A caller with no identity (a local server without a token) sees
+        every tool; calling one still needs the permission."""
+        tools = await super().list_tools()
+        who = await self.tool_context.who() if self.tool_context is not None else None
+        if who is None:
+            return tools
+        return [t for t in tools if TOOL_PERMISSIONS.get(t.name, Permission.ADMIN) <= who.permission]
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         """See :meth:`MCPServer.call_tool`; an unknown parameter is ``InvalidInput``
@@ -45,7 +60,7 @@ class LiveMemServer(MCPServer):
         if self._parameters is None:
             self._parameters = {
                 t.name: frozenset((t.input_schema or {}).get("properties", {}))
-                for t in await self.list_tools()
+                for t in await super().list_tools()
             }
         known = self._parameters.get(name)
         unknown = sorted(set(arguments or {}) - known) if known is not None else []
@@ -86,7 +101,7 @@ def build_mcp_server(
         if token_verifier is not None
         else None
     )
-    mcp: MCPServer = LiveMemServer(
+    mcp = LiveMemServer(
         "live-mem",
         instructions=INSTRUCTIONS,
         version=services.system.version,
@@ -101,6 +116,7 @@ def build_mcp_server(
         limiter,
         download_base=public_url if token_verifier is not None else None,
     )
+    mcp.tool_context = ctx
     system_tools(mcp, ctx)
     space_tools(mcp, ctx)
     live_tools(mcp, ctx)

@@ -44,7 +44,7 @@ def system_tools(mcp: MCPServer, ctx: ToolContext) -> None:
     async def system_about() -> dict[str, Any]:
         """What live-mem is, its version and its tools with one line each."""
         await ctx.caller()
-        tools = await mcp.list_tools()
+        tools = await MCPServer.list_tools(mcp)  # every tool, not only those offered to the caller
         return {
             "status": "ok",
             "name": "live-mem",
