@@ -248,3 +248,18 @@ async def test_a_token_holds_a_bounded_number_of_sessions_its_oldest_closed_firs
         others = (await http.post(f"{base}/mcp", json=listing, headers=auth(reader, other))).status_code
     assert answers == [404, 200, 200]  # the first, least recently used, was closed
     assert others == 200
+
+
+@pytest.mark.parametrize("transport", ["streamable", "sse"])
+async def test_tools_list_over_http_is_the_tokens_own(transport: str) -> None:
+    from interfaces.mcp.permissions import TOOL_PERMISSIONS
+
+    deployment = await deploy()
+    make = streamable_client if transport == "streamable" else sse_mcp_client
+    async with running_server(deployment.services) as base:
+        async with make(base, deployment.tokens["read"]) as reader:
+            offered = {t.name for t in (await reader.list_tools()).tools}
+        async with make(base, BOOTSTRAP_KEY) as admin:
+            everything = {t.name for t in (await admin.list_tools()).tools}
+    assert offered == {name for name, needed in TOOL_PERMISSIONS.items() if needed.label == "read"}
+    assert everything == set(TOOL_PERMISSIONS)
