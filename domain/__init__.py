@@ -13,7 +13,7 @@ from domain.errors import (
     PlanRejected,
     RateLimited,
 )
-from domain.model import BankFile, Note, SpaceMeta, SpaceRules, Synthesis
+from domain.model import BankFile, Note, SpaceMeta, SpaceRules, Synthesis, utc_stamp
 from domain.values import AgentName, BankFileName, NoteCategory, Permission, SpaceId
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "SpaceId",
     "SpaceMeta",
     "SpaceRules",
+    "utc_stamp",
     "Synthesis",
     "TokenRecord",
     "check_bootstrap_key",

@@ -29,9 +29,18 @@ __all__ = [
     "SpaceRules",
     "Synthesis",
     "SpaceMeta",
+    "utc_stamp",
 ]
 
 NOTE_STAMP_FORMAT: Final = "%Y%m%dT%H%M%S%fZ"
+
+
+def utc_stamp(at: datetime) -> str:
+    """``at`` in UTC as ``YYYYmmddTHHMMSSffffffZ`` (:data:`NOTE_STAMP_FORMAT`): the
+    stamp that begins note, journal and index keys, so that they sort by time."""
+    return at.astimezone(UTC).strftime(NOTE_STAMP_FORMAT)
+
+
 NOTE_MAX_CHARS: Final = 100_000
 NOTE_MAX_BYTES: Final = 4 * NOTE_MAX_CHARS  # UTF-8 takes at most 4 bytes a character
 TAG_MAX: Final = 40
@@ -106,7 +115,7 @@ class Note:
     def file_name(self) -> str:
         """The note's object name in the space's ``live/`` folder:
         ``{YYYYmmddTHHMMSSffffffZ}_{agent}_{category}_{id}.md`` (UTC), which sorts by time."""
-        stamp = self.created_at.astimezone(UTC).strftime(NOTE_STAMP_FORMAT)
+        stamp = utc_stamp(self.created_at)
         return f"{stamp}_{self.agent}_{self.category.value}_{self.note_id}.md"
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import attrs
 import structlog
@@ -42,6 +42,7 @@ from domain import (
     SpaceId,
     SpaceMeta,
     Synthesis,
+    utc_stamp,
 )
 from domain.consolidation import (
     DEFAULT_BANK_BUDGET_TOKENS,
@@ -180,7 +181,7 @@ class ConsolidationService:
         if last is not None and now - last < timedelta(days=1):
             return
         self._pruned[space_id] = now
-        cut = (now - self._journal_retention).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        cut = utc_stamp(now - self._journal_retention)
         removed = await prune_journals(self._journals, space_id, cut)
         if removed:
             log.info("journals_pruned", space=space_id.value, count=removed)
@@ -200,7 +201,7 @@ class ConsolidationService:
         async def write(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
             stamp = self._clock.now()
             journal = Journal(
-                run_id=f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{job_id[:12]}-edit",
+                run_id=f"{utc_stamp(stamp)}-{job_id[:12]}-edit",
                 space_id=space_id,
                 job_id=job_id,
                 state=JournalState.PREPARED,
@@ -297,7 +298,7 @@ class ConsolidationService:
             if not written and not batch:
                 break  # a compaction with nothing to do writes no journal
             journal = Journal(
-                run_id=f"{stamp.strftime('%Y%m%dT%H%M%S%fZ')}-{job_id[:12]}-{index:03d}",
+                run_id=f"{utc_stamp(stamp)}-{job_id[:12]}-{index:03d}",
                 space_id=space_id,
                 job_id=job_id,
                 state=JournalState.PREPARED,

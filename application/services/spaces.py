@@ -6,7 +6,6 @@ import asyncio
 import builtins
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC
 
 import attrs
 import structlog
@@ -35,6 +34,7 @@ from domain import (
     SpaceId,
     SpaceMeta,
     SpaceRules,
+    utc_stamp,
 )
 from domain.consolidation import check_rules
 from domain.model import DESCRIPTION_MAX_BYTES
@@ -220,7 +220,7 @@ class SpaceService:
         parsed, _added = SpaceRules.given(rules)
         check_rules(parsed)
         await self._spaces.get(space)
-        stamp = self._clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        stamp = utc_stamp(self._clock.now())
         previous = await self._spaces.replace_rules(space, parsed, stamp)
         log.info("space_rules_replaced", space=space.value)
         return previous, parsed

@@ -14,6 +14,7 @@ from typing import Final
 
 from application.audit import AuditRecord
 from application.store import CorruptObject, ObjectNotFound, ObjectStore
+from domain import utc_stamp
 from infrastructure import codecs
 
 __all__ = ["StoreAuditLog"]
@@ -40,7 +41,7 @@ class StoreAuditLog:
     async def append(self, record: AuditRecord) -> None:
         """See the port."""
         at = record.at.astimezone(UTC)
-        key = f"{_PREFIX}{_day(at)}/{at:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(4)}_{record.space}.json"
+        key = f"{_PREFIX}{_day(at)}/{utc_stamp(at)}-{secrets.token_hex(4)}_{record.space}.json"
         await self._store.put_if_absent(key, codecs.encode_json(record), content_type="application/json")
 
     async def read(self, space: str, since: datetime, until: datetime, limit: int) -> list[AuditRecord]:

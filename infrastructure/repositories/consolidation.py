@@ -9,14 +9,14 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import attrs
 import structlog
 
 from application.consolidation.ports import JobRecord, JobState, Lease
 from application.store import CorruptObject, ObjectNotFound, ObjectStore, PreconditionFailed
-from domain import Conflict, NotFound, SpaceId
+from domain import Conflict, NotFound, SpaceId, utc_stamp
 from domain.consolidation import Journal, JournalState
 from infrastructure import codecs, layout
 
@@ -251,8 +251,7 @@ class StoreJobRepository:
 
     @staticmethod
     def _space_key(job: JobRecord) -> str:
-        stamp = job.created_at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return f"{_JOB_INDEX}space/{job.space_id}/{stamp}-{job.job_id}"
+        return f"{_JOB_INDEX}space/{job.space_id}/{utc_stamp(job.created_at)}-{job.job_id}"
 
     async def put(self, job: JobRecord) -> None:
         """See the port."""
@@ -321,7 +320,7 @@ class StoreJobRepository:
         """See the port: only jobs created before ``finished_before`` are read (found
         by the space index's keys); unreadable records are left for a person."""
         await self._ensure_index()
-        cut = finished_before.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        cut = utc_stamp(finished_before)
         removed = 0
         async for page in self._store.list_pages(f"{_JOB_INDEX}active/"):
             for info in page:  # markers a crash left between the marker and the record
