@@ -57,7 +57,7 @@ from domain.consolidation import (
     fit_bank,
     pack_batches,
 )
-from domain.consolidation.attribution import unattributed
+from domain.consolidation.attribution import Sources
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
@@ -403,19 +403,22 @@ def _check_attribution(
     Raises:
         PlanRejected: naming each unattributed claim and the file that holds it.
     """
-    sources = [
-        *base.bank.values(),
-        base.synthesis,
-        base.rules.text,
-        base.description,
-        f"{len(base.notes)} {len(base.run_notes)}",  # counting the notes it was given is no claim
-        *(
-            f"{n.note_id} {n.agent} {n.created_at.isoformat()} {' '.join(n.tags)}\n{n.content}"
-            for n in (*base.notes, *base.run_notes)
-        ),
-    ]
+    given = {n.note_id: n for n in (*base.run_notes, *base.notes)}.values()  # the batch is in the run
+    sources = Sources(
+        [
+            *base.bank.values(),
+            base.synthesis,
+            base.rules.text,
+            base.description,
+            f"{len(base.notes)} {len(base.run_notes)}",  # counting the notes it was given is no claim
+            *(
+                f"{n.note_id} {n.agent} {n.created_at.isoformat()} {' '.join(n.tags)}\n{n.content}"
+                for n in given
+            ),
+        ]
+    )
     written = {**{name.value: file.content for name, file in changed.items()}, "synthesis": synthesis.text}
-    found = {name: unattributed(text, sources) for name, text in written.items()}
+    found = {name: sources.unattributed(text) for name, text in written.items()}
     problems = [f"{name}: {', '.join(claims[:10])}" for name, claims in found.items() if claims]
     if problems:
         raise PlanRejected(

@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["claims", "unattributed"]
+__all__ = ["Sources", "claims", "unattributed"]
 
 _URL: Final = re.compile(r"https?://[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 _DATE: Final = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -40,12 +40,26 @@ def claims(text: str) -> set[str]:
     return {c for c in found if c}
 
 
+class Sources:
+    """What a model was given, read once to check any number of texts against it.
+
+    Args:
+        texts: the notes, synthesis, rules and bank the model saw.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        corpus = "\n".join(texts)
+        self._known = claims(corpus)
+        self._folded = corpus.casefold()
+
+    def unattributed(self, written: str) -> list[str]:
+        """The claims of ``written`` that occur in no source, sorted. A claim counts as
+        found when it is one of the sources' claims or appears in their text as it is
+        (case-insensitive): a date written ``2026-03-02`` is found in a source that
+        holds ``2026-03-02T09:00:00+00:00``."""
+        return sorted(c for c in claims(written) if c not in self._known and c.casefold() not in self._folded)
+
+
 def unattributed(written: str, sources: Iterable[str]) -> list[str]:
-    """The claims of ``written`` that occur in no source, sorted. A claim counts as
-    found when it is one of the sources' claims or appears in their text as it is
-    (case-insensitive): a date written ``2026-03-02`` is found in a source that holds
-    ``2026-03-02T09:00:00+00:00``."""
-    corpus = "\n".join(sources)
-    known = claims(corpus)
-    folded = corpus.casefold()
-    return sorted(c for c in claims(written) if c not in known and c.casefold() not in folded)
+    """:meth:`Sources.unattributed` for one text."""
+    return Sources(sources).unattributed(written)
