@@ -10,7 +10,7 @@ from typing import Final, Protocol
 import attrs
 
 from application.consolidation.ports import LanguageModel, TopicExtractor
-from domain import BankFileName, Note, SpaceRules
+from domain import BankFile, BankFileName, Note, PlanRejected, SpaceRules, Synthesis
 from domain.consolidation import (
     EDIT_PLAN_SCHEMA,
     Archive,
@@ -25,6 +25,7 @@ from domain.consolidation import (
     estimate_tokens,
     extractive_views,
 )
+from domain.consolidation.attribution import Sources
 from domain.consolidation.markdown import Document
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "PlanRequest",
     "PlannedBatch",
     "Planner",
+    "check_attribution",
     "render_prompt",
 ]
 
@@ -250,3 +252,34 @@ class AbstractivePlanner:
             response_type=EditPlan,
         )
         return PlannedBatch(answer.value, answer.input_tokens, answer.output_tokens)
+
+
+def check_attribution(base: PlanRequest, changed: dict[BankFileName, BankFile], synthesis: Synthesis) -> None:
+    """Refuse a model's plan that writes a URL, number, date, reference or identifier
+    found in none of its sources (:mod:`domain.consolidation.attribution`).
+
+    Raises:
+        PlanRejected: naming each unattributed claim and the file that holds it.
+    """
+    given = {n.note_id: n for n in (*base.run_notes, *base.notes)}.values()  # the batch is in the run
+    sources = Sources(
+        [
+            *base.bank.values(),
+            base.synthesis,
+            base.rules.text,
+            base.description,
+            f"{len(base.notes)} {len(base.run_notes)}",  # counting the notes it was given is no claim
+            *(
+                f"{n.note_id} {n.agent} {n.created_at.isoformat()} {' '.join(n.tags)}\n{n.content}"
+                for n in given
+            ),
+        ]
+    )
+    written = {**{name.value: file.content for name, file in changed.items()}, "synthesis": synthesis.text}
+    found = {name: sources.unattributed(text) for name, text in written.items()}
+    problems = [f"{name}: {', '.join(claims[:10])}" for name, claims in found.items() if claims]
+    if problems:
+        raise PlanRejected(
+            "the plan writes claims that no note, the synthesis or the bank holds (copy them from "
+            "the notes or leave them out): " + "; ".join(problems)
+        )

@@ -24,7 +24,7 @@ import structlog
 
 from application.consolidation.journals import prune_journals
 from application.consolidation.lock import LeaseHandle, SpaceLock
-from application.consolidation.planners import PlannedBatch, Planner, PlanRequest
+from application.consolidation.planners import PlannedBatch, Planner, PlanRequest, check_attribution
 from application.consolidation.ports import (
     InvalidModelOutput,
     JournalRepository,
@@ -57,7 +57,6 @@ from domain.consolidation import (
     fit_bank,
     pack_batches,
 )
-from domain.consolidation.attribution import Sources
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
@@ -354,7 +353,7 @@ class ConsolidationService:
                     shrink_guard=planned.guarded,
                 )
                 if planned.guarded:
-                    _check_attribution(base, changed, new_synthesis)
+                    check_attribution(base, changed, new_synthesis)
             except (PlanRejected, InvalidModelOutput) as exc:
                 error = str(exc)
                 log.warning("plan_refused", error=error[:300])
@@ -392,39 +391,6 @@ class ConsolidationService:
         for c in journal.consumed:
             await self._notes.delete(NoteRef(c.created_at, c.key, space, c.agent, c.category, c.note_id))
         await self._journals.mark_committed(attrs.evolve(journal, state=JournalState.COMMITTED))
-
-
-def _check_attribution(
-    base: PlanRequest, changed: dict[BankFileName, BankFile], synthesis: Synthesis
-) -> None:
-    """Refuse a model's plan that writes a URL, number, date, reference or identifier
-    found in none of its sources (:mod:`domain.consolidation.attribution`).
-
-    Raises:
-        PlanRejected: naming each unattributed claim and the file that holds it.
-    """
-    given = {n.note_id: n for n in (*base.run_notes, *base.notes)}.values()  # the batch is in the run
-    sources = Sources(
-        [
-            *base.bank.values(),
-            base.synthesis,
-            base.rules.text,
-            base.description,
-            f"{len(base.notes)} {len(base.run_notes)}",  # counting the notes it was given is no claim
-            *(
-                f"{n.note_id} {n.agent} {n.created_at.isoformat()} {' '.join(n.tags)}\n{n.content}"
-                for n in given
-            ),
-        ]
-    )
-    written = {**{name.value: file.content for name, file in changed.items()}, "synthesis": synthesis.text}
-    found = {name: sources.unattributed(text) for name, text in written.items()}
-    problems = [f"{name}: {', '.join(claims[:10])}" for name, claims in found.items() if claims]
-    if problems:
-        raise PlanRejected(
-            "the plan writes claims that no note, the synthesis or the bank holds (copy them from "
-            "the notes or leave them out): " + "; ".join(problems)
-        )
 
 
 def _consumed(note: Note, key: str) -> ConsumedNote:
