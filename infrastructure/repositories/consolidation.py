@@ -14,6 +14,7 @@ from datetime import datetime
 import attrs
 import structlog
 
+from application.consolidation.journals import read_journals
 from application.consolidation.ports import JobRecord, JobState, Lease
 from application.store import CorruptObject, ObjectNotFound, ObjectStore, PreconditionFailed
 from domain import Conflict, NotFound, SpaceId, utc_stamp
@@ -47,25 +48,37 @@ class StoreJournalRepository:
         self._marked: set[SpaceId] = set()
 
     @staticmethod
+    def _key(space_id: SpaceId, run_id: str) -> str:
+        return f"{_journal_prefix(space_id)}{run_id}.json"
+
+    @staticmethod
     def _marker(space_id: SpaceId, run_id: str) -> str:
         return f"{_journal_prefix(space_id)}pending/{run_id}"
 
     async def prepare(self, journal: Journal) -> None:
         """See the port."""
         await self._store.put(self._marker(journal.space_id, journal.run_id), b"", content_type="text/plain")
-        key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
+        key = self._key(journal.space_id, journal.run_id)
         await self._store.put_if_absent(key, codecs.encode_json(journal), content_type=_JSON)
 
     async def mark_committed(self, journal: Journal) -> None:
         """See the port."""
-        key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
+        await self._finish(journal)
+
+    async def mark_abandoned(self, journal: Journal) -> None:
+        """See the port."""
+        await self._finish(attrs.evolve(journal, state=JournalState.ABANDONED))
+
+    async def _finish(self, journal: Journal) -> None:
+        """Rewrite a journal that is no longer prepared, then remove its marker."""
+        key = self._key(journal.space_id, journal.run_id)
         await self._store.put(key, codecs.encode_json(journal), content_type=_JSON)
         await self._store.delete(self._marker(journal.space_id, journal.run_id))
 
     async def pending(self, space_id: SpaceId) -> builtins.list[Journal]:
         """See the port."""
         await self._mark_old(space_id)
-        prefix = f"{_journal_prefix(space_id)}pending/"
+        prefix = self._marker(space_id, "")
         ids = sorted(
             [i.key.removeprefix(prefix) async for page in self._store.list_pages(prefix) for i in page]
         )
@@ -74,7 +87,7 @@ class StoreJournalRepository:
             try:
                 journal = await self.get(space_id, run_id)
             except NotFound:
-                await self._store.delete(f"{prefix}{run_id}")  # its journal went
+                await self._store.delete(self._marker(space_id, run_id))  # its journal went
                 continue
             except CorruptObject as exc:
                 log.warning("journal_unreadable", space=str(space_id), run_id=run_id, error=str(exc)[:200])
@@ -82,7 +95,7 @@ class StoreJournalRepository:
             if journal.state is JournalState.PREPARED:
                 found.append(journal)
             else:
-                await self._store.delete(f"{prefix}{run_id}")  # finished before its marker went
+                await self._store.delete(self._marker(space_id, run_id))  # finished before its marker went
         return found
 
     async def _mark_old(self, space_id: SpaceId) -> None:
@@ -96,22 +109,14 @@ class StoreJournalRepository:
                 await self._store.put(marker, b"", content_type="text/plain")
         self._marked.add(space_id)
 
-    async def mark_abandoned(self, journal: Journal) -> None:
-        """See the port."""
-        key = f"{_journal_prefix(journal.space_id)}{journal.run_id}.json"
-        await self._store.put(
-            key, codecs.encode_json(attrs.evolve(journal, state=JournalState.ABANDONED)), content_type=_JSON
-        )
-        await self._store.delete(self._marker(journal.space_id, journal.run_id))
-
     async def delete(self, space_id: SpaceId, run_id: str) -> None:
         """See the port."""
-        await self._store.delete(f"{_journal_prefix(space_id)}{run_id}.json")
+        await self._store.delete(self._key(space_id, run_id))
 
     async def run_ids(self, space_id: SpaceId, *, after: str = "") -> builtins.list[str]:
         """See the port."""
         prefix = _journal_prefix(space_id)
-        start = f"{prefix}{after}.json" if after else ""
+        start = self._key(space_id, after) if after else ""
         found: builtins.list[str] = []
         async for page in self._store.list_pages(prefix, start_after=start):
             found.extend(
@@ -121,7 +126,7 @@ class StoreJournalRepository:
 
     async def get(self, space_id: SpaceId, run_id: str) -> Journal:
         """See the port."""
-        key = f"{_journal_prefix(space_id)}{run_id}.json"
+        key = self._key(space_id, run_id)
         try:
             data = (await self._store.get(key)).data
         except ObjectNotFound:
@@ -130,21 +135,9 @@ class StoreJournalRepository:
 
     async def list(self, space_id: SpaceId) -> builtins.list[Journal]:
         """See the port: a journal that cannot be decoded is skipped and logged
-        (``journal_unreadable`` with its key), so one corrupt object does not stop the
-        space's history, backups and consolidation."""
-        found = []
-        async for page in self._store.list_pages(_journal_prefix(space_id)):
-            for info in page:
-                if not info.key.endswith(".json"):
-                    continue
-                try:
-                    data = (await self._store.get(info.key)).data
-                    found.append(codecs.decode_json(data, Journal, f"journal {info.key}"))
-                except ObjectNotFound:
-                    continue
-                except CorruptObject as exc:
-                    log.warning("journal_unreadable", key=info.key, error=str(exc)[:200])
-        return sorted(found, key=lambda j: j.run_id)
+        (:func:`~application.consolidation.journals.read_journals`), so one corrupt
+        object does not stop the space's history, backups and consolidation."""
+        return await read_journals(self, space_id, await self.run_ids(space_id))
 
 
 @attrs.frozen
