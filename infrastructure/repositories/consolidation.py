@@ -241,24 +241,38 @@ class StoreJobRepository:
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
         self._indexed = False
+        self._held: set[str] = set()  # unfinished jobs whose index keys this process wrote
+
+    @staticmethod
+    def _record_key(job_id: str) -> str:
+        return f"{JOBS_PREFIX}{job_id}.json"
+
+    @staticmethod
+    def _active_key(job_id: str) -> str:
+        return f"{_JOB_INDEX}active/{job_id}"
 
     @staticmethod
     def _space_key(job: JobRecord) -> str:
         return f"{_JOB_INDEX}space/{job.space_id}/{utc_stamp(job.created_at)}-{job.job_id}"
 
     async def put(self, job: JobRecord) -> None:
-        """See the port."""
+        """See the port. A job's index keys are written once per job and process, not
+        at every heartbeat of a job this process holds."""
         await self._ensure_index()
-        await self._index(job)
-        await self._store.put(f"{JOBS_PREFIX}{job.job_id}.json", codecs.encode_json(job), content_type=_JSON)
-        if job.state not in _UNFINISHED:
-            await self._store.delete(f"{_JOB_INDEX}active/{job.job_id}")
+        if job.job_id not in self._held:
+            await self._index(job)
+        await self._store.put(self._record_key(job.job_id), codecs.encode_json(job), content_type=_JSON)
+        if job.state in _UNFINISHED:
+            self._held.add(job.job_id)
+        else:
+            self._held.discard(job.job_id)
+            await self._store.delete(self._active_key(job.job_id))
 
     async def _index(self, job: JobRecord) -> None:
         await self._store.put(self._space_key(job), b"", content_type="text/plain")
         if job.state in _UNFINISHED:
             body = json.dumps({"space": job.space_id.value, "created": job.created_at.isoformat()})
-            await self._store.put(f"{_JOB_INDEX}active/{job.job_id}", body.encode(), content_type=_JSON)
+            await self._store.put(self._active_key(job.job_id), body.encode(), content_type=_JSON)
 
     async def _ensure_index(self) -> None:
         """Index the records written before the indexes existed, once per store."""
@@ -277,7 +291,7 @@ class StoreJobRepository:
         if not isinstance(job_id, str) or not job_id.isalnum() or len(job_id) > 32:
             raise NotFound("no such job")
         try:
-            data = (await self._store.get(f"{JOBS_PREFIX}{job_id}.json")).data
+            data = (await self._store.get(self._record_key(job_id))).data
         except ObjectNotFound:
             raise NotFound(f"no consolidation job {job_id}") from None
         return codecs.decode_json(data, JobRecord, f"job {job_id}")
@@ -315,7 +329,7 @@ class StoreJobRepository:
         await self._ensure_index()
         cut = utc_stamp(finished_before)
         removed = 0
-        async for page in self._store.list_pages(f"{_JOB_INDEX}active/"):
+        async for page in self._store.list_pages(self._active_key("")):
             for info in page:  # markers a crash left between the marker and the record
                 if await self._read(info.key.rsplit("/", 1)[-1]) is None and await self._marked_before(
                     info.key, finished_before
@@ -335,7 +349,7 @@ class StoreJobRepository:
                 if job is None:
                     await self._store.delete(info.key)  # its record is gone
                 elif job.state not in _UNFINISHED and job.updated_at < finished_before:
-                    await self._store.delete(f"{JOBS_PREFIX}{job_id}.json")
+                    await self._store.delete(self._record_key(job_id))
                     await self._store.delete(info.key)
                     removed += 1
         return removed
@@ -355,7 +369,7 @@ class StoreJobRepository:
         """See the port."""
         await self._ensure_index()
         jobs = []
-        async for page in self._store.list_pages(f"{_JOB_INDEX}active/"):
+        async for page in self._store.list_pages(self._active_key("")):
             for info in page:
                 job = await self._read(info.key.rsplit("/", 1)[-1])
                 if job is None:
