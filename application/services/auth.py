@@ -172,22 +172,7 @@ class AuthService:
             PermissionDenied, InvalidInput, NotFound.
         """
         caller.require(Permission.ADMIN)
-        if permission is None and spaces is None:
-            raise InvalidInput("give a permission, spaces, or both")
-        new_permission = None if permission is None else Permission.parse(permission)
-        new_spaces = None if spaces is None else _spaces(spaces)
-
-        def change(record: TokenRecord) -> TokenRecord:
-            caller.require_within(record.permission, record.spaces)
-            changed = attrs.evolve(
-                record,
-                permission=new_permission or record.permission,
-                spaces=new_spaces if new_spaces is not None else record.spaces,
-            )
-            caller.require_within(changed.permission, changed.spaces)
-            return changed
-
-        return await self._change(token_id, change)
+        return await self._change(token_id, _rights_change(caller, permission, spaces))
 
     async def bulk_update(
         self,
@@ -206,10 +191,7 @@ class AuthService:
         caller.require(Permission.ADMIN)
         if isinstance(references, str) or not references:
             raise InvalidInput("give the tokens to change: a list of ids or hashes")
-        if permission is None and spaces is None:
-            raise InvalidInput("give a permission, spaces, or both")
-        new_permission = None if permission is None else Permission.parse(permission)
-        new_spaces = None if spaces is None else _spaces(spaces)
+        change = _rights_change(caller, permission, spaces)
         ids = {await self.resolve(caller, reference) for reference in references}
         changed: builtins.list[TokenRecord] = []
 
@@ -218,13 +200,7 @@ class AuthService:
             out = []
             for record in records:
                 if record.token_id in ids:
-                    caller.require_within(record.permission, record.spaces)
-                    record = attrs.evolve(  # noqa: PLW2901
-                        record,
-                        permission=new_permission or record.permission,
-                        spaces=new_spaces if new_spaces is not None else record.spaces,
-                    )
-                    caller.require_within(record.permission, record.spaces)
+                    record = change(record)  # noqa: PLW2901
                     changed.append(record)
                 out.append(record)
             if len(changed) != len(ids):
@@ -319,6 +295,35 @@ class AuthService:
 
         await self._tokens.update(apply)
         return found[-1]
+
+
+def _rights_change(
+    caller: Identity, permission: str | None, spaces: Sequence[str] | None
+) -> Callable[[TokenRecord], TokenRecord]:
+    """The change that gives a token ``permission`` and/or ``spaces`` (None: unchanged),
+    refused for a token outside the caller's rights before or after it
+    (:meth:`Identity.require_within`).
+
+    Raises:
+        InvalidInput: neither is given, or one is not valid (at once); the change
+            raises PermissionDenied for a token it may not touch.
+    """
+    if permission is None and spaces is None:
+        raise InvalidInput("give a permission, spaces, or both")
+    new_permission = None if permission is None else Permission.parse(permission)
+    new_spaces = None if spaces is None else _spaces(spaces)
+
+    def change(record: TokenRecord) -> TokenRecord:
+        caller.require_within(record.permission, record.spaces)
+        changed = attrs.evolve(
+            record,
+            permission=new_permission or record.permission,
+            spaces=new_spaces if new_spaces is not None else record.spaces,
+        )
+        caller.require_within(changed.permission, changed.spaces)
+        return changed
+
+    return change
 
 
 def _spaces(spaces: Sequence[str]) -> tuple[str, ...]:
