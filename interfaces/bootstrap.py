@@ -241,7 +241,7 @@ def build_services(
             tokens_probe=tokens.all,
         ),
         consolidation=jobs,
-        imports=ImportService(spaces, notes, bank, journals, clock),
+        imports=ImportService(spaces, notes, bank, clock),
         search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),

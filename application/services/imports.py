@@ -9,7 +9,6 @@ from typing import Final
 import attrs
 
 from application.access import require_space_access
-from application.consolidation.ports import JournalRepository
 from application.ports import BankRepository, Clock, NoteRepository, SpaceRepository
 from domain import AlreadyExists, Identity, Note, Permission
 from domain.consolidation import Archive
@@ -42,14 +41,12 @@ class ImportService:
         spaces: SpaceRepository,
         notes: NoteRepository,
         bank: BankRepository,
-        journals: JournalRepository,
         clock: Clock,
     ) -> None:
         self._clock = clock
         self._spaces = spaces
         self._notes = notes
         self._bank = bank
-        self._journals = journals
 
     async def import_notes(self, caller: Identity, space_id: str, jsonl: str) -> ImportReport:
         """Validate every line first, then write the notes that the space does not hold
