@@ -93,8 +93,7 @@ class ConsolidationJobs:
         await self._service.space_exists(space)
         for waiting in await self._jobs.unfinished(space):
             if waiting.agent_scope is None or (scope is not None and waiting.agent_scope == scope.value):
-                if is_stale(waiting, self._clock.now()) and waiting.job_id not in self._running():
-                    self._start(waiting)  # its runner is gone: this server takes it over
+                self._take_over_if_dead(waiting)
                 return waiting  # its selection covers this request: join it
         now = self._clock.now()
         job = JobRecord(
@@ -247,14 +246,16 @@ class ConsolidationJobs:
             pruned = await self._jobs.prune(now - self._retention)
             if pruned:
                 log.info("job_records_pruned", count=pruned)
-        started = 0
-        running = self._running()
-        for job in await self._jobs.unfinished():
-            if job.job_id not in running and is_stale(job, now):
-                log.warning("job_taken_over", job_id=job.job_id, runner=job.runner, space=job.space_id.value)
-                self._start(job)
-                started += 1
-        return started
+        return sum([self._take_over_if_dead(job) for job in await self._jobs.unfinished()])
+
+    def _take_over_if_dead(self, job: JobRecord) -> bool:
+        """Start ``job`` here when its heartbeat stopped (its runner is gone) and this
+        server does not run it already; True when it was started."""
+        if job.job_id in self._running() or not is_stale(job, self._clock.now()):
+            return False
+        log.warning("job_taken_over", job_id=job.job_id, runner=job.runner, space=job.space_id.value)
+        self._start(job)
+        return True
 
     async def run_now(self, job: JobRecord, heart: Heartbeat | None = None) -> JobRecord:
         """Run a job in this task and return its final record (the CLI and the runner);
