@@ -284,7 +284,18 @@ class SearchService:
         hashes = {d.doc_id: hashlib.sha256(d.text.encode("utf-8")).hexdigest() for d in pending}
         model = semantic.embedder.model
         stored = await semantic.vectors.get_many(model, list(hashes.values()))
-        missing = [d for d in pending if hashes[d.doc_id] not in stored]
+
+        def indexed(doc: SearchDoc, vector: Sequence[float]) -> None:
+            semantic.index.upsert(space, doc, vector)
+            state.unembedded.pop(doc.doc_id, None)
+
+        missing = []
+        for doc in pending:
+            found = stored.get(hashes[doc.doc_id])
+            if found is None:
+                missing.append(doc)
+            else:
+                indexed(doc, found)  # another replica embedded it
         try:
             for start in range(0, len(missing), EMBED_BATCH):
                 batch = missing[start : start + EMBED_BATCH]
@@ -292,16 +303,16 @@ class SearchService:
                     batch, await semantic.embedder.embed([d.text for d in batch]), strict=True
                 ):
                     await semantic.vectors.put(model, hashes[doc.doc_id], vector)
-                    stored[hashes[doc.doc_id]] = vector
-                    semantic.index.upsert(space, doc, vector)  # usable at once, even if cut short
-                    state.unembedded.pop(doc.doc_id, None)
+                    indexed(doc, vector)  # usable at once, even if the wait is cut short
         except EmbeddingsUnavailable as exc:
             log.warning("embedding_failed", space=space.value, pending=len(missing), reason=str(exc))
-        for doc in pending:
-            found = stored.get(hashes[doc.doc_id])
-            if found is not None:
-                semantic.index.upsert(space, doc, found)
-                state.unembedded.pop(doc.doc_id, None)
+
+    def _vector_indexed(
+        self, space: SpaceId, state: _Indexed, doc: SearchDoc, vector: Sequence[float]
+    ) -> None:
+        assert self._semantic is not None
+        self._semantic.index.upsert(space, doc, vector)
+        state.unembedded.pop(doc.doc_id, None)
 
     async def _added(self, space: SpaceId, state: _Indexed, docs: Sequence[SearchDoc]) -> None:
         await asyncio.to_thread(self._index.upsert, space, docs)  # off the event loop
