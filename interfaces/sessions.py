@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from domain import hash_secret
+from interfaces.mcp.context import error_body
 
 __all__ = ["SessionCap", "SseStreamCap", "StreamsStop"]
 
@@ -68,7 +69,7 @@ class SessionCap:
         if scope["type"] != "http" or not scope.get("path", "").startswith("/mcp") or not authorization:
             await self._app(scope, receive, send)
             return
-        owner = hash_secret(authorization.partition(" ")[2].strip())
+        owner = _owner(authorization)
         mine = self._sessions.setdefault(owner, {})
         now = time.monotonic()
         for stale in [s for s, used in mine.items() if now - used > self._idle]:
@@ -122,11 +123,15 @@ class SessionCap:
         await self._app(delete, nothing, discard)
 
 
+def _owner(authorization: str) -> str:
+    """Whose sessions a request counts against: its bearer token's hash (not the
+    token's name, which another token may share)."""
+    return hash_secret(authorization.partition(" ")[2].strip())
+
+
 async def _refuse(send: Send, message: str) -> None:
     """Answer 429 with the error body of every refusal and a ``Retry-After``."""
-    body = json.dumps(
-        {"status": "error", "error": "RateLimited", "message": f"{message}; retry after {_RETRY_SECONDS} s"}
-    ).encode()
+    body = json.dumps(error_body("RateLimited", f"{message}; retry after {_RETRY_SECONDS} s")).encode()
     await send(
         {
             "type": "http.response.start",
@@ -172,7 +177,7 @@ class SseStreamCap:
         ):
             await self._app(scope, receive, send)
             return
-        owner = hash_secret(authorization.partition(" ")[2].strip())
+        owner = _owner(authorization)
         mine, everyone = self._streams.get(owner, 0), self.open_streams
         if mine >= self._per_token:
             await _refuse(send, f"this token holds {mine} SSE sessions (SESSIONS_PER_TOKEN)")
