@@ -102,9 +102,8 @@ def open_files() -> tuple[int, int] | None:
     return held, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def _files_exhausted() -> bool:
-    """True when 90% or more of the file descriptor limit is in use."""
-    files = open_files()
+def files_exhausted(files: tuple[int, int] | None) -> bool:
+    """True when ``files`` (from :func:`open_files`) use 90% or more of the limit."""
     return files is not None and files[1] > 0 and files[0] >= 0.9 * files[1]
 
 
@@ -139,9 +138,10 @@ def build_http_app(
         report = await services.system.health()
         if not report.ok:
             log.warning("health_store_unavailable", error=report.store, tokens=report.tokens)
-        exhausted = _files_exhausted()
+        files = open_files()
+        exhausted = files_exhausted(files)
         if exhausted:
-            log.warning("health_files_exhausted", files=open_files())
+            log.warning("health_files_exhausted", files=files)
         ok = report.ok and not exhausted
         body = {
             "status": "ok" if ok else "degraded",
