@@ -220,13 +220,17 @@ class Downloads:
 
     def held(self) -> tuple[int, int]:
         """How many archives this server holds on disk, and their bytes."""
-        everything = [*self._pending.values(), *self._sending.values()]
+        everything = self._on_disk()
         return len(everything), sum(h.download.size for h in everything)
+
+    def _on_disk(self) -> list[_Held]:
+        """Every archive held: links not yet spent, and downloads not yet ended."""
+        return [*self._pending.values(), *self._sending.values()]
 
     def _check_room(self, caller: str, size: int) -> None:
         """Refuse (``RateLimited``) an archive of ``size`` bytes that would take the
         caller or the server over its bounds; see the module docstring."""
-        everything = [*self._pending.values(), *self._sending.values()]
+        everything = self._on_disk()
         mine = [h for h in everything if h.caller == caller]
         if len(mine) >= self._per_caller:
             raise RateLimited(
