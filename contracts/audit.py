@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from application.audit import AuditLog, AuditRecord
-from contracts.backend import Backend, OpenBackend
+from contracts.backend import Backend, WithBackend
 from infrastructure.repositories.audit import StoreAuditLog
 
 __all__ = ["AuditLogContract"]
@@ -20,15 +19,9 @@ def _record(at: datetime, space: str = "alpha", action: str = "space_update", **
     return AuditRecord(at, "0" * 16, "alice", action, space, "", "ok", "req", str(more.get("detail", "")))
 
 
-class AuditLogContract:
+class AuditLogContract(WithBackend):
     """Behaviour of every ``AuditLog``: append-only, newest first, a time range and a
     space filter, pruning by day."""
-
-    @pytest.fixture
-    async def backend(self, open_backend: OpenBackend) -> AsyncIterator[Backend]:
-        opened = await open_backend()
-        yield opened
-        await opened.store.close()
 
     @pytest.fixture
     def audit(self, backend: Backend) -> AuditLog:

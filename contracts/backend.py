@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
+import pytest
 
 from application.store import ObjectStore
 
-__all__ = ["Backend", "OpenBackend"]
+__all__ = ["Backend", "OpenBackend", "WithBackend"]
 
 
 @attrs.frozen
@@ -30,3 +31,14 @@ class Backend:
 
 
 OpenBackend = Callable[[], Awaitable[Backend]]
+
+
+class WithBackend:
+    """A suite's ``backend`` fixture: a fresh store from the backend module's
+    ``open_backend``, closed after the test."""
+
+    @pytest.fixture
+    async def backend(self, open_backend: OpenBackend) -> AsyncIterator[Backend]:
+        opened = await open_backend()
+        yield opened
+        await opened.store.close()

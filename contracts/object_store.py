@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import pytest
@@ -23,7 +23,7 @@ from application.store import (
     ObjectStore,
     PreconditionFailed,
 )
-from contracts.backend import Backend, OpenBackend
+from contracts.backend import Backend, OpenBackend, WithBackend
 
 __all__ = ["ObjectStoreContract", "increment", "run_state_machine"]
 
@@ -52,14 +52,8 @@ async def increment(store: ObjectStore, key: str, times: int) -> int:
     return lost
 
 
-class ObjectStoreContract:
+class ObjectStoreContract(WithBackend):
     """The behaviour every ``ObjectStore`` adapter must show."""
-
-    @pytest.fixture
-    async def backend(self, open_backend: OpenBackend) -> AsyncIterator[Backend]:
-        opened = await open_backend()
-        yield opened
-        await opened.store.close()
 
     @pytest.fixture
     def store(self, backend: Backend) -> ObjectStore:

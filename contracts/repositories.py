@@ -7,7 +7,7 @@ The adapters under test are the ``Store*Repository`` classes over the backend's
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -15,7 +15,7 @@ import pytest
 
 from application.consolidation.ports import JobRecord, JobRepository, JobState, LeaseRepository
 from application.ports import BankRepository, NoteRepository, SpaceRepository, TokenRepository
-from contracts.backend import Backend, OpenBackend
+from contracts.backend import Backend, WithBackend
 from domain import (
     AgentName,
     AlreadyExists,
@@ -80,15 +80,7 @@ def token(index: int) -> TokenRecord:
     )
 
 
-class _WithBackend:
-    @pytest.fixture
-    async def backend(self, open_backend: OpenBackend) -> AsyncIterator[Backend]:
-        opened = await open_backend()
-        yield opened
-        await opened.store.close()
-
-
-class SpaceRepositoryContract(_WithBackend):
+class SpaceRepositoryContract(WithBackend):
     """Behaviour of every ``SpaceRepository``."""
 
     @pytest.fixture
@@ -175,7 +167,7 @@ class SpaceRepositoryContract(_WithBackend):
             await spaces.get(SPACE)
 
 
-class NoteRepositoryContract(_WithBackend):
+class NoteRepositoryContract(WithBackend):
     """Behaviour of every ``NoteRepository``."""
 
     @pytest.fixture
@@ -216,7 +208,7 @@ class NoteRepositoryContract(_WithBackend):
         assert len(await notes.refs(SPACE)) == 60
 
 
-class BankRepositoryContract(_WithBackend):
+class BankRepositoryContract(WithBackend):
     """Behaviour of every ``BankRepository``."""
 
     @pytest.fixture
@@ -262,7 +254,7 @@ class BankRepositoryContract(_WithBackend):
         assert await bank.get(SPACE, archived[0].name) == archived[0]
 
 
-class TokenRepositoryContract(_WithBackend):
+class TokenRepositoryContract(WithBackend):
     """Behaviour of every ``TokenRepository``."""
 
     @pytest.fixture
@@ -309,7 +301,7 @@ def job(index: int, state: JobState = JobState.QUEUED, space: str = "proj-1") ->
     )
 
 
-class JobRepositoryContract(_WithBackend):
+class JobRepositoryContract(WithBackend):
     """Behaviour of every ``JobRepository``."""
 
     @pytest.fixture
@@ -354,7 +346,7 @@ class JobRepositoryContract(_WithBackend):
         assert [j.job_id for j in await jobs.all()] == ["job0005"]
 
 
-class LeaseRepositoryContract(_WithBackend):
+class LeaseRepositoryContract(WithBackend):
     """Behaviour of every ``LeaseRepository``: one holder at a time, takeover of an
     expired or corrupt lease, and an admin's break that fences the old holder out."""
 
