@@ -187,13 +187,7 @@ class ToolContext:
         Raises:
             AuthenticationFailed.
         """
-        access = get_access_token()
-        if access is not None and access.claims:
-            identity = _identity_from_claims(access.claims)
-            secret = access.token
-        else:
-            identity = await self.services.auth.authenticate(self._local_token)
-            secret = self._local_token or ""
+        identity, secret = await self._identify()
         _CURRENT_CALLER.set((hash_secret(secret), identity.name.value))
         structlog.contextvars.bind_contextvars(agent=identity.name.value)
         tool = _CURRENT_TOOL.get()
@@ -201,16 +195,23 @@ class ToolContext:
             self._limiter.check(tool, identity.name.value)
         return identity
 
+    async def _identify(self) -> tuple[Identity, str]:
+        """The current request's identity and bearer secret: the HTTP bearer token the
+        SDK verified, else the local token, verified now.
+
+        Raises:
+            AuthenticationFailed, StoreError.
+        """
+        access = get_access_token()
+        if access is not None and access.claims:
+            return _identity_from_claims(access.claims), access.token
+        return await self.services.auth.authenticate(self._local_token), self._local_token or ""
+
     async def who(self) -> Identity | None:
         """The identity of the current request, or None when it has none (a local
         server without a token, or one that does not authenticate); no rate limit."""
-        access = get_access_token()
-        if access is not None and access.claims:
-            return _identity_from_claims(access.claims)
-        if self._local_token is None:
-            return None
         try:
-            return await self.services.auth.authenticate(self._local_token)
+            return (await self._identify())[0]
         except (DomainError, StoreError):
             return None
 
