@@ -76,25 +76,25 @@ class SqliteSearchIndex:
     """:class:`application.search.SearchIndex` on SQLite FTS5 (module docstring)."""
 
     def __init__(self) -> None:
-        self._dbs: dict[str, sqlite3.Connection] = {}
-        self._locks: dict[str, threading.Lock] = {}
+        self._spaces: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}
         self._guard = threading.Lock()
 
-    def _db(self, space_id: SpaceId) -> sqlite3.Connection:
-        """The space's database, created empty on first use."""
+    def _space(self, space_id: SpaceId) -> tuple[sqlite3.Connection, threading.Lock]:
+        """The space's database, created empty on first use, and its lock: the
+        database is used from worker threads, one at a time."""
         with self._guard:
-            db = self._dbs.get(space_id.value)
-            if db is None:
+            found = self._spaces.get(space_id.value)
+            if found is None:
                 db = sqlite3.connect(":memory:", check_same_thread=False)
                 db.executescript(_SCHEMA)
-                self._dbs[space_id.value] = db
-                self._locks[space_id.value] = threading.Lock()
-            return db
+                found = self._spaces[space_id.value] = (db, threading.Lock())
+            return found
+
+    def _db(self, space_id: SpaceId) -> sqlite3.Connection:
+        return self._space(space_id)[0]
 
     def _lock(self, space_id: SpaceId) -> threading.Lock:
-        """The space's lock: its database is used from worker threads, one at a time."""
-        self._db(space_id)
-        return self._locks[space_id.value]
+        return self._space(space_id)[1]
 
     @_locked
     def upsert(self, space_id: SpaceId, docs: Sequence[SearchDoc]) -> None:
@@ -154,18 +154,20 @@ class SqliteSearchIndex:
 
     def clear(self, space_id: SpaceId) -> None:
         """See the port: the space's database is closed and dropped."""
-        with self._lock(space_id), self._guard:
-            db = self._dbs.pop(space_id.value, None)
-            self._locks.pop(space_id.value, None)
-            if db is not None:
+        with self._guard:
+            found = self._spaces.pop(space_id.value, None)
+        if found is not None:
+            db, lock = found
+            with lock:
                 db.close()
 
     def size_bytes(self) -> int:
         """The databases' size: pages times page size, every space together."""
         total = 0
-        for space in list(self._dbs):
-            with self._lock(SpaceId(space)):
-                db = self._dbs[space]
+        with self._guard:
+            spaces = list(self._spaces.values())
+        for db, lock in spaces:
+            with lock:
                 (pages,) = db.execute("PRAGMA page_count").fetchone()
                 (page_size,) = db.execute("PRAGMA page_size").fetchone()
             total += int(pages) * int(page_size)
@@ -174,10 +176,11 @@ class SqliteSearchIndex:
     @_locked
     def count(self, space_id: SpaceId) -> int:
         """See the port."""
-        db = self._dbs.get(space_id.value)
-        if db is None:
-            return 0
-        (found,) = db.execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,)).fetchone()
+        (found,) = (
+            self._db(space_id)
+            .execute("SELECT count(*) FROM meta WHERE space = ?", (space_id.value,))
+            .fetchone()
+        )
         return int(found)
 
     @_locked
@@ -206,9 +209,7 @@ class SqliteSearchIndex:
         sql.append(" ORDER BY rank, m.doc_id LIMIT ?")
         args.append(limit)
         hits = []
-        db = self._dbs.get(space_id.value)
-        if db is None:
-            return []
+        db = self._db(space_id)
         for doc_id, kind, ref, body, agent, category, ts, group, rank, snippet in db.execute(
             "".join(sql), args
         ):
