@@ -7,6 +7,7 @@ with no ``LLMAAS_*`` settings consolidation is extractive (no model).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -265,6 +266,7 @@ class _Recording(dict[str, str]):
         return super().__contains__(key)
 
 
+@functools.cache
 def known_names() -> frozenset[str]:
     """Every variable a setting reads (with and without S3), found by reading them."""
     names: set[str] = set()

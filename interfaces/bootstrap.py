@@ -4,7 +4,7 @@ and close the store when done."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
@@ -69,6 +69,7 @@ __all__ = [
     "build_services",
     "configure_logging",
     "describe_store",
+    "environment",
     "load_settings",
     "setting_warnings",
     "memory_services",
@@ -268,11 +269,11 @@ async def migrate_public_bucket(settings: Settings, *, apply_changes: bool) -> d
         await store.close()
 
 
-def setting_warnings() -> list[str]:
-    """One line for each variable of the environment (and ``.env``) that looks like a
+def setting_warnings(env: Mapping[str, str]) -> list[str]:
+    """One line for each variable of ``env`` (:func:`environment`) that looks like a
     live-mem setting but is none (misspelt, or another server's name for it)."""
     lines = []
-    for name in unknown_variables(environment()):
+    for name in unknown_variables(env):
         hint = "live-mem reads MCP_SERVER_PORT" if name in {"PORT", "LIVE_MEM_PORT"} else "misspelt?"
         lines.append(f"warning: {name} is set but is not a live-mem setting ({hint}; see ops/.env.example)")
     return lines

@@ -24,11 +24,12 @@ T = TypeVar("T")
 def settings(**overrides: Any) -> bootstrap.Settings:
     """The settings (environment, then ``.env``) with ``overrides`` that are not None;
     a wrong setting is a one-line error and exit status 1."""
+    env = bootstrap.environment()
     try:
-        loaded = bootstrap.load_settings()
+        loaded = bootstrap.Settings.from_mapping(env)
     except bootstrap.SettingsError as exc:
         raise click.ClickException(str(exc)) from exc
-    for line in bootstrap.setting_warnings():
+    for line in bootstrap.setting_warnings(env):
         click.echo(line, err=True)
     return attrs.evolve(loaded, **{k: v for k, v in overrides.items() if v is not None})
 
