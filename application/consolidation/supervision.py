@@ -140,9 +140,10 @@ class Supervision:
         """
         spaces, denied = await self._scope(caller, space_ids, Permission.READ)
         lanes: list[dict[str, Any]] = []
+        unfinished = await self._jobs.unfinished()  # one read of the index for every lane
         for space in spaces:
             mine: list[JobRecord] = await self._jobs.recent(space, LATEST_JOBS)
-            waiting = await self._jobs.unfinished(space)
+            waiting = [j for j in unfinished if j.space_id == space]
             running = next((j for j in waiting if j.state is JobState.RUNNING), None)
             queued = [j for j in waiting if j.state is JobState.QUEUED]
             state = (
