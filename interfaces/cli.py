@@ -18,6 +18,7 @@ import click
 
 from application.consolidation import JobRecord
 from application.services import Services
+from application.services.system import ping_within
 from application.store import StoreError
 from domain import DomainError, Identity, check_bootstrap_key
 from interfaces import bootstrap
@@ -109,15 +110,9 @@ def store_check(as_json: bool) -> None:
         except StoreError as exc:
             return str(exc)
         try:
-            async with asyncio.timeout(settings.health_timeout):
-                await opened.ping()
-        except StoreError as exc:
-            return str(exc)
-        except TimeoutError:
-            return f"the store did not answer within {settings.health_timeout:g} s"
+            return await ping_within(opened, settings.health_timeout)
         finally:
             await opened.close()
-        return None
 
     error = asyncio.run(check())
     _emit(

@@ -14,6 +14,7 @@ from hypercorn.config import Config
 
 from application.consolidation.heartbeat import HEARTBEAT_SECONDS
 from application.services import Services
+from application.services.system import ping_within
 from application.store import StoreError, StoreUnavailable
 from domain import AuthenticationFailed
 from interfaces import bootstrap
@@ -110,14 +111,9 @@ async def _check_store(services: Services, settings: bootstrap.Settings) -> None
         StoreUnavailable: naming the store and the cause (refused, timed out, DNS,
             credentials), within ``START_CHECK_SECONDS``.
     """
-    where = bootstrap.describe_store(settings)
-    try:
-        async with asyncio.timeout(START_CHECK_SECONDS):
-            await services.store.ping()
-    except TimeoutError:
-        raise StoreUnavailable(f"{where} did not answer within {START_CHECK_SECONDS:g} s") from None
-    except StoreError as exc:
-        raise StoreUnavailable(f"cannot use {where}: {exc}") from None
+    error = await ping_within(services.store, START_CHECK_SECONDS)
+    if error is not None:
+        raise StoreUnavailable(f"cannot use {bootstrap.describe_store(settings)}: {error}")
 
 
 async def _resume_abandoned_jobs(services: Services, period_base: float, stop: asyncio.Event) -> None:

@@ -10,7 +10,20 @@ import attrs
 from application.store import CorruptObject, ObjectStore, StoreError
 from domain import Identity
 
-__all__ = ["Health", "SystemService"]
+__all__ = ["Health", "SystemService", "ping_within"]
+
+
+async def ping_within(store: ObjectStore, seconds: float) -> str | None:
+    """Ping ``store`` (S3: HEAD bucket), giving it ``seconds``: None when it answers,
+    else why not (the store's own reason, or that it did not answer in time)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await store.ping()
+    except StoreError as exc:
+        return str(exc)
+    except TimeoutError:
+        return f"the store did not answer within {seconds:g} s"
+    return None
 
 
 @attrs.frozen
