@@ -134,10 +134,13 @@ class S3ObjectStore:
         object_client: S3Client,
         list_client: S3Client,
         stack: contextlib.AsyncExitStack,
+        *,
+        probe_client: S3Client | None = None,
     ) -> None:
         self._config = config
         self._objects = object_client
         self._lists = list_client
+        self._probe = probe_client or list_client
         self._stack = stack
         self._local_lock = asyncio.Lock()
 
@@ -153,8 +156,12 @@ class S3ObjectStore:
         session = get_session()
         stack = contextlib.AsyncExitStack()
         modes = ("s3", "s3v4") if config.signature_mode == "hybrid" else ("s3v4", "s3v4")
-        clients = []
-        for mode in modes:
+        # the third client probes (HEAD bucket) in one attempt: a health or start-up
+        # check wants the store's answer now, with its cause, not retries that outlast
+        # its wait
+        specs: list[tuple[str, int | None]] = [(modes[0], None), (modes[1], None), ("s3v4", 1)]
+        clients: list[S3Client] = []
+        for mode, attempts in specs:
             client = await stack.enter_async_context(
                 session.create_client(
                     "s3",
@@ -162,13 +169,13 @@ class S3ObjectStore:
                     aws_access_key_id=config.access_key_id,
                     aws_secret_access_key=config.secret_access_key,
                     region_name=config.region,
-                    config=config.botocore_config(mode),
+                    config=config.botocore_config(mode, attempts=attempts),
                 )
             )
             if on_request is not None:
                 client.meta.events.register("before-send.s3", on_request)
             clients.append(client)
-        return cls(config, clients[0], clients[1], stack)
+        return cls(config, clients[0], clients[1], stack, probe_client=clients[2])
 
     async def _bounded(self, call: Awaitable[T]) -> T:
         """``call``, given at most ``S3_CALL_TIMEOUT`` seconds, retries included."""
@@ -284,9 +291,10 @@ class S3ObjectStore:
                 return
 
     async def ping(self) -> None:
-        """HEAD bucket (SigV4). Raises ``StoreUnavailable`` or ``StoreAccessDenied``."""
+        """HEAD bucket (SigV4), one attempt. Raises ``StoreUnavailable`` or
+        ``StoreAccessDenied``."""
         try:
-            await self._bounded(self._lists.head_bucket(Bucket=self._config.bucket))
+            await self._bounded(self._probe.head_bucket(Bucket=self._config.bucket))
         except (ClientError, *_TRANSPORT_ERRORS) as exc:
             error = _translate(exc, f"HEAD bucket {self._config.bucket!r}", missing=StoreUnavailable)
             if isinstance(error, StoreAccessDenied | StoreUnavailable):

@@ -51,15 +51,16 @@ class S3Config:
     read_timeout: float = 10.0
     call_timeout: float = 20.0
 
-    def botocore_config(self, signature_version: str) -> AioConfig:
-        """The botocore config for one of the two signing clients."""
+    def botocore_config(self, signature_version: str, *, attempts: int | None = None) -> AioConfig:
+        """The botocore config for a client signing with ``signature_version``, making
+        ``attempts`` attempts per call (``max_attempts`` when None)."""
         from aiobotocore.config import AioConfig  # noqa: PLC0415 - only S3 deployments load aiobotocore
 
         return AioConfig(
             signature_version=signature_version,
             region_name=self.region,
             s3={"addressing_style": "path"},
-            retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            retries={"max_attempts": attempts or self.max_attempts, "mode": "standard"},
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             request_checksum_calculation="when_required",
