@@ -31,6 +31,7 @@ from domain import (
     TokenRecord,
 )
 from domain.consolidation import JournalState, OpKind
+from domain.work import ItemState
 
 __all__ = [
     "converter",
@@ -62,7 +63,7 @@ def _build_converter() -> cattrs.Converter:
         conv.register_structure_hook(cls, lambda v, t: t(v))
     conv.register_unstructure_hook(datetime, lambda v: v.isoformat())
     conv.register_structure_hook(datetime, lambda v, _t: datetime.fromisoformat(v))
-    for string_enum in (NoteCategory, OpKind, JournalState, JobState):
+    for string_enum in (NoteCategory, OpKind, JournalState, JobState, ItemState):
         conv.register_unstructure_hook(string_enum, _enum_value)
     conv.register_structure_hook(NoteCategory, lambda v, _t: NoteCategory.parse(v))
     conv.register_unstructure_hook(Permission, lambda v: v.label)

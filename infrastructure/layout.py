@@ -12,6 +12,9 @@ _system/spaces/{space}                        one marker per space, for listing 
 _system/jobs/{job_id}.json                    consolidation jobs
 {space}/live/{ts}_{agent}_{category}_{id}.md  one note, never rewritten
 {space}/bank/{file}.md                        bank files
+{space}/_items/{id}.json                      a work item's state (id: its note's id)
+{space}/_claims/{sha256(resource)[:32]}.json  a claim on a resource (never backed up)
+{space}/_presence/{agent}.json                an agent's last activity in the space
 ```
 
 ``ts`` is the UTC write time as ``YYYYMMDDTHHMMSSffffffZ``, so keys sort in write order.
@@ -19,6 +22,7 @@ _system/jobs/{job_id}.json                    consolidation jobs
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final
@@ -42,6 +46,13 @@ __all__ = [
     "parse_note_key",
     "bank_prefix",
     "bank_key",
+    "items_prefix",
+    "item_key",
+    "claims_prefix",
+    "claim_key",
+    "presence_prefix",
+    "presence_key",
+    "transient",
 ]
 
 TOKENS_KEY: Final = "_system/tokens.json"
@@ -132,3 +143,42 @@ def bank_prefix(space_id: SpaceId) -> str:
 def bank_key(space_id: SpaceId, name: BankFileName) -> str:
     """``{space}/bank/{name}``."""
     return f"{bank_prefix(space_id)}{name}"
+
+
+def items_prefix(space_id: SpaceId) -> str:
+    """``{space}/_items/``: the work items' records."""
+    return f"{space_id}/_items/"
+
+
+def item_key(space_id: SpaceId, item_id: str) -> str:
+    """``{space}/_items/{id}.json``."""
+    return f"{items_prefix(space_id)}{item_id}.json"
+
+
+def claims_prefix(space_id: SpaceId) -> str:
+    """``{space}/_claims/``: the claims' records."""
+    return f"{space_id}/_claims/"
+
+
+def claim_key(space_id: SpaceId, resource: str) -> str:
+    """``{space}/_claims/{h}.json``, ``h`` the first 32 hex digits of the resource name's
+    SHA-256: any resource name (up to 256 bytes, any characters but controls) makes a
+    short key that every store accepts; the record holds the name itself."""
+    digest = hashlib.sha256(resource.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{claims_prefix(space_id)}{digest}.json"
+
+
+def presence_prefix(space_id: SpaceId) -> str:
+    """``{space}/_presence/``: the agents' last activity."""
+    return f"{space_id}/_presence/"
+
+
+def presence_key(space_id: SpaceId, agent: AgentName) -> str:
+    """``{space}/_presence/{agent}.json``."""
+    return f"{presence_prefix(space_id)}{agent}.json"
+
+
+def transient(space_id: SpaceId, key: str) -> bool:
+    """True for a space's objects that backups and exports leave out: the consolidation
+    lease and the claims (leases that a restore must not bring back to life)."""
+    return key == lease_key(space_id) or key.startswith(claims_prefix(space_id))

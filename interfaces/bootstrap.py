@@ -38,6 +38,8 @@ from application.services.backups import ARCHIVE_MAX_BYTES
 from application.services.bankedit import BankEditService
 from application.services.search import Semantic
 from application.store import ObjectStore
+from application.work.presence import PresenceService
+from application.work.service import WorkService
 from infrastructure.logging import configure_logging
 from infrastructure.repositories import (
     StoreBackupRepository,
@@ -51,6 +53,11 @@ from infrastructure.repositories.consolidation import (
     StoreJobRepository,
     StoreJournalRepository,
     StoreLeaseRepository,
+)
+from infrastructure.repositories.work import (
+    StoreClaimRepository,
+    StoreItemRepository,
+    StorePresenceRepository,
 )
 from infrastructure.retry import StaminaRetrier
 from infrastructure.search_sqlite import SqliteSearchIndex
@@ -168,6 +175,16 @@ def build_services(
     notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
     lock = SpaceLock(leases, clock, consolidation_timeout, StaminaRetrier())
+    presence = StorePresenceRepository(store)
+    work = WorkService(
+        spaces=spaces,
+        notes=notes,
+        items=StoreItemRepository(store),
+        claims=StoreClaimRepository(store),
+        presence=presence,
+        clock=clock,
+        ids=ids,
+    )
     audit = AuditService(StoreAuditLog(store), clock, retention_days=audit_retention_days)
     consolidation = ConsolidationService(
         spaces=spaces,
@@ -181,6 +198,7 @@ def build_services(
         max_notes=consolidation_max_notes,
         bank_budget_tokens=bank_budget_tokens,
         journal_retention_days=journal_retention_days,
+        work=work,
     )
     downloads = Downloads(
         FileArchiveSpool(),
@@ -218,7 +236,9 @@ def build_services(
             archive_max_bytes=export_max_bytes,
             grant=auth.add_space,
         ),
-        notes=NoteService(spaces, notes, clock, ids),
+        notes=NoteService(spaces, notes, clock, ids, work),
+        work=work,
+        presence=PresenceService(spaces=spaces, notes=notes, presence=presence, work=work, clock=clock),
         bank=BankService(spaces, bank),
         backups=BackupService(
             spaces,

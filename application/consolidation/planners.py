@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Final, Protocol
 
 import attrs
@@ -27,6 +28,7 @@ from domain.consolidation import (
 )
 from domain.consolidation.attribution import Sources
 from domain.consolidation.markdown import Document
+from domain.work import Claim, WorkItem, ordered_open
 
 __all__ = [
     "AbstractivePlanner",
@@ -55,6 +57,9 @@ class PlanRequest:
         description: the space description.
         previous_error: why the previous plan was refused, for the retry.
         run_notes: the notes of this run so far, this batch's included.
+        items: every work item of the space with its live claim (stored state); None
+            when the service keeps no work items (the views derive them from the notes).
+        now: the time of the run (work items' ages are counted to it).
     """
 
     notes: Sequence[Note]
@@ -67,6 +72,8 @@ class PlanRequest:
     description: str = ""
     previous_error: str | None = None
     run_notes: Sequence[Note] = ()
+    items: Sequence[tuple[WorkItem, Claim | None]] | None = None
+    now: datetime | None = None
 
 
 @attrs.frozen
@@ -143,6 +150,8 @@ class ExtractivePlanner:
                 description=request.description,
                 topics=self._topic_map(notes),
                 archive_counts=lambda name: archive.counts(archive_stem(name)),
+                items=request.items,
+                now=request.now,
             )
         )
         ops = []
@@ -202,6 +211,7 @@ def render_prompt(request: PlanRequest, needed: Sequence[BankFileName]) -> str:
         parts.append(
             f"- [{note.created_at.date()} {note.agent} {note.category.value}] {note.content.strip()}"
         )
+    parts += _work_items(request)
     if request.budgets:
         parts += [
             "",
@@ -218,6 +228,30 @@ def render_prompt(request: PlanRequest, needed: Sequence[BankFileName]) -> str:
             "Answer again with a corrected plan.",
         ]
     return "\n".join(parts)
+
+
+WORK_ITEMS_SHOWN: Final = 60
+
+
+def _work_items(request: PlanRequest) -> list[str]:
+    """The work items' states, so that the model lists as open only what is open and
+    never revives a settled item: the open ones (blockers first), then the settled."""
+    if not request.items:
+        return []
+    items = [i for i, _ in request.items]
+    claims = {i.item_id: c for i, c in request.items if c is not None}
+    shown = ordered_open(items)[:WORK_ITEMS_SHOWN]
+    settled = sorted((i for i in items if i.state.settled), key=lambda i: i.settled_at or i.created_at)
+    lines = ["", "# Work items (their true state: list as open only the open ones, settled never)"]
+    for item in shown:
+        holder = claims.get(item.item_id)
+        held = f", claimed by {holder.holder}" if holder is not None else ""
+        lines.append(f"- open{held}: [{item.category.value} {item.item_id}] {item.title}")
+    lines.extend(
+        f"- {i.state.value} by {i.settled_by}: [{i.category.value} {i.item_id}] {i.title}"
+        for i in settled[-WORK_ITEMS_SHOWN:]
+    )
+    return lines
 
 
 class AbstractivePlanner:

@@ -33,6 +33,7 @@ from application.consolidation.ports import (
 )
 from application.consolidation.report import ConsolidationReport
 from application.ports import BankRepository, Clock, NoteRef, NoteRepository, SpaceRepository
+from application.work.service import WorkService
 from domain import (
     AgentName,
     BankFile,
@@ -89,7 +90,9 @@ class ConsolidationService:
         max_notes: int = 2000,
         bank_budget_tokens: int = DEFAULT_BANK_BUDGET_TOKENS,
         journal_retention_days: int = 90,
+        work: WorkService | None = None,
     ) -> None:
+        self._work = work
         self._journal_retention = timedelta(days=journal_retention_days)
         self._pruned: dict[SpaceId, datetime] = {}
         self._spaces = spaces
@@ -261,6 +264,7 @@ class ConsolidationService:
         bank = {file.name: file.content for file in await self._bank.get_all(space_id)}
         archive = Archive(space_id, {f.name: f.content for f in await self._bank.get_archive(space_id)})
         notes = await self._notes.get_many(refs)
+        items = await self._work.before_consolidation(space_id, notes) if self._work else None
         read = {n.note_id for n in notes}
         report = attrs.evolve(report, notes_unreadable=tuple(r.key for r in refs if r.note_id not in read))
         keys = {r.note_id: r.key for r in refs}
@@ -287,6 +291,8 @@ class ConsolidationService:
                 budgets,
                 description,
                 run_notes=[*run_notes, *batch],
+                items=items,
+                now=self._clock.now(),
             )
             planned, changed, new_synthesis, duration = await self._plan(request, report)
             stamp = self._clock.now()

@@ -14,6 +14,8 @@ import attrs
 from application.access import require_space_access
 from application.ports import Clock, IdGenerator, NoteRef, NoteRepository, SpaceRepository
 from application.times import parse_since
+from application.work.listing import NoteEffects
+from application.work.service import WorkService
 from domain import (
     AgentName,
     Identity,
@@ -23,7 +25,7 @@ from domain import (
     Permission,
 )
 
-__all__ = ["READ_LIMIT_MAX", "NotePage", "NoteService"]
+__all__ = ["READ_LIMIT_MAX", "NotePage", "NoteService", "Posted"]
 
 READ_LIMIT_MAX: Final = 200
 
@@ -55,12 +57,26 @@ def _limit(limit: int, high: int) -> int:
     return limit
 
 
+@attrs.frozen
+class Posted:
+    """A stored note and what it did to the work (its item, the items it settled)."""
+
+    note: Note
+    effects: NoteEffects
+
+
 class NoteService:
     """Write and read a space's live notes."""
 
     def __init__(
-        self, spaces: SpaceRepository, notes: NoteRepository, clock: Clock, ids: IdGenerator
+        self,
+        spaces: SpaceRepository,
+        notes: NoteRepository,
+        clock: Clock,
+        ids: IdGenerator,
+        work: WorkService | None = None,
     ) -> None:
+        self._work = work
         self._spaces = spaces
         self._notes = notes
         self._clock = clock
@@ -69,7 +85,16 @@ class NoteService:
     async def write(
         self, caller: Identity, space_id: str, category: str, content: str, tags: Sequence[str] | None = None
     ) -> Note:
-        """Append a note as the caller (write). The note is stored before this returns.
+        """Append a note as the caller (write): :meth:`post`'s note."""
+        return (await self.post(caller, space_id, category, content, tags)).note
+
+    async def post(
+        self, caller: Identity, space_id: str, category: str, content: str, tags: Sequence[str] | None = None
+    ) -> Posted:
+        """Append a note as the caller (write). The note is stored before this returns;
+        then a todo, issue or question becomes a work item, and the items it names with
+        ``resolves:``/``closes:``/``answers:`` are settled (see
+        :meth:`application.work.service.WorkService.note_written`).
 
         Raises:
             PermissionDenied, InvalidInput, LimitExceeded, NotFound (no such space).
@@ -86,7 +111,8 @@ class NoteService:
         )
         await self._spaces.get(space)  # NotFound before anything is written
         await self._notes.add(note)
-        return note
+        effects = await self._work.note_written(note) if self._work is not None else NoteEffects()
+        return Posted(note, effects)
 
     async def read(
         self,

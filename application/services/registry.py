@@ -21,6 +21,8 @@ from application.services.search import SearchService
 from application.services.spaces import SpaceService
 from application.services.system import SystemService
 from application.store import ObjectStore, StoreError
+from application.work.presence import PresenceService
+from application.work.service import WorkService
 
 __all__ = ["Services"]
 
@@ -44,6 +46,8 @@ class Services:
     bank_edit: BankEditService
     supervision: Supervision
     downloads: Downloads
+    work: WorkService
+    presence: PresenceService
 
     async def close(self) -> None:
         """Release what the services hold: archives waiting for download, counted

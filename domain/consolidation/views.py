@@ -15,10 +15,11 @@ own first line (shortened to ``ONE_LINE_CHARS``), a count, or a term the notes c
   ``Earlier weeks``; the oldest are left to the archive, which the ``Archive`` section
   points to.
 - **The active file** (a name with "active", or a role about what is worked on now):
-  regenerated, never appended: open items first (todos, questions and issues that no later
-  note settles), then the ten most recent notes, within its budget and line limit.
-  An item is *settled* when a later note references one of its tickets (``#123``), or names
-  its note id after ``resolves:`` or ``closes:`` in its text or tags.
+  regenerated, never appended: exactly the open work items (:mod:`domain.work`; their
+  stored state, claimant and age), blockers first then oldest first, and when they do not
+  all fit, a line saying how many more and which tool lists them; then the ten most recent
+  notes, within its budget and line limit. A later note sharing a ticket (``#123``) with an
+  open item is shown beside it as a hint, never taken as a close.
 - **The brief** (a name with "brief", or a role about what the project is): the space
   description, the rules' own intro, and a topic map: the most distinctive terms over all
   notes (from a keyword extractor port) with how many notes mention them and the date of
@@ -30,30 +31,33 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Final
 
 import attrs
 
+from domain.consolidation.active import RECENT_NOTES, active_view, items_from_notes
 from domain.consolidation.archive import fingerprint, first_line
 from domain.consolidation.batching import BYTES_PER_TOKEN
+from domain.consolidation.lines import ONE_LINE_CHARS, one_liner, refs
 from domain.consolidation.policy import pointer_section
 from domain.consolidation.router import RoutingTable
 from domain.model import Note, SpaceRules
-from domain.values import BankFileName, NoteCategory
+from domain.values import BankFileName
+from domain.work import Claim, WorkItem
 
-__all__ = ["ONE_LINE_CHARS", "RECENT_NOTES", "Topic", "ViewInputs", "extractive_views", "file_kind", "refs"]
+__all__ = [
+    "ONE_LINE_CHARS",
+    "RECENT_NOTES",
+    "Topic",
+    "ViewInputs",
+    "extractive_views",
+    "file_kind",
+    "items_from_notes",
+    "refs",
+]
 
-ONE_LINE_CHARS: Final = 160
-RECENT_NOTES: Final = 10
-_ACTIVE_LINE_CHARS: Final = 120
-_DEFAULT_LINE_LIMIT: Final = 40
-_REF_RE: Final = re.compile(r"(?<![\w&])#\d+\b")
-_SETTLES_RE: Final = re.compile(r"\b(?:resolves|closes):\s*([0-9a-f]{8,32})\b", re.IGNORECASE)
-_LINES_RE: Final = re.compile(r"at most (?:about )?(\d{1,4}) lines", re.IGNORECASE)
-_OPEN: Final = (NoteCategory.TODO, NoteCategory.QUESTION, NoteCategory.ISSUE)
 _MAX_SUMMARY_REFS: Final = 6
-_MAX_ALSO: Final = 3
 
 
 @attrs.frozen
@@ -76,6 +80,9 @@ class ViewInputs:
         description: the space description.
         topics: the topic map, most distinctive first.
         archive_counts: for a hot file, its archive files with entry counts.
+        items: every work item of the space with its live claim (the stored state);
+            None derives them from the notes (:func:`items_from_notes`).
+        now: the time ages are counted to (the consolidation's); None: the newest note's.
     """
 
     notes: Sequence[Note]
@@ -85,11 +92,8 @@ class ViewInputs:
     description: str
     topics: Sequence[Topic]
     archive_counts: Callable[[BankFileName], Sequence[tuple[BankFileName, int]]]
-
-
-def refs(text: str) -> list[str]:
-    """The ticket references (``#123``) in ``text``, in order, without duplicates."""
-    return list(dict.fromkeys(_REF_RE.findall(text)))
+    items: Sequence[tuple[WorkItem, Claim | None]] | None = None
+    now: datetime | None = None
 
 
 def file_kind(name: BankFileName, role: str) -> str:
@@ -100,28 +104,6 @@ def file_kind(name: BankFileName, role: str) -> str:
     if "brief" in stem or lowered.startswith(("what the project is", "what the work is")):
         return "brief"
     return "log"
-
-
-def _shorten(text: str, width: int) -> str:
-    if len(text) <= width:
-        return text
-    cut = text[:width].rsplit(" ", 1)[0] if " " in text[:width] else text[:width]
-    return cut.rstrip(" ,;:") + "…"
-
-
-def one_liner(note: Note, width: int = ONE_LINE_CHARS, also: Sequence[Note] = ()) -> str:
-    """``- 2025-07-03 · alice · decision: first line (refs #1 #2) (also bob 2025-06-01)``:
-    refs in the note but not in the shown text are listed."""
-    shown = _shorten(first_line(note.content), width)
-    missing = [r for r in refs(note.content) if r not in refs(shown)]
-    line = f"- {note.created_at.date().isoformat()} · {note.agent} · {note.category.value}: {shown}"
-    if missing:
-        line += f" (refs {' '.join(missing[:_MAX_SUMMARY_REFS])})"
-    if also:
-        named = [f"{n.agent} {n.created_at.date().isoformat()}" for n in also[-_MAX_ALSO:]]
-        more = f", {len(also) - _MAX_ALSO} more" if len(also) > _MAX_ALSO else ""
-        line += f" (also {', '.join(named)}{more})"
-    return line
 
 
 @attrs.frozen
@@ -235,52 +217,6 @@ def _log_view(name: BankFileName, notes: Sequence[Note], inputs: ViewInputs, pre
     return "\n".join(parts)
 
 
-def _settled(note: Note, later: Sequence[Note]) -> bool:
-    tickets = set(refs(note.content))
-    for other in later:
-        if tickets and tickets & set(refs(other.content)):
-            return True
-        named = _SETTLES_RE.findall(other.content) + [
-            t.split(":", 1)[1] for t in other.tags if t.lower().startswith(("resolves:", "closes:"))
-        ]
-        if note.note_id in named:
-            return True
-    return False
-
-
-def _active_view(name: BankFileName, inputs: ViewInputs, role: str) -> str:
-    budget = inputs.budgets[name] * BYTES_PER_TOKEN
-    limit_match = _LINES_RE.search(role)
-    line_limit = int(limit_match.group(1)) if limit_match else _DEFAULT_LINE_LIMIT
-    ordered = sorted(inputs.notes, key=lambda n: (n.created_at, n.note_id))
-    recent = list(reversed(ordered[-RECENT_NOTES:]))
-    recent_ids = {n.note_id for n in recent}
-    head = (
-        f"# {name.value.removesuffix('.md')}\n\nRegenerated by every consolidation from the newest notes.\n"
-    )
-    recent_part = "## Recent changes\n\n" + "\n".join(one_liner(n, _ACTIVE_LINE_CHARS) for n in recent) + "\n"
-    used = len(head.encode()) + len(recent_part.encode()) + 24
-    lines_used = head.count("\n") + recent_part.count("\n") + 3
-    open_lines: list[str] = []
-    for index in range(len(ordered) - 1, -1, -1):
-        note = ordered[index]
-        if note.category not in _OPEN or note.note_id in recent_ids:
-            continue
-        if _settled(note, ordered[index + 1 :]):
-            continue
-        line = one_liner(note, _ACTIVE_LINE_CHARS)
-        if used + len(line.encode()) + 1 > budget or lines_used + 1 > line_limit:
-            break
-        open_lines.append(line)
-        used += len(line.encode()) + 1
-        lines_used += 1
-    parts = [head]
-    if open_lines:
-        parts.append("## Open items\n\n" + "\n".join(open_lines) + "\n")
-    parts.append(recent_part)
-    return "\n".join(parts)
-
-
 def _rules_intro(rules: SpaceRules) -> str:
     first = re.search(r"^#{2,3}[ \t]", rules.text, flags=re.MULTILINE)
     intro = rules.text[: first.start()] if first else rules.text
@@ -331,7 +267,14 @@ def extractive_views(inputs: ViewInputs) -> dict[BankFileName, str]:
     for name in inputs.rules.file_names():
         kind = file_kind(name, roles.get(name, ""))
         if kind == "active":
-            views[name] = _active_view(name, inputs, roles.get(name, ""))
+            views[name] = active_view(
+                name,
+                inputs.notes,
+                inputs.items,
+                now=inputs.now,
+                budget_bytes=inputs.budgets[name] * BYTES_PER_TOKEN,
+                role=roles.get(name, ""),
+            )
         elif kind == "brief":
             views[name] = _brief_view(name, routed[name], inputs)
         else:

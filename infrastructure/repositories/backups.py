@@ -75,7 +75,7 @@ class StoreBackupRepository:
     ) -> BackupInfo:
         """See :class:`application.ports.BackupRepository`."""
         prefix = layout.space_prefix(space_id)
-        keys = [k for k in await _keys(self._store, prefix) if k != layout.lease_key(space_id)]
+        keys = [k for k in await _keys(self._store, prefix) if not layout.transient(space_id, k)]
         if layout.meta_key(space_id) not in keys:
             raise NotFound(f"space {space_id} does not exist")
         root = _root(space_id, backup_id)
@@ -180,7 +180,7 @@ class StoreBackupRepository:
         keys = [
             k
             for k in await _keys(self._store, layout.space_prefix(space_id))
-            if k != layout.lease_key(space_id)
+            if not layout.transient(space_id, k)
         ]
         if not keys:
             raise NotFound(f"space {space_id} does not exist")

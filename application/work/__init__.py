@@ -1,0 +1,1 @@
+"""The state of the work: work items, claims and presence."""
