@@ -20,6 +20,7 @@ from contracts.repositories import (
     SpaceRepositoryContract,
     TokenRepositoryContract,
 )
+from contracts.work import ClaimRepositoryContract, ItemRepositoryContract, PresenceRepositoryContract
 from infrastructure.stores import FileSystemObjectStore
 
 
@@ -106,4 +107,16 @@ async def test_lock_files_do_not_pile_up_and_stale_temporary_files_are_swept(tmp
 
 
 class TestFileSystemAudit(AuditLogContract):
+    pass
+
+
+class TestFileSystemWorkItems(ItemRepositoryContract):
+    pass
+
+
+class TestFileSystemClaims(ClaimRepositoryContract):
+    pass
+
+
+class TestFileSystemPresence(PresenceRepositoryContract):
     pass

@@ -15,6 +15,7 @@ from contracts.repositories import (
     SpaceRepositoryContract,
     TokenRepositoryContract,
 )
+from contracts.work import ClaimRepositoryContract, ItemRepositoryContract, PresenceRepositoryContract
 from infrastructure.stores import MemoryObjectStore
 
 
@@ -63,4 +64,16 @@ class TestMemoryLeases(LeaseRepositoryContract):
 
 
 class TestMemoryAudit(AuditLogContract):
+    pass
+
+
+class TestMemoryWorkItems(ItemRepositoryContract):
+    pass
+
+
+class TestMemoryClaims(ClaimRepositoryContract):
+    pass
+
+
+class TestMemoryPresence(PresenceRepositoryContract):
     pass

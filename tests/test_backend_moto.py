@@ -15,6 +15,7 @@ from contracts.repositories import (
     SpaceRepositoryContract,
     TokenRepositoryContract,
 )
+from contracts.work import ClaimRepositoryContract, ItemRepositoryContract, PresenceRepositoryContract
 from tests.s3_servers import S3Server
 
 
@@ -55,4 +56,16 @@ class TestMotoLeases(LeaseRepositoryContract):
 
 
 class TestMotoAudit(AuditLogContract):
+    pass
+
+
+class TestMotoWorkItems(ItemRepositoryContract):
+    pass
+
+
+class TestMotoClaims(ClaimRepositoryContract):
+    pass
+
+
+class TestMotoPresence(PresenceRepositoryContract):
     pass

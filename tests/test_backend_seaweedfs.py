@@ -15,6 +15,7 @@ from contracts.repositories import (
     SpaceRepositoryContract,
     TokenRepositoryContract,
 )
+from contracts.work import ClaimRepositoryContract, ItemRepositoryContract, PresenceRepositoryContract
 from tests.s3_servers import S3Server
 
 
@@ -57,4 +58,16 @@ class TestSeaweedFsLeases(LeaseRepositoryContract):
 
 
 class TestSeaweedFsAudit(AuditLogContract):
+    pass
+
+
+class TestSeaweedFsWorkItems(ItemRepositoryContract):
+    pass
+
+
+class TestSeaweedFsClaims(ClaimRepositoryContract):
+    pass
+
+
+class TestSeaweedFsPresence(PresenceRepositoryContract):
     pass
