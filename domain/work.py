@@ -169,7 +169,9 @@ def check_resource(value: object) -> tuple[str, str | None]:
             character.
     """
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput("resource must be a non-empty name, such as file:src/app.py or a work item id")
+        raise InvalidInput(
+            "resource must be a non-empty name, such as file:docs/setup.md, area:billing or a work item id"
+        )
     text = value.strip()
     if len(text.encode("utf-8", "surrogatepass")) > RESOURCE_MAX_BYTES:
         raise InvalidInput(f"resource is longer than {RESOURCE_MAX_BYTES} bytes")

@@ -36,6 +36,7 @@ class Deployment:
     backup_id: str
     victim_token_id: str
     job_id: str
+    item_id: str
 
     @property
     def store(self) -> MemoryObjectStore:
@@ -81,7 +82,11 @@ async def deploy() -> Deployment:
     backup = await services.backups.create(admin, SPACE)
     job = await services.consolidation.submit(admin, SPACE, agent="nobody")  # consumes nothing
     await services.consolidation.drain()
-    return Deployment(services, tokens, f"{SPACE}/{backup.backup_id}", victim.record.token_id, job.job_id)
+    writer = await services.auth.authenticate(tokens["write"] or "")
+    todo = await services.notes.write(writer, SPACE, "todo", "Write the upgrade guide")
+    return Deployment(
+        services, tokens, f"{SPACE}/{backup.backup_id}", victim.record.token_id, job.job_id, todo.note_id
+    )
 
 
 @asynccontextmanager

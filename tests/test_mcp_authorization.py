@@ -75,6 +75,16 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
         False,
         lambda d: {"token_hashes": d.victim_token_id, "permissions": "write"},
     ),
+    "work_items": (Permission.READ, True, lambda d: {"space_id": SPACE, "state": "all"}),
+    "work_presence": (Permission.READ, True, lambda d: {"space_id": SPACE}),
+    "work_claim": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "resource": "file:src/app.py"}),
+    "work_release": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "resource": "file:src/app.py"}),
+    "work_done": (
+        Permission.WRITE,
+        True,
+        lambda d: {"space_id": SPACE, "item_id": d.item_id, "outcome": "y"},
+    ),
+    "work_drop": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "item_id": d.item_id, "reason": "x"}),
     "admin_import_notes": (
         Permission.ADMIN,
         True,

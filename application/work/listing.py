@@ -35,11 +35,13 @@ class ItemView:
 
 @attrs.frozen
 class ItemPage:
-    """One page of work items, newest first; ``next_cursor`` None on the last page."""
+    """One page of work items, newest first; ``next_cursor`` None on the last page;
+    ``now``: the time it was read at (ages count to it)."""
 
     items: list[ItemView]
     next_cursor: str | None
     total_matching: int
+    now: datetime
 
 
 @attrs.frozen

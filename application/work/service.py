@@ -149,7 +149,7 @@ class WorkService:
         rest = [v for v in views if after is None or (v.item.created_at, v.item.item_id) < after]
         page = rest[:limit]
         next_cursor = encode_cursor(page[-1].item) if len(rest) > limit else None
-        return ItemPage(page, next_cursor, len(views))
+        return ItemPage(page, next_cursor, len(views), self._clock.now())
 
     # -- items -----------------------------------------------------------------------
 

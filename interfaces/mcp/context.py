@@ -56,6 +56,8 @@ AUDITED: Final = frozenset(
         "admin_break_lease",
         "space_export",
         "backup_download",
+        "work_release",
+        "work_drop",
     }
 )
 """The tools whose every call, allowed or refused, is appended to the audit log."""

@@ -23,6 +23,7 @@ from interfaces.mcp.permissions import TOOL_PERMISSIONS
 from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
 from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
+from interfaces.mcp.tools_work import work_tools
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
@@ -123,4 +124,5 @@ def build_mcp_server(
     bank_tools(mcp, ctx)
     backup_tools(mcp, ctx)
     admin_tools(mcp, ctx)
+    work_tools(mcp, ctx)
     return mcp

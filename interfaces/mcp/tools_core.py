@@ -9,6 +9,7 @@ from mcp.server.mcpserver import MCPServer
 from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
 from domain import AlreadyExists, InvalidInput, Permission, SpaceRules
+from domain.work import ITEM_CATEGORIES
 from interfaces.mcp.context import ToolContext
 from interfaces.mcp.shapes import csv, hit_dict, meta_dict, note_dict
 
@@ -235,17 +236,23 @@ def live_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         something worth keeping. category: observation | decision | todo | insight |
         question | progress | issue. content: 1 to 100,000 characters of text. tags: up to 16,
         comma-separated. The note is written as your token's name; agent, if given, must
-        be that name. Notes are never edited; consolidation carries them into the bank."""
+        be that name. Notes are never edited; consolidation carries them into the bank.
+        A todo, issue or question is a work item (work_items); "resolves:ID" or
+        "answers:ID" in content or tags settles item ID."""
         me = await ctx.caller()
         if agent and agent != me.name.value:
             raise InvalidInput(f"agent must be empty or your token's name ({me.name.value})")
-        note = await s.notes.write(me, space_id, category, content, csv(tags))
+        posted = await s.notes.post(me, space_id, category, content, csv(tags))
+        note = posted.note
         return {
             "status": "created",
             "space_id": space_id,
             **note_dict(note),
             "filename": note.file_name,
             "size": len(content.encode()),
+            "work_item": note.category in ITEM_CATEGORIES,
+            "settled_items": posted.effects.settled,
+            "not_settled": posted.effects.not_settled,
         }
 
     @mcp.tool()
