@@ -30,6 +30,7 @@ from interfaces.cli_common import settings as _settings
 from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
 from interfaces.cli_tokens import tokens
+from interfaces.cli_work import work
 
 __all__ = ["main"]
 
@@ -346,6 +347,7 @@ spaces.add_command(export)
 main.add_command(bank)
 main.add_command(tokens)
 main.add_command(migrate)
+main.add_command(work)
 
 if __name__ == "__main__":  # python -m interfaces.cli
     main()

@@ -2,7 +2,8 @@
 memory: each replica counts the calls it serves).
 
 Families and their default limits (settings ``RATE_LIMIT_{FAMILY}``, in ``limits``
-notation such as ``600/minute``): ``notes`` (``live_note``), ``reads`` (every read
+notation such as ``600/minute``): ``notes`` (``live_note`` and the ``work_*`` tools that
+write: claim, release, done, drop), ``reads`` (every read
 tool), ``consolidate`` (``bank_consolidate``, ``bank_compact``), ``export``
 (``space_export``, ``backup_*``), ``admin`` (``admin_*`` and space changes). A refused
 call is ``RateLimited: ... retry after N s``.
@@ -39,9 +40,12 @@ _ADMIN_SPACE: Final = frozenset(
 )
 
 
+_WRITES: Final = frozenset({"live_note", "work_claim", "work_release", "work_done", "work_drop"})
+
+
 def family(tool: str) -> str:
     """The family a tool's calls are counted in."""
-    if tool == "live_note":
+    if tool in _WRITES:
         return "notes"
     if tool in _CONSOLIDATE:
         return "consolidate"

@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 
 from interfaces.web.api_admin import admin_routes
 from interfaces.web.api_read import read_routes
+from interfaces.web.api_work import work_routes
 from interfaces.web.common import WebContext
 from interfaces.web.events import event_routes
 from interfaces.web.security import PageSecurity
@@ -42,6 +43,7 @@ def web_routes(web: WebContext) -> list[BaseRoute]:
         Route("/ui/", page, methods=["GET"]),
         Mount("/ui/static", app=StaticFiles(directory=STATIC), name="static"),
         *read_routes(web),
+        *work_routes(web),
         *event_routes(web),
         *admin_routes(web),
     ]
