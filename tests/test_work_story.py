@@ -57,43 +57,38 @@ async def test_the_newcomer_story_open_items_tell_the_truth() -> None:
         connect(services, tokens["bob"]) as bob,
         connect(services, tokens["carol"]) as carol,
     ):
-        if True:  # one block, as the story reads
-            guide = await _call(
-                alice, "live_note", space_id=SPACE, category="todo", content="Write the upgrade guide"
-            )
-            python = await _call(
-                bob, "live_note", space_id=SPACE, category="question", content="Which Python?"
-            )
-            for n in range(12):
-                await _call(
-                    carol, "live_note", space_id=SPACE, category="todo", content=f"Port module {n} to v2"
-                )
-            blocker = await _call(
-                carol, "live_note", space_id=SPACE, category="issue", content="CI is red on main"
-            )
-            await _call(alice, "live_note", space_id=SPACE, category="decision", content="We target v2 only")
+        guide = await _call(
+            alice, "live_note", space_id=SPACE, category="todo", content="Write the upgrade guide"
+        )
+        python = await _call(bob, "live_note", space_id=SPACE, category="question", content="Which Python?")
+        for n in range(12):
+            await _call(carol, "live_note", space_id=SPACE, category="todo", content=f"Port module {n} to v2")
+        blocker = await _call(
+            carol, "live_note", space_id=SPACE, category="issue", content="CI is red on main"
+        )
+        await _call(alice, "live_note", space_id=SPACE, category="decision", content="We target v2 only")
 
-            claimed = await _call(bob, "work_claim", space_id=SPACE, resource=guide["note_id"])
-            assert claimed["holder"] == "bob"
-            refused = await alice.call_tool("work_claim", {"space_id": SPACE, "resource": guide["note_id"]})
-            assert "claimed by bob until" in error_text(refused)
-            assert (
-                await _call(bob, "work_done", space_id=SPACE, item_id=guide["note_id"], outcome="In docs/")
-            )["status"] == "done"
-            answer = await _call(
-                alice,
-                "live_note",
-                space_id=SPACE,
-                category="decision",
-                content=f"3.12. answers:{python['note_id']}",
-            )
-            assert answer["settled_items"] == [python["note_id"]]
-            await _call(carol, "work_claim", space_id=SPACE, resource=blocker["note_id"])
+        claimed = await _call(bob, "work_claim", space_id=SPACE, resource=guide["note_id"])
+        assert claimed["holder"] == "bob"
+        refused = await alice.call_tool("work_claim", {"space_id": SPACE, "resource": guide["note_id"]})
+        assert "claimed by bob until" in error_text(refused)
+        assert (await _call(bob, "work_done", space_id=SPACE, item_id=guide["note_id"], outcome="In docs/"))[
+            "status"
+        ] == "done"
+        answer = await _call(
+            alice,
+            "live_note",
+            space_id=SPACE,
+            category="decision",
+            content=f"3.12. answers:{python['note_id']}",
+        )
+        assert answer["settled_items"] == [python["note_id"]]
+        await _call(carol, "work_claim", space_id=SPACE, resource=blocker["note_id"])
 
-            listed = await _call(alice, "work_items", space_id=SPACE, limit=200)
-            assert listed["total"] == 13
-            team = await _call(alice, "work_presence", space_id=SPACE)
-            assert {a["agent"] for a in team["agents"]} == {"alice", "bob", "carol"}
+        listed = await _call(alice, "work_items", space_id=SPACE, limit=200)
+        assert listed["total"] == 13
+        team = await _call(alice, "work_presence", space_id=SPACE)
+        assert {a["agent"] for a in team["agents"]} == {"alice", "bob", "carol"}
 
     files = await _consolidate(services)
     active = files["activeContext.md"]
