@@ -1,6 +1,6 @@
 """The web page (``/ui``) and the JSON API it calls (``/api/``); see docs/ui.md.
 
-The page is static files (HTML, one script, one stylesheet) served from this package:
+The page is static files (HTML, two scripts, one stylesheet) served from this package:
 it works offline and loads nothing from elsewhere. Its token lives in the browser's
 ``sessionStorage`` and travels in the ``Authorization`` header; the API's endpoints call
 the same application services as the MCP tools, behind the same bearer gate.

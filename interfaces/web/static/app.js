@@ -120,6 +120,7 @@ async function showTab(tab) {
   $("message").className = "error";
   if (tab === "timeline") await guarded(loadNotes);
   else stopFeed();
+  if (tab === "items") await guarded(loadItems);
   if (tab === "bank") await guarded(loadBank);
   if (tab === "history") await guarded(loadHistory);
   if (tab === "admin") await guarded(loadAdmin);
@@ -163,8 +164,9 @@ async function loadNotes(more = false) {
   $("more-notes").hidden = !data.next_cursor;
   $("note-count").textContent = `${data.total} live notes`;
   $("notes-empty").hidden = data.total > 0;
-  if (!more) startFeed(state.space);
+  if (!more) { startFeed(state.space); await loadPresence(); }
 }
+
 
 function stopFeed() {
   if (state.feed) state.feed.abort();
@@ -373,6 +375,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("filter-agent").addEventListener("change", () => guarded(() => loadNotes()));
   $("filter-category").addEventListener("change", () => guarded(() => loadNotes()));
   $("more-notes").addEventListener("click", () => guarded(() => loadNotes(true)));
+  $("items-state").addEventListener("change", () => guarded(loadItems));
   $("search-form").addEventListener("submit", (event) => { event.preventDefault(); guarded(search); });
   $("space-form").addEventListener("submit", (event) => {
     event.preventDefault();
