@@ -8,6 +8,9 @@ Rows:
   and throughput, against the floor = a no-op tool round trip (``system_whoami``, which
   still verifies the bearer token) + one store PUT of a note-sized object, same
   concurrency; ratio = live_note p50 / floor p50.
+- work_claim over MCP at 1 and 32 concurrent agents, each renewing its own claim, and 32
+  agents racing for one resource (one holds it, the others are refused), against live_note
+  at the same concurrency in the same run (``ops/bench_work.py``).
 - bank_read_all of a 20-file bank against 1 LIST + the slowest of the 20 GETs (direct
   store calls); ratio of p50s.
 - LLM input tokens per consolidated note: live-mem's packing (batches by token budget,
@@ -38,7 +41,7 @@ import contextlib
 import secrets
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,53 +51,17 @@ from application.store import ObjectStore
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import RoutingTable, apply_plan, estimate_tokens, extractive_plan, pack_batches
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
+from ops.bench_common import Row, concurrent, pct, sessions, timed
 from ops.bench_export import export_rows
 from ops.bench_listing import listing_rows
 from ops.bench_search import search_rows
+from ops.bench_work import claim_rows
 from ops.dataset import RULES_FILE, load_notes
 from ops.scale import scale_run
 from ops.server import call, mcp_client, server_process, wait_healthy
 from tests.s3_servers import seaweedfs_server  # the same SeaweedFS setup as the tests
 
-Row = tuple[str, str, str, str]
 NOTE_TEXT = "Decided to keep the storage layer behind one port; see the design notes. " * 3
-
-
-def pct(values: list[float], q: float) -> float:
-    """The q-quantile (0-1) of values, in the same unit."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def timed(fn: Callable[[], Awaitable[Any]]) -> float:
-    start = time.perf_counter()
-    await fn()
-    return time.perf_counter() - start
-
-
-async def concurrent(
-    workers: int,
-    per_worker: int,
-    make: Callable[[int], Awaitable[Callable[[], Awaitable[Any]]]],
-) -> tuple[list[float], float]:
-    """Run ``per_worker`` timed calls in each of ``workers`` tasks; latencies (s) and wall."""
-    latencies: list[float] = []
-    calls = [await make(i) for i in range(workers)]
-    start = time.perf_counter()
-
-    async def worker(fn: Callable[[], Awaitable[Any]]) -> None:
-        for _ in range(per_worker):
-            latency = await timed(fn)
-            latencies.append(latency)
-
-    await asyncio.gather(*(worker(fn) for fn in calls))
-    return latencies, time.perf_counter() - start
-
-
-@contextlib.asynccontextmanager
-async def sessions(base: str, tokens: list[str]) -> AsyncIterator[list[Any]]:
-    async with contextlib.AsyncExitStack() as stack:
-        yield [await stack.enter_async_context(mcp_client(base, t)) for t in tokens]
 
 
 async def latency_rows(base: str, key: str, store: ObjectStore, label: str, quick: bool) -> list[Row]:
@@ -312,6 +279,7 @@ async def run(kind: str, quick: bool) -> list[Row]:
         store = await open_store()
         try:
             rows = await latency_rows(base, key, store, kind, quick)
+            rows += await claim_rows(base, key, kind, quick)
             rows += await bank_rows(base, key, store, kind)
             rows += await listing_rows(store, kind, quick)
         finally:
