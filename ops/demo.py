@@ -127,9 +127,64 @@ async def main(dataset: Path, concurrency: int, use_replay: bool) -> int:
                 history = await call(admin, "bank_history", {"space_id": SPACE, "limit": 500})
                 listing = await call(admin, "bank_list", {"space_id": SPACE})
                 live = await call(admin, "live_read", {"space_id": SPACE, "limit": 1})
+            team_ok = await work_scene(base, key, rows)
     ok = report(rows, agents, written, job, bank, history, live, replay_s, consolidate_s)
     checks = bank_checks(rows, bank, listing, rules, replay_only=use_replay)
-    return 0 if ok and checks else 1
+    return 0 if ok and checks and team_ok else 1
+
+
+async def work_scene(base: str, key: str, rows: list[dict[str, Any]]) -> bool:
+    """Three agents at work after the import: one claims the oldest open issue, one a
+    file, one finishes the newest item; print the open items and who is active. True when every
+    todo, issue and question of the dataset is still a work item after consolidation."""
+    expected = sum(r["category"] in ("todo", "issue", "question") for r in rows)
+    async with mcp_client(base, key) as admin:
+        tokens = {
+            name: str(
+                (
+                    await call(
+                        admin,
+                        "admin_create_token",
+                        {"name": name, "permissions": "write", "space_ids": SPACE},
+                    )
+                )["token"]
+            )
+            for name in ("demo-alice", "demo-bob", "demo-carol")
+        }
+        issues = await call(admin, "work_items", {"space_id": SPACE, "category": "issue", "limit": 200})
+        newest = await call(admin, "work_items", {"space_id": SPACE, "limit": 1})
+        every = await call(admin, "work_items", {"space_id": SPACE, "state": "all", "limit": 1})
+    async with mcp_client(base, tokens["demo-alice"]) as alice, mcp_client(base, tokens["demo-bob"]) as bob:
+        if issues["items"]:
+            await call(alice, "work_claim", {"space_id": SPACE, "resource": issues["items"][-1]["item_id"]})
+        await call(bob, "work_claim", {"space_id": SPACE, "resource": "file:src/mcp/server/session.py"})
+        async with mcp_client(base, tokens["demo-carol"]) as carol:
+            if newest["items"]:
+                item = newest["items"][0]["item_id"]
+                await call(
+                    carol, "work_done", {"space_id": SPACE, "item_id": item, "outcome": "Done in the demo."}
+                )
+            opened = await call(carol, "work_items", {"space_id": SPACE, "limit": 5})
+            team = await call(carol, "work_presence", {"space_id": SPACE})
+    print("\n== the work ==")
+    print(
+        f"  work items              {every['total']} (todo, issue, question notes in the dataset: {expected})"
+    )
+    print(f"  open or claimed now     {opened['total']}; the newest:")
+    for item in opened["items"]:
+        held = f" [claimed by {item['claimed_by']}]" if item["claimed_by"] else ""
+        print(f"    {item['item_id']} {item['category']:<8} {item['title'][:70]}{held}")
+    active = [a for a in team["agents"] if a["active"]]
+    print(f"  active now              {', '.join(a['agent'] for a in active) or 'nobody'}")
+    for agent in active:
+        held = agent["items"] + agent["resources"]
+        if held:
+            print(f"    {agent['agent']} holds {', '.join(held)}")
+    passed = bool(every["total"] == expected)
+    print(
+        f"  {'ok  ' if passed else 'FAIL'} every todo, issue and question is a work item after consolidation"
+    )
+    return passed
 
 
 def bank_checks(
