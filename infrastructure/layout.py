@@ -14,7 +14,7 @@ _system/jobs/{job_id}.json                    consolidation jobs
 {space}/bank/{file}.md                        bank files
 {space}/_items/{id}.json                      a work item's state (id: its note's id)
 {space}/_claims/{sha256(resource)[:32]}.json  a claim on a resource (never backed up)
-{space}/_presence/{agent}.json                an agent's last activity in the space
+{space}/_presence/{agent}.json                an agent's last activity in the space (never backed up)
 ```
 
 ``ts`` is the UTC write time as ``YYYYMMDDTHHMMSSffffffZ``, so keys sort in write order.
@@ -180,5 +180,6 @@ def presence_key(space_id: SpaceId, agent: AgentName) -> str:
 
 def transient(space_id: SpaceId, key: str) -> bool:
     """True for a space's objects that backups and exports leave out: the consolidation
-    lease and the claims (leases that a restore must not bring back to life)."""
-    return key == lease_key(space_id) or key.startswith(claims_prefix(space_id))
+    lease, the claims (leases that a restore must not bring back to life) and the
+    presence records (activity, not memory)."""
+    return key == lease_key(space_id) or key.startswith((claims_prefix(space_id), presence_prefix(space_id)))

@@ -13,8 +13,19 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from application.services import Services
-from domain import AgentName, BankFile, BankFileName, Permission, SpaceId, TokenRecord, hash_secret
+from domain import (
+    AgentName,
+    BankFile,
+    BankFileName,
+    NoteCategory,
+    Permission,
+    SpaceId,
+    TokenRecord,
+    hash_secret,
+)
+from domain.work import WorkItem
 from infrastructure.repositories import StoreBankRepository, StoreTokenRepository
+from infrastructure.repositories.work import StoreItemRepository
 from infrastructure.stores import MemoryObjectStore
 from interfaces.bootstrap import memory_services
 from interfaces.mcp import build_mcp_server
@@ -82,10 +93,18 @@ async def deploy() -> Deployment:
     backup = await services.backups.create(admin, SPACE)
     job = await services.consolidation.submit(admin, SPACE, agent="nobody")  # consumes nothing
     await services.consolidation.drain()
-    writer = await services.auth.authenticate(tokens["write"] or "")
-    todo = await services.notes.write(writer, SPACE, "todo", "Write the upgrade guide")
+    # a work item of the write agent whose note was consolidated: a record, no live note
+    item = WorkItem(
+        SpaceId(SPACE),
+        "00c0ffee00c0ffee",
+        NoteCategory.TODO,
+        AgentName("write-agent"),
+        datetime.now(UTC),
+        "Ship",
+    )
+    await StoreItemRepository(services.store).add(item)
     return Deployment(
-        services, tokens, f"{SPACE}/{backup.backup_id}", victim.record.token_id, job.job_id, todo.note_id
+        services, tokens, f"{SPACE}/{backup.backup_id}", victim.record.token_id, job.job_id, item.item_id
     )
 
 

@@ -20,7 +20,7 @@ async def test_system_tools() -> None:
         me = payload(await client.call_tool("system_whoami", {}))
     assert health["status"] == "healthy"
     assert health["llm"] == "extractive (no model)"
-    assert about["tools_count"] == 44
+    assert about["tools_count"] == 50
     assert {"live_note", "bank_read_all", "admin_create_token"} <= {t["name"] for t in about["tools"]}
     assert me == {
         "status": "ok",
@@ -147,12 +147,12 @@ async def test_backup_lifecycle() -> None:
             await client.call_tool("backup_delete", {"backup_id": created["backup_id"], "confirm": True})
         )
         remaining = payload(await client.call_tool("backup_list", {"space_id": SPACE}))
-    assert created["objects"] == 4  # meta, rules, one note, one bank file
+    assert created["objects"] == 5  # meta, rules, one note, one bank file, one work item
     assert len(listed["backups"]) == 2  # the seeded one and this one
     names = _members(archive["archive_base64"])
     assert "alpha/bank/progress.md" in names
     assert "AlreadyExists" in error_text(clash)
-    assert restored["objects_restored"] == 4
+    assert restored["objects_restored"] == 5
     assert [n["content"] for n in copied["notes"]] == ["We store everything in S3."]
     assert bank["files"][0]["content"].startswith("# Progress")
     assert deleted["status"] == "deleted"

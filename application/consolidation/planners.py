@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Final, Protocol
 
 import attrs
@@ -59,7 +58,6 @@ class PlanRequest:
         run_notes: the notes of this run so far, this batch's included.
         items: every work item of the space with its live claim (stored state); None
             when the service keeps no work items (the views derive them from the notes).
-        now: the time of the run (work items' ages are counted to it).
     """
 
     notes: Sequence[Note]
@@ -73,7 +71,6 @@ class PlanRequest:
     previous_error: str | None = None
     run_notes: Sequence[Note] = ()
     items: Sequence[tuple[WorkItem, Claim | None]] | None = None
-    now: datetime | None = None
 
 
 @attrs.frozen
@@ -151,7 +148,6 @@ class ExtractivePlanner:
                 topics=self._topic_map(notes),
                 archive_counts=lambda name: archive.counts(archive_stem(name)),
                 items=request.items,
-                now=request.now,
             )
         )
         ops = []

@@ -292,7 +292,6 @@ class ConsolidationService:
                 description,
                 run_notes=[*run_notes, *batch],
                 items=items,
-                now=self._clock.now(),
             )
             planned, changed, new_synthesis, duration = await self._plan(request, report)
             stamp = self._clock.now()

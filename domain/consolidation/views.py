@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Final
 
 import attrs
@@ -82,7 +82,6 @@ class ViewInputs:
         archive_counts: for a hot file, its archive files with entry counts.
         items: every work item of the space with its live claim (the stored state);
             None derives them from the notes (:func:`items_from_notes`).
-        now: the time ages are counted to (the consolidation's); None: the newest note's.
     """
 
     notes: Sequence[Note]
@@ -93,7 +92,6 @@ class ViewInputs:
     topics: Sequence[Topic]
     archive_counts: Callable[[BankFileName], Sequence[tuple[BankFileName, int]]]
     items: Sequence[tuple[WorkItem, Claim | None]] | None = None
-    now: datetime | None = None
 
 
 def file_kind(name: BankFileName, role: str) -> str:
@@ -271,7 +269,6 @@ def extractive_views(inputs: ViewInputs) -> dict[BankFileName, str]:
                 name,
                 inputs.notes,
                 inputs.items,
-                now=inputs.now,
                 budget_bytes=inputs.budgets[name] * BYTES_PER_TOKEN,
                 role=roles.get(name, ""),
             )
