@@ -203,3 +203,37 @@ async def test_presence_lists_each_agent_with_its_last_note_and_what_it_holds() 
     assert alice.last_note_at == todo.created_at
     assert not alice.active
     assert not bob.active
+
+
+def test_the_models_prompt_gives_each_items_true_state() -> None:
+    """An LLM must never revive a closed item: the prompt lists the open items, their
+    claimants, and the settled ones as settled."""
+    from datetime import UTC, datetime
+
+    from application.consolidation.planners import PlanRequest, render_prompt
+    from domain import AgentName, NoteCategory, SpaceId, SpaceRules
+    from domain.consolidation import RoutingTable
+    from domain.work import Claim, ItemState, WorkItem
+
+    at = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    space, alice = SpaceId(SPACE), AgentName("alice")
+    rules = SpaceRules.default()
+    still = WorkItem(space, "00000000000000a1", NoteCategory.ISSUE, alice, at, "CI is red")
+    closed = WorkItem(
+        space,
+        "00000000000000a2",
+        NoteCategory.TODO,
+        alice,
+        at,
+        "Ship the docs",
+        ItemState.DONE,
+        AgentName("bob"),
+    )
+    held = Claim(space, "item:00000000000000a1", AgentName("carol"), at, at)
+    request = PlanRequest(
+        (), {}, rules, "", RoutingTable.from_rules(rules), items=[(still, held), (closed, None)]
+    )
+    prompt = render_prompt(request, [])
+    part = prompt.split("# Work items", 1)[1]
+    assert "- open, claimed by carol: [issue 00000000000000a1] CI is red" in part
+    assert "- done by bob: [todo 00000000000000a2] Ship the docs" in part
