@@ -30,10 +30,12 @@ from interfaces.ratelimit import ToolRateLimiter
 __all__ = ["INSTRUCTIONS", "build_mcp_server"]
 
 INSTRUCTIONS: Final = """live-mem is the shared working memory of your team of agents.
-At the start of a task: bank_read_all(space_id) to load the memory bank.
+At the start of a task: bank_read_all(space_id) to load the memory bank, and
+work_items(space_id) for what is open and who holds what.
 While you work: live_note(space_id, category, content) for each observation, decision,
 todo, insight, question, progress or issue worth keeping; keep notes short and factual.
-Never try to edit the bank: consolidation writes it from the notes."""
+Claim a work item or a file before working on it (work_claim); when done, work_done
+with the outcome. Never try to edit the bank: consolidation writes it from the notes."""
 
 
 class LiveMemServer(MCPServer):
