@@ -36,6 +36,7 @@ from application.services import (
 )
 from application.services.backups import ARCHIVE_MAX_BYTES
 from application.services.bankedit import BankEditService
+from application.services.context import TaskContextService
 from application.services.search import Semantic
 from application.store import ObjectStore
 from application.work.presence import PresenceService
@@ -221,6 +222,7 @@ def build_services(
         audit=audit,
     )
     auth = AuthService(tokens, clock, ids, bootstrap_key)
+    search = SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic)
     return Services(
         store=store,
         auth=auth,
@@ -239,6 +241,7 @@ def build_services(
         notes=NoteService(spaces, notes, clock, ids, work),
         work=work,
         presence=PresenceService(spaces=spaces, notes=notes, presence=presence, work=work, clock=clock),
+        context=TaskContextService(spaces=spaces, bank=bank, work=work, search=search),
         bank=BankService(spaces, bank),
         backups=BackupService(
             spaces,
@@ -263,7 +266,7 @@ def build_services(
         ),
         consolidation=jobs,
         imports=ImportService(spaces, notes, bank, clock),
-        search=SearchService(spaces, notes, bank, SqliteSearchIndex(), semantic),
+        search=search,
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
         bank_edit=BankEditService(spaces, bank, consolidation, ids),

@@ -76,6 +76,7 @@ TABLE: dict[str, tuple[Permission, bool, Args]] = {
         lambda d: {"token_hashes": d.victim_token_id, "permissions": "write"},
     ),
     "work_items": (Permission.READ, True, lambda d: {"space_id": SPACE, "state": "all"}),
+    "memory_context": (Permission.READ, True, lambda d: {"space_id": SPACE, "task": "storage"}),
     "work_presence": (Permission.READ, True, lambda d: {"space_id": SPACE}),
     "work_claim": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "resource": "file:src/app.py"}),
     "work_release": (Permission.WRITE, True, lambda d: {"space_id": SPACE, "resource": "file:src/app.py"}),

@@ -20,7 +20,7 @@ async def test_system_tools() -> None:
         me = payload(await client.call_tool("system_whoami", {}))
     assert health["status"] == "healthy"
     assert health["llm"] == "extractive (no model)"
-    assert about["tools_count"] == 50
+    assert about["tools_count"] == 51
     assert {"live_note", "bank_read_all", "admin_create_token"} <= {t["name"] for t in about["tools"]}
     assert me == {
         "status": "ok",

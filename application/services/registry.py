@@ -14,6 +14,7 @@ from application.services.auth import AuthService
 from application.services.backups import BackupService
 from application.services.bank import BankService
 from application.services.bankedit import BankEditService
+from application.services.context import TaskContextService
 from application.services.downloads import Downloads
 from application.services.imports import ImportService
 from application.services.notes import NoteService
@@ -48,6 +49,7 @@ class Services:
     downloads: Downloads
     work: WorkService
     presence: PresenceService
+    context: TaskContextService
 
     async def close(self) -> None:
         """Release what the services hold: archives waiting for download, counted

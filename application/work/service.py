@@ -106,6 +106,13 @@ class WorkService:
         now = self._clock.now()
         return [c for c in await self._claims.list(space_id) if c.live(now)]
 
+    async def held_by(self, caller: Identity, space_id: str) -> list[Claim]:
+        """The caller's live claims in a space (read). Raises ``PermissionDenied``,
+        ``NotFound``."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        await self._spaces.get(space)
+        return [c for c in await self.live_claims(space) if c.holder == caller.name]
+
     async def snapshot(self, space_id: SpaceId) -> list[ItemView]:
         """Every item with its live claim (for consolidation's views; no authorization)."""
         claims = {c.item_id: c for c in await self.live_claims(space_id) if c.item_id}

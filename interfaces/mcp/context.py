@@ -13,7 +13,8 @@ from typing import Any, Final, ParamSpec, TypeVar, cast
 import structlog
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-from mcp.types import CallToolResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 
 from application.services import Download, Services
 from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
@@ -260,6 +261,30 @@ class ToolContext:
                     raise ResourceError(_message(InvalidInput("invalid parameters"))) from None
                 finally:
                     self.metrics.observe_tool(name, outcome, time.perf_counter() - started)
+
+            return wrapper
+
+        return wrap
+
+    def prompt(self, name: str) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+        """Wrap a prompt like a tool: its caller rate-limited as ``name``, a refusal an
+        MCP error with the tool's text (``Kind: message``, code -32602), metrics."""
+
+        def wrap(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+            @functools.wraps(fn)
+            async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+                started = time.perf_counter()
+                outcome = "ok"
+                marker = _CURRENT_TOOL.set(name)
+                try:
+                    return await fn(*args, **kwargs)
+                except (DomainError, StoreError) as exc:
+                    outcome = type(exc).__name__
+                    log.info("prompt_refused", prompt=name, error=outcome, message=str(exc)[:300])
+                    raise MCPError(INVALID_PARAMS, _message(exc)) from None
+                finally:
+                    _CURRENT_TOOL.reset(marker)
+                    self.metrics.observe_tool(f"prompt:{name}", outcome, time.perf_counter() - started)
 
             return wrapper
 

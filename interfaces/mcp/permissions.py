@@ -24,6 +24,7 @@ TOOL_PERMISSIONS: Final[dict[str, Permission]] = {
     "bank_stale_spaces": Permission.READ,
     "live_read": Permission.READ,
     "live_search": Permission.READ,
+    "memory_context": Permission.READ,
     "memory_search": Permission.READ,
     "space_export": Permission.READ,
     "space_info": Permission.READ,

@@ -22,6 +22,7 @@ from interfaces.mcp.context import ToolContext, error_result
 from interfaces.mcp.permissions import TOOL_PERMISSIONS
 from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
+from interfaces.mcp.tools_context import context_tools
 from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
 from interfaces.mcp.tools_work import work_tools
 from interfaces.metrics import Metrics
@@ -127,4 +128,5 @@ def build_mcp_server(
     backup_tools(mcp, ctx)
     admin_tools(mcp, ctx)
     work_tools(mcp, ctx)
+    context_tools(mcp, ctx)
     return mcp
