@@ -39,9 +39,11 @@ from application.services.bankedit import BankEditService
 from application.services.context import TaskContextService
 from application.services.search import Semantic
 from application.store import ObjectStore
+from application.watch import ChangeWatcher
 from application.work.presence import PresenceService
 from application.work.service import WorkService
 from infrastructure.logging import configure_logging
+from infrastructure.probe import ListingProbe
 from infrastructure.repositories import (
     StoreBackupRepository,
     StoreBankRepository,
@@ -242,6 +244,7 @@ def build_services(
         work=work,
         presence=PresenceService(spaces=spaces, notes=notes, presence=presence, work=work, clock=clock),
         context=TaskContextService(spaces=spaces, bank=bank, work=work, search=search),
+        watch=ChangeWatcher(notes, ListingProbe(store), interval=feed_poll_seconds),
         bank=BankService(spaces, bank),
         backups=BackupService(
             spaces,

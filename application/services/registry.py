@@ -22,6 +22,7 @@ from application.services.search import SearchService
 from application.services.spaces import SpaceService
 from application.services.system import SystemService
 from application.store import ObjectStore, StoreError
+from application.watch import ChangeWatcher
 from application.work.presence import PresenceService
 from application.work.service import WorkService
 
@@ -50,10 +51,12 @@ class Services:
     work: WorkService
     presence: PresenceService
     context: TaskContextService
+    watch: ChangeWatcher
 
     async def close(self) -> None:
         """Release what the services hold: archives waiting for download, counted
         audit refusals (written now), the store."""
+        await self.watch.close()
         await self.downloads.close()
         with contextlib.suppress(StoreError):
             await self.audit.close()

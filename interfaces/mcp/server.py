@@ -13,12 +13,18 @@ from typing import Any, Final
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
+from mcp.server.subscriptions import InMemorySubscriptionBus
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 from mcp.types import Tool as MCPTool
+from mcp_types import Resource as MCPResource
 from pydantic import AnyHttpUrl
 
 from application.services import Services
-from domain import Permission
-from interfaces.mcp.context import ToolContext, error_result
+from application.store import StoreError
+from domain import DomainError, Permission
+from interfaces.mcp.context import ToolContext, error_result, kind_and_message
+from interfaces.mcp.listen import ListenWatch, live_resources, space_resources
 from interfaces.mcp.permissions import TOOL_PERMISSIONS
 from interfaces.mcp.tools_admin import admin_tools, backup_tools
 from interfaces.mcp.tools_bank import bank_tools
@@ -57,6 +63,18 @@ class LiveMemServer(MCPServer):
         if who is None:
             return tools
         return [t for t in tools if TOOL_PERMISSIONS.get(t.name, Permission.ADMIN) <= who.permission]
+
+    async def list_resources(self) -> list[MCPResource]:
+        """The registered resources, then the caller's: per readable space its live
+        activity and its hot bank files (:func:`interfaces.mcp.listen.space_resources`)."""
+        listed = await super().list_resources()
+        who = await self.tool_context.who() if self.tool_context is not None else None
+        if who is None or self.tool_context is None:
+            return listed
+        try:
+            return listed + await space_resources(self.tool_context, who)
+        except (DomainError, StoreError) as exc:
+            raise MCPError(INVALID_PARAMS, "{}: {}".format(*kind_and_message(exc))) from None
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         """See :meth:`MCPServer.call_tool`; an unknown parameter is ``InvalidInput``
@@ -105,6 +123,14 @@ def build_mcp_server(
         if token_verifier is not None
         else None
     )
+    ctx = ToolContext(
+        services,
+        metrics,
+        local_token,
+        limiter,
+        download_base=public_url if token_verifier is not None else None,
+    )
+    bus = InMemorySubscriptionBus()  # this replica's listeners; changes come from the store
     mcp = LiveMemServer(
         "live-mem",
         instructions=INSTRUCTIONS,
@@ -112,13 +138,8 @@ def build_mcp_server(
         token_verifier=token_verifier,
         auth=auth,
         warn_on_duplicate_tools=True,
-    )
-    ctx = ToolContext(
-        services,
-        metrics,
-        local_token,
-        limiter,
-        download_base=public_url if token_verifier is not None else None,
+        subscriptions=bus,
+        middleware=[ListenWatch(ctx, bus)],
     )
     mcp.tool_context = ctx
     system_tools(mcp, ctx)
@@ -129,4 +150,5 @@ def build_mcp_server(
     admin_tools(mcp, ctx)
     work_tools(mcp, ctx)
     context_tools(mcp, ctx)
+    live_resources(mcp, ctx)
     return mcp
