@@ -45,12 +45,43 @@ Claim a work item or a file before working on it (work_claim); when done, work_d
 with the outcome. Never try to edit the bank: consolidation writes it from the notes."""
 
 
+def _untitled(schema: Any) -> Any:
+    """A JSON Schema without its ``title`` annotations (a property named ``title`` kept)."""
+    if isinstance(schema, list):
+        return [_untitled(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _untitled(sub) for name, sub in value.items()}
+        else:
+            out[key] = _untitled(value)
+    return out
+
+
+def lean(tool: MCPTool) -> MCPTool:
+    """The tool as ``tools/list`` offers it: its description on one line (a docstring's
+    indentation is bytes every agent pays for in every session) and its input schema
+    without the ``title`` annotations pydantic adds (optional in JSON Schema, and saying
+    no more than the property names)."""
+    return tool.model_copy(
+        update={
+            "description": " ".join((tool.description or "").split()),
+            "input_schema": _untitled(tool.input_schema),
+        }
+    )
+
+
 class LiveMemServer(MCPServer):
     """The SDK's server, refusing a call that names a parameter its tool does not take:
     the SDK would drop it silently and do something else quietly (``max_age_days`` for
     ``older_than_days`` ran a 7-day dry run)."""
 
     _parameters: dict[str, frozenset[str]] | None = None
+    _offered: list[MCPTool] | None = None
     tool_context: ToolContext | None = None
 
     async def list_tools(self) -> list[MCPTool]:
@@ -58,11 +89,12 @@ class LiveMemServer(MCPServer):
         token is not offered, and does not pay in its context for, the tools it can
         never call. A caller with no identity (a local server without a token) sees
         every tool; calling one still needs the permission."""
-        tools = await super().list_tools()
+        if self._offered is None:  # the tools are fixed once the server is built
+            self._offered = [lean(t) for t in await super().list_tools()]
         who = await self.tool_context.who() if self.tool_context is not None else None
         if who is None:
-            return tools
-        return [t for t in tools if TOOL_PERMISSIONS.get(t.name, Permission.ADMIN) <= who.permission]
+            return list(self._offered)
+        return [t for t in self._offered if TOOL_PERMISSIONS.get(t.name, Permission.ADMIN) <= who.permission]
 
     async def list_resources(self) -> list[MCPResource]:
         """The registered resources, then the caller's: per readable space its live
