@@ -11,6 +11,9 @@ Rows:
 - work_claim over MCP at 1 and 32 concurrent agents, each renewing its own claim, and 32
   agents racing for one resource (one holds it, the others are refused), against live_note
   at the same concurrency in the same run (``ops/bench_work.py``).
+- ``tools/list`` bytes for a read, write and manage token beside the whole list, and the
+  start-of-task context's tokens and p50 time on the demo space beside bank_read_all
+  (``ops/bench_agent.py``).
 - bank_read_all of a 20-file bank against 1 LIST + the slowest of the 20 GETs (direct
   store calls); ratio of p50s.
 - LLM input tokens per consolidated note: live-mem's packing (batches by token budget,
@@ -51,6 +54,7 @@ from application.store import ObjectStore
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import RoutingTable, apply_plan, estimate_tokens, extractive_plan, pack_batches
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore, S3ObjectStore
+from ops.bench_agent import agent_rows
 from ops.bench_common import Row, concurrent, pct, sessions, timed
 from ops.bench_export import export_rows
 from ops.bench_listing import listing_rows
@@ -325,6 +329,7 @@ async def scale_rows() -> list[Row]:
 
 async def main(stores: list[str], quick: bool) -> None:
     rows = await token_rows()
+    rows += await agent_rows()
     rows += await scale_rows()
     rows += await search_rows()
     rows += await export_rows()
