@@ -147,7 +147,8 @@ def banner(
         "     (or in the web page's Admin tab; agents can also call space_create)",
         "  2. give each agent its own token (notes are signed with the token's name):",
         f"     LIVE_MEM_TOKEN={tokens.admin} {cli} tokens create claude --permission write",
-        "  3. paste a configuration below into each agent; tell it the space to use",
+        "  3. paste a configuration below into each agent; tell it the space to use, and to",
+        "     call memory_context at the start of a task (README: what to put in its rules)",
         "",
     ]
     for client, snippet in client_configs(url, tokens.agent).items():
