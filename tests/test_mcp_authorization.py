@@ -190,13 +190,14 @@ async def test_tools_list_offers_each_token_the_tools_its_permission_can_use(rol
 
 
 async def test_tools_list_descriptions_are_one_line_and_schemas_carry_no_titles() -> None:
-    """What an agent pays: docstring indentation and pydantic's schema titles were about
-    a quarter of tools/list's bytes."""
+    """What an agent pays: docstring indentation, pydantic's schema titles and output
+    schemas that said only "an object" were about a third of tools/list's bytes."""
     deployment = await deploy()
     async with connect(deployment.services, deployment.tokens["admin"]) as client:
         tools = (await client.list_tools()).tools
     assert all("\n" not in (t.description or "") and "  " not in (t.description or "") for t in tools)
     assert all("title" not in t.input_schema for t in tools)
+    assert all(t.output_schema is None for t in tools)  # each said only "an object"
     assert all("title" not in p for t in tools for p in t.input_schema.get("properties", {}).values())
     note = next(t for t in tools if t.name == "live_note")
     assert set(note.input_schema["properties"]) == {"space_id", "category", "content", "agent", "tags"}

@@ -64,13 +64,17 @@ def _untitled(schema: Any) -> Any:
 
 def lean(tool: MCPTool) -> MCPTool:
     """The tool as ``tools/list`` offers it: its description on one line (a docstring's
-    indentation is bytes every agent pays for in every session) and its input schema
+    indentation is bytes every agent pays for in every session), its input schema
     without the ``title`` annotations pydantic adds (optional in JSON Schema, and saying
-    no more than the property names)."""
+    no more than the property names), and no output schema: every tool's was the same
+    ``{"type": "object", "additionalProperties": true}``, which tells a client nothing
+    (an output schema is optional in the MCP spec; results still carry the JSON object
+    as ``structuredContent`` and as text)."""
     return tool.model_copy(
         update={
             "description": " ".join((tool.description or "").split()),
             "input_schema": _untitled(tool.input_schema),
+            "output_schema": None,
         }
     )
 
