@@ -237,3 +237,22 @@ def test_the_models_prompt_gives_each_items_true_state() -> None:
     part = prompt.split("# Work items", 1)[1]
     assert "- open, claimed by carol: [issue 00000000000000a1] CI is red" in part
     assert "- done by bob: [todo 00000000000000a2] Ship the docs" in part
+
+
+async def test_a_presence_record_that_cannot_be_written_never_fails_the_write() -> None:
+    """The note, the claim and the item change are stored first; presence is a courtesy."""
+    from application.store import StoreUnavailable
+
+    services, who = await _team()
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise StoreUnavailable("the presence record could not be written")
+
+    services.work._presence.record = broken  # type: ignore[method-assign]
+    posted = await services.notes.post(who["alice"], SPACE, "todo", "Still written")
+    claim = await services.work.claim(who["bob"], SPACE, posted.note.note_id)
+    assert claim.holder.value == "bob"
+    assert posted.effects.not_settled == []
+    assert [v.item.title for v in (await services.work.list_items(who["carol"], SPACE)).items] == [
+        "Still written"
+    ]

@@ -402,9 +402,16 @@ class WorkService:
         return [(v.item, v.claim) for v in await self.snapshot(space_id)]
 
     async def _touch(self, space: SpaceId, agent: AgentName, *, note: bool) -> None:
+        """Record the agent's activity (at most every ``PRESENCE_EVERY`` per process).
+        Presence is a courtesy: its failure is logged and never fails the write that
+        caused it (the note, claim or change is already stored)."""
         now = self._clock.now()
         last = self._touched.get((space, agent))
         if last is not None and now - last < PRESENCE_EVERY:
             return
         self._touched[(space, agent)] = now
-        await self._presence.record(space, agent, now, note=note)
+        try:
+            await self._presence.record(space, agent, now, note=note)
+        except (StoreError, Conflict) as exc:
+            self._touched.pop((space, agent), None)  # try again with the next write
+            log.warning("presence_not_recorded", space=space.value, agent=agent.value, error=str(exc)[:200])
