@@ -204,7 +204,9 @@ class WorkService:
         raise Conflict(f"work item {item_id} keeps changing; try again")
 
     async def _record_note(self, settled: WorkItem, verb: str, text: str) -> None:
-        """The progress note that records a settling (its id was chosen beforehand)."""
+        """The progress note that records a settling (its id was chosen beforehand). The
+        item's record is the truth and already holds the outcome: a note that cannot be
+        written is logged, and the settling still stands (``work_items`` shows it)."""
         content = f"{verb}: {settled.title}\n\n{text}\n\nresolves:{settled.item_id}"
         note = Note(
             settled.space_id,
@@ -214,7 +216,10 @@ class WorkService:
             content,
             settled.settled_at or self._clock.now(),
         )
-        await self._notes.add(note)
+        try:
+            await self._notes.add(note)
+        except StoreError as exc:
+            log.warning("settling_note_not_written", item=settled.item_id, error=str(exc)[:200])
 
     async def _guard_claim(self, caller: Identity, space: SpaceId, item_id: str) -> None:
         """Refuse to settle an item another agent holds, unless the caller manages."""
