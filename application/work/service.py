@@ -8,17 +8,16 @@ who won and until when.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Final
 
-import attrs
 import structlog
 
 from application.access import require_space_access
 from application.ports import Clock, IdGenerator, NoteRepository, SpaceRepository
 from application.store import StoreError
+from application.work.claims import RACE_ROUNDS, ClaimBook
 from application.work.listing import ItemPage, ItemView, NoteEffects, decode_cursor, encode_cursor, states
 from application.work.ports import ClaimRepository, ItemRepository, PresenceRepository
 from domain import (
@@ -45,7 +44,6 @@ from domain.work import (
     check_ttl,
     item_of,
     item_resource,
-    next_claim,
     settle,
     settling_refs,
     title_of,
@@ -55,7 +53,6 @@ __all__ = ["ITEMS_LIMIT_MAX", "PRESENCE_EVERY", "WorkService"]
 
 log = structlog.get_logger("live_mem.work")
 ITEMS_LIMIT_MAX: Final = 200
-_RACE_ROUNDS: Final = 8
 PRESENCE_EVERY: Final = timedelta(seconds=30)
 """A process records an agent's activity in a space at most this often (the store's
 record may trail the agent's last write by this much; its last live note is exact)."""
@@ -79,6 +76,7 @@ class WorkService:
         self._notes = notes
         self._items = items
         self._claims = claims
+        self._book = ClaimBook(claims, clock)
         self._presence = presence
         self._clock = clock
         self._ids = ids
@@ -103,8 +101,7 @@ class WorkService:
 
     async def live_claims(self, space_id: SpaceId) -> list[Claim]:
         """The space's claims that bind now."""
-        now = self._clock.now()
-        return [c for c in await self._claims.list(space_id) if c.live(now)]
+        return await self._book.live(space_id)
 
     async def held_by(self, caller: Identity, space_id: str) -> list[Claim]:
         """The caller's live claims in a space (read). Raises ``PermissionDenied``,
@@ -191,7 +188,7 @@ class WorkService:
     ) -> WorkItem:
         """Settle by compare-and-swap, read again after a lost race (``state`` None:
         the item's own done state). Raises ``NotFound``, ``Conflict``, ``InvalidInput``."""
-        for _ in range(_RACE_ROUNDS):
+        for _ in range(RACE_ROUNDS):
             item, etag = await self._load(space, item_id)
             settled = settle(
                 item, state or item.done_state, by=by, at=self._clock.now(), outcome=outcome, note_id=note_id
@@ -221,19 +218,6 @@ class WorkService:
         except StoreError as exc:
             log.warning("settling_note_not_written", item=settled.item_id, error=str(exc)[:200])
 
-    async def _guard_claim(self, caller: Identity, space: SpaceId, item_id: str) -> None:
-        """Refuse to settle an item another agent holds, unless the caller manages."""
-        found = await self._claims.get(space, item_resource(item_id))
-        now = self._clock.now()
-        if found is None or not found[0].live(now) or found[0].holder == caller.name:
-            return
-        if caller.permission >= Permission.MANAGE:
-            return
-        raise Conflict(
-            f"work item {item_id} is claimed by {found[0].holder} until "
-            f"{found[0].until.isoformat(timespec='seconds')}; its claimant settles it (or a manager)"
-        )
-
     async def finish(self, caller: Identity, space_id: str, item_id: str, outcome: str) -> WorkItem:
         """Mark an item done (todo, issue) or answered (question) with its outcome, write
         the progress note that records it, and release the caller's claim on it.
@@ -246,13 +230,13 @@ class WorkService:
         ident = check_item_id(item_id)
         text = check_outcome(outcome, "outcome")
         await self._spaces.get(space)
-        await self._guard_claim(caller, space, ident)
+        await self._book.guard(caller, space, ident)
         settled = await self._settle(
             space, ident, state=None, by=caller.name, outcome=text, note_id=self._ids.new_id()
         )
         verb = "Answered" if settled.state is ItemState.ANSWERED else "Done"
         await self._record_note(settled, verb, text)
-        await self._release_own(caller.name, space, item_resource(ident))
+        await self._book.release_own(caller.name, space, item_resource(ident))
         await self._touch(space, caller.name, note=True)
         return settled
 
@@ -272,7 +256,7 @@ class WorkService:
             space, ident, state=ItemState.DROPPED, by=caller.name, outcome=text, note_id=self._ids.new_id()
         )
         await self._record_note(settled, "Dropped", text)
-        await self._release_own(caller.name, space, item_resource(ident))
+        await self._book.release_own(caller.name, space, item_resource(ident))
         await self._touch(space, caller.name, note=True)
         return settled
 
@@ -299,26 +283,9 @@ class WorkService:
                 raise InvalidInput(
                     f"work item {item_id} is {item.state.value}: there is nothing left to claim"
                 )
-        for _ in range(_RACE_ROUNDS):
-            found = await self._claims.get(space, name)
-            claim = next_claim(
-                found[0] if found else None,
-                space_id=space,
-                resource=name,
-                holder=caller.name,
-                now=self._clock.now(),
-                ttl=ttl,
-            )
-            try:
-                if found is None:
-                    await self._claims.create(claim)
-                else:
-                    await self._claims.replace(claim, found[1])
-            except Conflict:
-                continue  # another writer won this round: decide again on what it wrote
-            await self._touch(space, caller.name, note=False)
-            return claim
-        raise Conflict(f"{name} keeps changing; try again")
+        claim = await self._book.take(space, name, caller.name, ttl)
+        await self._touch(space, caller.name, note=False)
+        return claim
 
     async def release(
         self, caller: Identity, space_id: str, resource: str, *, force: bool = False
@@ -332,32 +299,10 @@ class WorkService:
         space = require_space_access(caller, Permission.WRITE, space_id)
         name, _ = check_resource(resource)
         await self._spaces.get(space)
-        for _ in range(_RACE_ROUNDS):
-            found = await self._claims.get(space, name)
-            now = self._clock.now()
-            if found is None or not found[0].live(now):
-                return None
-            current, etag = found
-            if current.holder != caller.name and not (force and caller.permission >= Permission.MANAGE):
-                raise PermissionDenied(
-                    f"{name} is claimed by {current.holder}: only its holder releases it "
-                    "(a manager may, with force)"
-                )
-            released = attrs.evolve(current, released=True, until=now)
-            try:
-                await self._claims.replace(released, etag)
-            except Conflict:
-                continue
+        released = await self._book.give_back(space, name, caller, force=force)
+        if released is not None:
             await self._touch(space, caller.name, note=False)
-            return released
-        raise Conflict(f"{name} keeps changing; try again")
-
-    async def _release_own(self, holder: AgentName, space: SpaceId, name: str) -> None:
-        found = await self._claims.get(space, name)
-        if found is not None and found[0].holder == holder and found[0].live(self._clock.now()):
-            released = attrs.evolve(found[0], released=True, until=self._clock.now())
-            with contextlib.suppress(Conflict):  # it changed: no longer ours to release
-                await self._claims.replace(released, found[1])
+        return released
 
     # -- notes' follow-ups -----------------------------------------------------------
 
