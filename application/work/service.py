@@ -75,7 +75,6 @@ class WorkService:
         self._spaces = spaces
         self._notes = notes
         self._items = items
-        self._claims = claims
         self._book = ClaimBook(claims, clock)
         self._presence = presence
         self._clock = clock
