@@ -150,3 +150,23 @@ async def test_destructive_calls_record_their_target_mode_and_effect() -> None:
     assert "purged=3" in by_action["admin_purge_tokens"]["detail"]  # revoked, expired, victim
     assert d.victim_token_id in by_action["admin_purge_tokens"]["detail"]
     assert by_action["space_export"]["space"] == SPACE
+
+
+async def test_a_manager_breaking_another_agents_claim_is_audited() -> None:
+    """Issue 'the team's work': release of another agent's claim: manage may break it, audited."""
+    d = await deploy()
+    async with connect(d.services, d.tokens["write"]) as writer:
+        payload(await writer.call_tool("work_claim", {"space_id": SPACE, "resource": "file:ci.yml"}))
+    async with connect(d.services, d.tokens["manage"]) as manager:
+        broken = payload(
+            await manager.call_tool(
+                "work_release", {"space_id": SPACE, "resource": "file:ci.yml", "force": True}
+            )
+        )
+    async with connect(d.services, BOOTSTRAP_KEY) as admin:
+        log = payload(await admin.call_tool("admin_audit_log", {"space_id": SPACE}))
+    assert broken["status"] == "released"
+    assert broken["holder"] == "write-agent"
+    (record,) = [r for r in log["records"] if r["action"] == "work_release"]
+    assert (record["agent"], record["outcome"]) == ("manage-agent", "ok")
+    assert "force=True" in record["detail"]
