@@ -3,9 +3,15 @@
 
 - ``LLMAAS_API_URL`` is used as given: it already ends in ``/v1``; nothing is appended.
 - The answer format is the standard JSON-schema response format ("Structured Outputs",
-  OpenAI API reference, ``response_format={"type": "json_schema", ...}``). A server that
-  refuses it with HTTP 400 gets JSON mode (``{"type": "json_object"}``) with the schema in
-  the prompt, from then on.
+  OpenAI API reference, ``response_format={"type": "json_schema", ...}``). Only a server
+  whose HTTP 400 says it does not take that format (its reason names ``response_format``,
+  ``json_schema``, structured outputs or a grammar) gets JSON mode (``{"type":
+  "json_object"}``, the schema in the prompt); the format is tried again every
+  ``REPROBE_CALLS`` calls. A 400 saying the prompt exceeds the context window raises
+  ``ModelContextOverflow`` and the window the server names (llama.cpp's ``n_ctx``, vLLM's
+  ``max_model_len``, OpenAI's "maximum context length is N") becomes this adapter's
+  ``context_tokens``, so later batches are packed to it. Any other 400 is an error with the
+  server's reason. Errors carry the server's reason (at most 300 characters).
 - Answers are parsed leniently: ``<think>...</think>`` blocks and Markdown code fences are
   stripped, the outermost JSON object is taken, raw newlines inside strings are accepted
   (``json.loads(strict=False)``); then cattrs structures it into the requested type.
@@ -27,6 +33,7 @@ from openai.types.chat import ChatCompletionMessageParam
 from application.consolidation.ports import (
     InvalidModelOutput,
     ModelAnswer,
+    ModelContextOverflow,
     ModelTimeout,
     ModelUnavailable,
 )
@@ -38,6 +45,39 @@ T = TypeVar("T")
 _THINK: Final = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE: Final = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 _lenient = make_converter(forbid_extra_keys=False)
+REPROBE_CALLS: Final = 50
+_OVERFLOW: Final = re.compile(
+    r"exceed_context_size|context (?:size|length|window)|maximum context length"
+    r"|max_model_len|n_ctx|too many tokens",
+    re.IGNORECASE,
+)
+_WINDOW: Final = (
+    re.compile(r'"n_ctx"\s*:\s*(\d+)'),
+    re.compile(r"available context size \((\d+) tokens\)"),
+    re.compile(r"maximum context length is (\d+)"),
+    re.compile(r"max_model_len\D{0,20}(\d+)"),
+)
+_NO_FORMAT: Final = re.compile(r"response_format|json_schema|structured output|grammar", re.IGNORECASE)
+
+
+def _reason(exc: openai.APIStatusError, limit: int = 300) -> str:
+    """The server's own words, on one line, at most ``limit`` characters: its error
+    object's message, then the object's other fields (``n_ctx`` and the like)."""
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        rest = {k: v for k, v in body.items() if k != "message"}
+        text = body["message"] + (" " + json.dumps(rest, ensure_ascii=False) if rest else "")
+    else:
+        text = exc.message
+    return " ".join(text.split())[:limit]
+
+
+def _window(reason: str) -> int | None:
+    for pattern in _WINDOW:
+        found = pattern.search(reason)
+        if found:
+            return int(found.group(1))
+    return None
 
 
 def parse_json_leniently(text: str) -> Any:
@@ -94,6 +134,7 @@ class OpenAICompatibleModel:
         self._temperature = temperature
         self._context = context_tokens
         self._json_mode_only = False
+        self._json_mode_calls = 0
 
     @property
     def name(self) -> str:
@@ -114,6 +155,8 @@ class OpenAICompatibleModel:
         self, system: str, user: str, *, schema: dict[str, Any], schema_name: str, response_type: type[T]
     ) -> ModelAnswer[T]:
         """See :class:`application.consolidation.ports.LanguageModel`."""
+        if self._json_mode_only and self._json_mode_calls >= REPROBE_CALLS:
+            self._json_mode_only, self._json_mode_calls = False, 0  # try the format again
         if not self._json_mode_only:
             try:
                 response = await self._create(
@@ -124,15 +167,17 @@ class OpenAICompatibleModel:
                         "json_schema": {"name": schema_name, "schema": schema, "strict": True},
                     },
                 )
-            except openai.BadRequestError:
-                self._json_mode_only = True  # the server has no structured outputs: JSON mode from now on
+            except openai.BadRequestError as exc:
+                self._refused(exc, format_may_fall_back=True)
+                self._json_mode_only = True  # this server does not take the format: JSON mode
         if self._json_mode_only:
+            self._json_mode_calls += 1
             prompt = f"{system}\n\nAnswer with one JSON object valid against this JSON Schema:\n"
             prompt += json.dumps(schema)
             try:
                 response = await self._create(prompt, user, {"type": "json_object"})
             except openai.BadRequestError as exc:
-                raise ModelUnavailable(f"the model refused the request: {_status(exc)}") from None
+                self._refused(exc, format_may_fall_back=False)
         choice = response.choices[0] if response.choices else None
         text = choice.message.content if choice is not None and choice.message else None
         if not text:
@@ -153,6 +198,26 @@ class OpenAICompatibleModel:
             usage.prompt_tokens if usage else 0,
             usage.completion_tokens if usage else 0,
         )
+
+    def _refused(self, exc: openai.BadRequestError, *, format_may_fall_back: bool) -> None:
+        """Tell a 400 apart (module docstring); return only when the response format
+        itself was refused and JSON mode may be tried.
+
+        Raises:
+            ModelContextOverflow: the prompt is over the server's window (learnt here).
+            ModelUnavailable: any other refusal, with the server's reason.
+        """
+        reason, whole = _reason(exc), _reason(exc, 100_000)
+        if _OVERFLOW.search(whole):
+            window = _window(whole)
+            if window is not None and 0 < window < self._context:
+                self._context = window
+            raise ModelContextOverflow(
+                f"the prompt is over the model's context window: HTTP 400: {reason}", window
+            ) from None
+        if format_may_fall_back and _NO_FORMAT.search(whole):
+            return
+        raise ModelUnavailable(f"the model refused the request: HTTP 400: {reason}") from None
 
     async def _create(self, system: str, user: str, response_format: dict[str, Any]) -> Any:
         messages: list[ChatCompletionMessageParam] = [
@@ -175,7 +240,9 @@ class OpenAICompatibleModel:
         except openai.APIConnectionError:
             raise ModelUnavailable("cannot reach the model endpoint (LLMAAS_API_URL)") from None
         except openai.APIStatusError as exc:
-            raise ModelUnavailable(f"the model endpoint failed: {_status(exc)}") from None
+            raise ModelUnavailable(
+                f"the model endpoint failed: HTTP {exc.status_code}: {_reason(exc)}"
+            ) from None
 
     async def ping(self) -> str:
         """``ok`` when the endpoint lists models, else why not (for health)."""
@@ -188,7 +255,3 @@ class OpenAICompatibleModel:
     async def close(self) -> None:
         """Close the HTTP client."""
         await self._client.close()
-
-
-def _status(exc: openai.APIStatusError) -> str:
-    return f"HTTP {exc.status_code}"

@@ -29,6 +29,7 @@ class Answer:
         refuse_json_schema: answer 400 when the request asks for ``json_schema``.
         finish_reason: ``stop`` or ``length``.
         make: builds the content from the prompt (the user message) instead.
+        error: the error object a failing status sends (default: "scripted failure").
     """
 
     content: str = ""
@@ -37,6 +38,7 @@ class Answer:
     refuse_json_schema: bool = False
     finish_reason: str = "stop"
     make: Callable[[str], str] | None = None
+    error: dict[str, Any] | None = None
 
 
 def plan_json(operations: list[dict[str, Any]], synthesis: str = "carried forward") -> str:
@@ -62,6 +64,8 @@ class ScriptedLLM:
         if answer.refuse_json_schema and wants_schema:
             return _error(400, "response_format of type json_schema is not supported by this server")
         if answer.status != 200:
+            if answer.error is not None:
+                return JSONResponse({"error": answer.error}, status_code=answer.status)
             return _error(answer.status, "scripted failure")
         content = answer.make(body["messages"][-1]["content"]) if answer.make else answer.content
         return JSONResponse(

@@ -16,6 +16,7 @@ from domain.consolidation import Journal
 __all__ = [
     "ModelError",
     "ModelUnavailable",
+    "ModelContextOverflow",
     "ModelTimeout",
     "InvalidModelOutput",
     "ModelAnswer",
@@ -38,6 +39,16 @@ class ModelError(Exception):
 
 class ModelUnavailable(ModelError):
     """The endpoint could not be reached, refused us, or kept failing after retries."""
+
+
+class ModelContextOverflow(ModelError):
+    """The server refused the request as longer than its context window. ``context_tokens``
+    is the window it said it has (llama.cpp's ``n_ctx``, vLLM's ``max_model_len``), when it
+    said one; the adapter packs later batches to it."""
+
+    def __init__(self, message: str, context_tokens: int | None = None) -> None:
+        super().__init__(message)
+        self.context_tokens = context_tokens
 
 
 class ModelTimeout(ModelError):

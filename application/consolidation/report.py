@@ -43,6 +43,12 @@ class ConsolidationReport:
     hot_tokens: int = 0
     notes_unreadable: tuple[str, ...] = ()
 
+    def spent(self, tokens_in: int, tokens_out: int) -> ConsolidationReport:
+        """This report with more model tokens counted (those of plans that failed too)."""
+        return attrs.evolve(
+            self, tokens_in=self.tokens_in + tokens_in, tokens_out=self.tokens_out + tokens_out
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {

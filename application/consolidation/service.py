@@ -171,7 +171,11 @@ class ConsolidationService:
         await self._spaces.get(space_id)
         async with self._lock.hold(space_id, job_id) as held:
             recovered = await self.roll_forward(space_id)
-            report = await work(held, ConsolidationReport(mode=self.mode, recovered=recovered))
+            try:
+                report = await work(held, ConsolidationReport(mode=self.mode, recovered=recovered))
+            except ConsolidationFailed as exc:  # a failed run reports how long it ran too
+                exc.report = attrs.evolve(exc.report, duration_s=round(time.perf_counter() - started, 4))
+                raise
             await self._prune_journals(space_id)
             return attrs.evolve(report, duration_s=round(time.perf_counter() - started, 4))
 
@@ -364,12 +368,13 @@ class ConsolidationService:
                 log.warning("plan_refused", error=error[:300])
                 continue
             except ModelError as exc:
-                raise ConsolidationFailed(f"the language model failed: {exc}", report) from exc
+                failed = report.spent(spent_in, spent_out)
+                raise ConsolidationFailed(f"the language model failed: {exc}", failed) from exc
             planned = attrs.evolve(planned, tokens_in=spent_in, tokens_out=spent_out)
             return planned, changed, new_synthesis, round(time.perf_counter() - started, 4)
-        raise ConsolidationFailed(
+        raise ConsolidationFailed(  # what the refused plans cost is reported too
             f"the edit plan was refused twice; the batch's {len(base.notes)} notes stay in live/: {error}",
-            report,
+            report.spent(spent_in, spent_out),
         )
 
     async def _commit(self, journal: Journal) -> None:
