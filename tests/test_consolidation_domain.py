@@ -91,6 +91,24 @@ def test_plans_that_break_a_guard_are_rejected(op: EditOp, message: str) -> None
         apply_plan(_plan(op), BANK, RULES)
 
 
+def test_a_refusal_names_every_bad_operation_not_only_the_first() -> None:
+    """A weak model 'fixed' a refusal naming one bad operation by dropping the other five."""
+    ops = [
+        EditOp(OpKind.APPEND_TO_SECTION, "progress.md", "Nope", "x"),
+        EditOp(OpKind.APPEND_TO_SECTION, "progress.md", "Done", "- fine"),
+        EditOp(OpKind.CREATE_FILE, "other.md", content="x"),
+        EditOp(OpKind.ADD_SECTION, "progress.md", "Done", "x"),
+    ]
+    with pytest.raises(PlanRejected) as refused:
+        apply_plan(_plan(*ops), BANK, RULES)
+    message = str(refused.value)
+    assert message.startswith("3 problems, fix every one: (1) operation 1 (append_to_section on progress.md)")
+    assert "(2) operation 3 (create_file on other.md): " in message
+    assert "(3) operation 4 (add_section on progress.md): " in message
+    assert "operation 2" not in message
+    assert message.count("problems") == 1  # one header, never repeated
+
+
 def test_an_empty_plan_is_rejected() -> None:
     with pytest.raises(PlanRejected, match="no operations"):
         apply_plan(_plan(), BANK, RULES)

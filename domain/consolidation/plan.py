@@ -139,7 +139,8 @@ def apply_plan(
 ) -> tuple[dict[BankFileName, BankFile], Synthesis]:
     """Validate a whole plan against the bank and apply it in memory.
 
-    Guards (each raises ``PlanRejected`` with a message fit for an LLM retry):
+    Guards (``PlanRejected`` names every operation and file that breaks one, so that a
+    retry can fix them all, not only the first):
     file names legal and declared by the rules (or already in the bank); section
     operations name existing sections; ``create_file`` only on a missing file; a plan may
     not shrink a file of 1 KiB or more to less than half its size; every resulting file
@@ -155,14 +156,15 @@ def apply_plan(
     if len(plan.operations) > MAX_OPS:
         raise PlanRejected(f"the plan has {len(plan.operations)} operations; the limit is {MAX_OPS}")
     documents: dict[BankFileName, Document | None] = {}
-    for op in plan.operations:
-        name = _file_name(op.file, rules, bank)
-        if name not in documents:
-            documents[name] = Document.parse(bank[name]) if name in bank else None
+    problems: list[str] = []
+    for number, op in enumerate(plan.operations, start=1):
         try:
+            name = _file_name(op.file, rules, bank)
+            if name not in documents:
+                documents[name] = Document.parse(bank[name]) if name in bank else None
             documents[name] = _apply_one(documents[name], op)
-        except PlanRejected as exc:
-            raise PlanRejected(f"{op.op.value} on {op.file}: {exc}") from None
+        except PlanRejected as exc:  # every bad operation is named, not only the first
+            problems.append(f"operation {number} ({op.op.value} on {op.file}): {exc}")
     changed: dict[BankFileName, BankFile] = {}
     for name, document in documents.items():
         text = document.render() if document is not None else ""
@@ -171,14 +173,20 @@ def apply_plan(
             continue
         old_size, new_size = len(old.encode()), len(text.encode())
         if shrink_guard and old_size >= SHRINK_GUARD_BYTES and new_size * 2 < old_size:
-            raise PlanRejected(
+            problems.append(
                 f"the plan shrinks {name} from {old_size} to {new_size} bytes; a plan may not drop more "
                 "than half of a file: move or summarize content instead of deleting it"
             )
+            continue
         try:
             changed[name] = BankFile(name, text)
         except DomainError as exc:
-            raise PlanRejected(f"{name}: {exc}") from None
+            problems.append(f"{name}: {exc}")
+    if len(problems) == 1:
+        raise PlanRejected(problems[0])
+    if problems:
+        listed = "; ".join(f"({n}) {p}" for n, p in enumerate(problems, start=1))
+        raise PlanRejected(f"{len(problems)} problems, fix every one: {listed}")
     try:
         synthesis = Synthesis(plan.synthesis)
     except DomainError as exc:
