@@ -252,7 +252,7 @@ async def apply(store: ObjectStore, migration: MigrationPlan, stamp: str) -> Mig
         if records is not None:
             await store.put(layout.TOKENS_KEY, codecs.encode_tokens(records), content_type="application/json")
     for space in migration.spaces:
-        meta = convert_meta((await store.get(f"{space}/_meta.json")).data, space)
+        meta = convert_meta((await store.get(layout.meta_key(SpaceId(space)))).data, space)
         if meta is not None:
             await store.put(
                 layout.meta_key(meta.space_id), codecs.encode_meta(meta), content_type="application/json"

@@ -42,6 +42,7 @@ from application.store import ObjectStore
 from application.watch import ChangeWatcher
 from application.work.presence import PresenceService
 from application.work.service import WorkService
+from domain import utc_stamp
 from infrastructure.logging import configure_logging
 from infrastructure.probe import ListingProbe
 from infrastructure.repositories import (
@@ -288,7 +289,7 @@ async def migrate_public_bucket(settings: Settings, *, apply_changes: bool) -> d
     try:
         found = await migration.plan(store)
         if apply_changes and not found.empty:
-            stamp = SystemClock().now().strftime("%Y%m%dT%H%M%S%fZ")
+            stamp = utc_stamp(SystemClock().now())
             found = await migration.apply(store, found, stamp)
         return {**found.summary(), "applied": apply_changes and not found.empty, "nothing_to_do": found.empty}
     finally:
