@@ -54,7 +54,13 @@ class LimitExceeded(InvalidInput):
 
 
 class RateLimited(DomainError):
-    """Too many calls of one kind by one token; the message says when to retry."""
+    """Too many calls of one kind by one token, or no room now; the message says when to
+    retry, and ``retry_after`` (seconds, None when unknown) says it to code (HTTP's
+    ``Retry-After``, RFC 9110 section 10.2.3), so that nobody parses the message."""
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class PlanRejected(DomainError):

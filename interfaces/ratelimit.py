@@ -79,4 +79,4 @@ class ToolRateLimiter:
             return
         stats = self._limiter.get_window_stats(item, name, token_key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimited(f"too many {name} calls for this token ({item}); retry after {wait} s")
+        raise RateLimited(f"too many {name} calls for this token ({item}); retry after {wait} s", wait)

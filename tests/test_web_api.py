@@ -159,3 +159,22 @@ async def test_the_event_stream_stops_sending_a_space_the_token_lost() -> None:
     assert kinds[0] == "ready"
     assert kinds[-1] == "forbidden"
     assert not any("secret plan" in data for _, data in events)
+
+
+async def test_a_rate_limited_call_carries_retry_after_from_the_error_not_its_text() -> None:
+    """Retry-After comes from the error's own ``retry_after`` (the page once read it out of
+    the message with a regex, although error messages are never to be parsed)."""
+    from interfaces.http import HttpOptions, build_http_app
+    from ops.server import free_port, serve_in_process
+
+    deployment = await deploy()
+    port = free_port()
+    options = HttpOptions(public_url=f"http://127.0.0.1:{port}", rate_limits=(("reads", "2/minute"),))
+    app = build_http_app(deployment.services, options)
+    async with serve_in_process(app, port) as base, httpx.AsyncClient(base_url=base) as http:
+        answers = [await http.get("/api/spaces", headers=_auth(deployment.tokens["read"])) for _ in range(3)]
+    refused = answers[-1]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    wait = int(refused.headers["retry-after"])
+    assert 1 <= wait <= 60
+    assert refused.json()["message"].endswith(f"retry after {wait} s")

@@ -147,7 +147,8 @@ class Downloads:
         if self._building >= self._max_building:
             raise RateLimited(
                 f"{self._building} archives are being built on this server (EXPORT_MAX_CONCURRENT); "
-                f"retry after {_BUILD_RETRY_SECONDS} s"
+                f"retry after {_BUILD_RETRY_SECONDS} s",
+                _BUILD_RETRY_SECONDS,
             )
         self._check_room(caller, 0)
         self._building += 1
@@ -235,24 +236,28 @@ class Downloads:
         if len(mine) >= self._per_caller:
             raise RateLimited(
                 f"{len(mine)} of your archives wait to be downloaded; fetch them, or retry after "
-                f"{self._retry_after(mine)} s when the oldest link expires"
+                f"{self._retry_after(mine)} s when the oldest link expires",
+                self._retry_after(mine),
             )
         if len(everything) >= self._max_pending:
             raise RateLimited(
                 f"{len(everything)} archives wait to be downloaded on this server (EXPORT_MAX_PENDING); "
-                f"retry after {self._retry_after(everything)} s"
+                f"retry after {self._retry_after(everything)} s",
+                self._retry_after(everything),
             )
         my_bytes = sum(h.download.size for h in mine)
         if mine and my_bytes + size > self._bytes_per_caller:
             raise RateLimited(
                 f"your archives waiting for download hold {my_bytes} bytes, a quarter of "
-                f"EXPORT_SPOOL_MAX_BYTES at most; fetch them, or retry after {self._retry_after(mine)} s"
+                f"EXPORT_SPOOL_MAX_BYTES at most; fetch them, or retry after {self._retry_after(mine)} s",
+                self._retry_after(mine),
             )
         all_bytes = sum(h.download.size for h in everything)
         if everything and all_bytes + size > self._max_bytes:
             raise RateLimited(
                 f"archives waiting for download hold {all_bytes} bytes on this server "
-                f"(EXPORT_SPOOL_MAX_BYTES); retry after {self._retry_after(everything)} s"
+                f"(EXPORT_SPOOL_MAX_BYTES); retry after {self._retry_after(everything)} s",
+                self._retry_after(everything),
             )
 
     async def _release(self, held: _Held) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -59,7 +58,6 @@ _STATUS: Final[tuple[tuple[type[Exception], int], ...]] = (
     (CorruptObject, 500),
     (StoreError, 503),  # unavailable, access denied or refused: the store's side
 )
-_RETRY: Final = re.compile(r"retry after (\d+) s")
 MAX_JSON_BYTES: Final = 1024 * 1024
 
 
@@ -142,8 +140,8 @@ class WebContext:
         kind, message = kind_and_message(exc)
         status = next(code for cls, code in _STATUS if isinstance(exc, cls))
         headers = None
-        if isinstance(exc, RateLimited) and (wait := _RETRY.search(message)):
-            headers = {"Retry-After": wait.group(1)}
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            headers = {"Retry-After": str(exc.retry_after)}
         return _error(kind, message, status, headers)
 
     async def _audit(
