@@ -220,7 +220,6 @@ def build_services(
         journals=journals,
         clock=clock,
         ids=ids,
-        timeout_seconds=consolidation_timeout,
         retention=timedelta(days=job_retention_days),
         audit=audit,
     )

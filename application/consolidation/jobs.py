@@ -17,6 +17,7 @@ from application.audit import AuditService
 from application.consolidation.heartbeat import Heartbeat, beating, is_stale
 from application.consolidation.journals import newest_committed, read_journals
 from application.consolidation.ports import JobRecord, JobRepository, JobState, JournalRepository
+from application.consolidation.report import ConsolidationReport
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
 from application.ports import Clock, IdGenerator
 from domain import AgentName, Conflict, DomainError, Identity, NotFound, Permission, SpaceId
@@ -32,9 +33,10 @@ log = structlog.get_logger("live_mem.jobs")
 class ConsolidationJobs:
     """Submit, run, inspect and resume consolidation jobs; decides who may consolidate.
 
+    A job has no time limit of its own: each batch has ``CONSOLIDATION_TIMEOUT`` (the
+    service's), and a job whose runner died is noticed by its stale heartbeat.
+
     Args:
-        timeout_seconds: a run's limit (``CONSOLIDATION_TIMEOUT``); also the lease length
-            and the age after which an unfinished job counts as abandoned and is resumed.
         retention: how long a finished job's record is kept (``JOB_RETENTION_DAYS``).
         audit: where the end of every run is recorded.
     """
@@ -47,7 +49,6 @@ class ConsolidationJobs:
         journals: JournalRepository,
         clock: Clock,
         ids: IdGenerator,
-        timeout_seconds: float = 600.0,
         retention: timedelta = timedelta(days=7),
         audit: AuditService | None = None,
     ) -> None:
@@ -56,7 +57,6 @@ class ConsolidationJobs:
         self._journals = journals
         self._clock = clock
         self._ids = ids
-        self._timeout = timeout_seconds
         self._retention = retention
         self._audit = audit
         self._tasks: set[asyncio.Task[None]] = set()
@@ -265,21 +265,19 @@ class ConsolidationJobs:
                 return await self.run_now(job, own)
         job = await heart.put(attrs.evolve(job, state=JobState.RUNNING, attempts=job.attempts + 1))
         scope = AgentName(job.agent_scope) if job.agent_scope else None
+        running = job
+
+        async def progress(so_far: ConsolidationReport) -> None:  # shown by bank_consolidation_status
+            await heart.put(attrs.evolve(running, report=so_far.as_dict()))
+
         try:
-            async with asyncio.timeout(self._timeout):
-                report = await self._service.consolidate(job.space_id, job.job_id, scope)
+            report = await self._service.consolidate(job.space_id, job.job_id, scope, progress)
         except ConsolidationFailed as exc:
             job = attrs.evolve(job, state=JobState.FAILED, error=str(exc), report=exc.report.as_dict())
         except Conflict as exc:
             job = attrs.evolve(job, state=JobState.FAILED, error=f"Conflict: {exc}")
         except DomainError as exc:
             job = attrs.evolve(job, state=JobState.FAILED, error=f"{type(exc).__name__}: {exc}")
-        except TimeoutError:
-            job = attrs.evolve(
-                job,
-                state=JobState.FAILED,
-                error=f"timed out after {self._timeout:.0f} s; committed batches stay, the rest wait",
-            )
         except Exception as exc:  # a store or model outage: the job fails, nothing is lost
             log.exception("consolidation_crashed", job_id=job.job_id)
             job = attrs.evolve(

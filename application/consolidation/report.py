@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ConsolidationReport"]
+__all__ = ["ConsolidationFailed", "ConsolidationReport"]
 
 
 @attrs.frozen
@@ -58,3 +58,13 @@ class ConsolidationReport:
             "archive_files": list(self.archive_files),
             "notes_unreadable": list(self.notes_unreadable),
         }
+
+
+class ConsolidationFailed(Exception):
+    """A batch could not be planned or applied; its notes stay in live/. Committed
+    batches before it stay committed. The message is fit for the job status; ``report``
+    says what the run did and spent up to the failure."""
+
+    def __init__(self, message: str, report: ConsolidationReport) -> None:
+        super().__init__(message)
+        self.report = report

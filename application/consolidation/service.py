@@ -6,10 +6,12 @@ Protocol (see ``docs/consolidation.md``):
 2. roll forward any journal left ``prepared``;
 3. select the space's notes written before the run started, oldest first (all, or one
    agent's), at most ``max_notes``;
-4. pack them into batches by estimated tokens; for each batch: plan (one retry with the
-   error if the plan is invalid), validate and apply it in memory, renew the lease (a
-   lease an admin broke stops the run here, before anything of the batch is written),
-   write the journal ``prepared``, then apply it (:meth:`ConsolidationService._commit`);
+4. pack them into batches by estimated tokens; for each batch: renew the lease, plan
+   within ``lease_seconds`` (one retry with the error if the plan is invalid;
+   :func:`application.consolidation.planning.plan_batch`), validate and apply it in
+   memory, renew the lease again (a lease an admin broke stops the run here, before
+   anything of the batch is written), write the journal ``prepared``, apply it
+   (:meth:`ConsolidationService._commit`), and report the progress so far;
 5. release the lease and report.
 """
 
@@ -24,14 +26,13 @@ import structlog
 
 from application.consolidation.journals import prune_journals
 from application.consolidation.lock import LeaseHandle, SpaceLock
-from application.consolidation.planners import PlannedBatch, Planner, PlanRequest, check_attribution
+from application.consolidation.planners import Planner, PlanRequest
+from application.consolidation.planning import plan_batch
 from application.consolidation.ports import (
-    InvalidModelOutput,
     JournalRepository,
     LeaseRepository,
-    ModelError,
 )
-from application.consolidation.report import ConsolidationReport
+from application.consolidation.report import ConsolidationFailed, ConsolidationReport
 from application.ports import BankRepository, Clock, NoteRef, NoteRepository, SpaceRepository
 from application.work.service import WorkService
 from domain import (
@@ -39,7 +40,6 @@ from domain import (
     BankFile,
     BankFileName,
     Note,
-    PlanRejected,
     SpaceId,
     SpaceMeta,
     Synthesis,
@@ -52,7 +52,6 @@ from domain.consolidation import (
     Journal,
     JournalState,
     RoutingTable,
-    apply_plan,
     estimate_tokens,
     file_budgets,
     fit_bank,
@@ -62,15 +61,8 @@ from domain.consolidation import (
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
 log = structlog.get_logger("live_mem.consolidation")
-
-
-class ConsolidationFailed(Exception):
-    """A batch could not be planned or applied; its notes stay in live/. Committed
-    batches before it stay committed. The message is fit for the job status."""
-
-    def __init__(self, message: str, report: ConsolidationReport) -> None:
-        super().__init__(message)
-        self.report = report
+Progress = Callable[[ConsolidationReport], Awaitable[None]]
+"""Told the report so far after each committed batch (the job's progress)."""
 
 
 class ConsolidationService:
@@ -102,6 +94,7 @@ class ConsolidationService:
         self._planner = planner
         self._clock = clock
         self._lock = SpaceLock(leases, clock, lease_seconds)
+        self._lease_seconds = lease_seconds
         self._max_notes = max_notes
         self._bank_budget = bank_budget_tokens
 
@@ -122,9 +115,14 @@ class ConsolidationService:
         return {name.value: tokens for name, tokens in budgets.items()}
 
     async def consolidate(
-        self, space_id: SpaceId, job_id: str, agent: AgentName | None = None
+        self,
+        space_id: SpaceId,
+        job_id: str,
+        agent: AgentName | None = None,
+        on_batch: Progress | None = None,
     ) -> ConsolidationReport:
-        """Run one consolidation of ``space_id`` (all notes, or ``agent``'s).
+        """Run one consolidation of ``space_id`` (all notes, or ``agent``'s); ``on_batch``
+        is called with the report so far after each committed batch.
 
         Raises:
             NotFound: no such space.
@@ -139,7 +137,7 @@ class ConsolidationService:
             selected, remaining = refs[: self._max_notes], max(0, len(refs) - self._max_notes)
             report = attrs.evolve(report, notes_remaining=remaining)
             if selected:
-                return await self._run(space_id, job_id, selected, held, report)
+                return await self._run(space_id, job_id, selected, held, report, on_batch=on_batch)
             return report
 
         return await self._leased(space_id, job_id, select)
@@ -258,6 +256,8 @@ class ConsolidationService:
         refs: Sequence[NoteRef],
         held: LeaseHandle,
         report: ConsolidationReport,
+        *,
+        on_batch: Progress | None = None,
     ) -> ConsolidationReport:
         """Plan and commit every batch, renewing the lease before each; return the report."""
         rules = await self._spaces.rules(space_id)
@@ -297,7 +297,10 @@ class ConsolidationService:
                 run_notes=[*run_notes, *batch],
                 items=items,
             )
-            planned, changed, new_synthesis, duration = await self._plan(request, report)
+            await held.renew()  # the batch's time starts now, within a lease of its own length
+            planned, changed, new_synthesis, duration = await plan_batch(
+                self._planner, request, report, seconds=self._lease_seconds
+            )
             stamp = self._clock.now()
             planned_bank = {**bank, **{name: file.content for name, file in changed.items()}}
             fitted = fit_bank(bank, planned_bank, budgets, archive, stamp)
@@ -340,42 +343,9 @@ class ConsolidationService:
                 tokens_out=report.tokens_out + planned.tokens_out,
                 hot_tokens=sum(estimate_tokens(text) for text in bank.values()),
             )
+            if on_batch is not None:
+                await on_batch(report)
         return report
-
-    async def _plan(
-        self, base: PlanRequest, report: ConsolidationReport
-    ) -> tuple[PlannedBatch, dict[BankFileName, BankFile], Synthesis, float]:
-        """Plan and validate, with one retry that shows the planner its error."""
-        started = time.perf_counter()
-        error: str | None = None
-        spent_in = spent_out = 0
-        for _attempt in range(2):
-            try:
-                planned = await self._planner.plan(attrs.evolve(base, previous_error=error))
-                spent_in += planned.tokens_in
-                spent_out += planned.tokens_out
-                changed, new_synthesis = apply_plan(
-                    planned.plan,
-                    base.bank,
-                    base.rules,
-                    require_changes=planned.guarded,
-                    shrink_guard=planned.guarded,
-                )
-                if planned.guarded:
-                    check_attribution(base, changed, new_synthesis)
-            except (PlanRejected, InvalidModelOutput) as exc:
-                error = str(exc)
-                log.warning("plan_refused", error=error[:300])
-                continue
-            except ModelError as exc:
-                failed = report.spent(spent_in, spent_out)
-                raise ConsolidationFailed(f"the language model failed: {exc}", failed) from exc
-            planned = attrs.evolve(planned, tokens_in=spent_in, tokens_out=spent_out)
-            return planned, changed, new_synthesis, round(time.perf_counter() - started, 4)
-        raise ConsolidationFailed(  # what the refused plans cost is reported too
-            f"the edit plan was refused twice; the batch's {len(base.notes)} notes stay in live/: {error}",
-            report.spent(spent_in, spent_out),
-        )
 
     async def _commit(self, journal: Journal) -> None:
         """Apply a prepared journal. Every step is idempotent (see the module docstring)."""
