@@ -104,7 +104,7 @@ class AuditService:
         retention_days: records older than this are deleted (``AUDIT_RETENTION_DAYS``).
     """
 
-    def __init__(self, log: AuditLog, clock: Clock, *, retention_days: int = 90) -> None:
+    def __init__(self, log: AuditLog, clock: Clock, *, retention_days: int) -> None:
         self._log = log
         self._clock = clock
         self._retention = timedelta(days=retention_days)

@@ -77,7 +77,7 @@ class ListedNoteRepository:
         inner: NoteRepository,
         journals: JournalRepository,
         *,
-        relist_seconds: float = 60.0,
+        relist_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._inner = inner

@@ -97,8 +97,8 @@ class Settings:
         port: HTTP port of ``live-mem serve`` (``MCP_SERVER_PORT``).
     """
 
-    s3: S3Config | None
-    data_dir: Path
+    s3: S3Config | None = None
+    data_dir: Path = Path("data")
     port: int = 8080
     host: str = "127.0.0.1"
     public_url: str | None = None
@@ -114,10 +114,10 @@ class Settings:
     llm_max_tokens: int = 4096
     llm_temperature: float = 0.2
     llm_context_tokens: int = 32768
-    consolidation_timeout: int = 600
+    consolidation_timeout: float = 600
     consolidation_max_notes: int = 2000
     bank_budget_tokens: int = 8000
-    note_relist_seconds: int = 60
+    note_relist_seconds: float = 60
     health_timeout: float = 3.0
     job_retention_days: int = 7
     audit_retention_days: int = 90
@@ -162,6 +162,7 @@ class Settings:
         Raises:
             SettingsError: naming the first setting that is wrong.
         """
+        d = cls()  # the defaults, written once: in the fields above
         s3: S3Config | None = None
         bucket = env.get("S3_BUCKET_NAME", "").strip()
         if bucket or env.get("S3_ENDPOINT_URL", "").strip():
@@ -189,41 +190,47 @@ class Settings:
         return cls(
             s3=s3,
             data_dir=Path(env.get("LIVE_MEM_DATA_DIR", "").strip() or "data"),
-            port=_int(env, "MCP_SERVER_PORT", 8080, 1, 65535),
+            port=_int(env, "MCP_SERVER_PORT", d.port, 1, 65535),
             host=env.get("LIVE_MEM_HOST", "").strip() or "127.0.0.1",
             public_url=env.get("LIVE_MEM_PUBLIC_URL", "").strip() or None,
             allowed_hosts=_list(env, "LIVE_MEM_ALLOWED_HOSTS"),
             allowed_origins=_list(env, "LIVE_MEM_ALLOWED_ORIGINS"),
             admin_bootstrap_key=env.get("ADMIN_BOOTSTRAP_KEY", "").strip() or None,
             local_token=env.get("LIVE_MEM_TOKEN", "").strip() or None,
-            backup_retention=_int(env, "BACKUP_RETENTION_COUNT", 10, 1, 1000),
-            max_body_bytes=_int(env, "LIVE_MEM_MAX_BODY_BYTES", 1024 * 1024, 64 * 1024, 64 * 1024 * 1024),
+            backup_retention=_int(env, "BACKUP_RETENTION_COUNT", d.backup_retention, 1, 1000),
+            max_body_bytes=_int(
+                env, "LIVE_MEM_MAX_BODY_BYTES", d.max_body_bytes, 64 * 1024, 64 * 1024 * 1024
+            ),
             embeddings_api_url=env.get("EMBEDDINGS_API_URL", "").strip() or None,
             embeddings_model=env.get("EMBEDDINGS_MODEL", "").strip() or None,
             embeddings_api_key=env.get("EMBEDDINGS_API_KEY", "").strip() or None,
             llm_api_url=env.get("LLMAAS_API_URL", "").strip() or None,
             llm_model=env.get("LLMAAS_MODEL", "").strip() or None,
             llm_api_key=env.get("LLMAAS_API_KEY", "").strip() or None,
-            llm_max_tokens=_int(env, "LLMAAS_MAX_TOKENS", 4096, 64, 1_000_000),
-            llm_temperature=_float(env, "LLMAAS_TEMPERATURE", 0.2, 0.0, 2.0),
-            llm_context_tokens=_int(env, "LLMAAS_CONTEXT_TOKENS", 32768, 1024, 10_000_000),
-            consolidation_timeout=_int(env, "CONSOLIDATION_TIMEOUT", 600, 5, 86_400),
-            consolidation_max_notes=_int(env, "CONSOLIDATION_MAX_NOTES", 2000, 1, 1_000_000),
-            bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", 8000, 500, 1_000_000),
-            note_relist_seconds=_int(env, "NOTE_RELIST_SECONDS", 60, 1, 86_400),
-            health_timeout=_float(env, "HEALTH_TIMEOUT_SECONDS", 3.0, 0.1, 60.0),
-            job_retention_days=_int(env, "JOB_RETENTION_DAYS", 7, 1, 3650),
-            audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", 90, 1, 3650),
-            journal_retention_days=_int(env, "JOURNAL_RETENTION_DAYS", 90, 1, 36_500),
-            feed_poll_seconds=_float(env, "FEED_POLL_SECONDS", 1.0, 0.2, 60.0),
-            sessions_per_token=_int(env, "SESSIONS_PER_TOKEN", 32, 1, 10_000),
-            session_idle_seconds=_int(env, "SESSION_IDLE_SECONDS", 600, 10, 86_400),
-            sse_max_sessions=_int(env, "SSE_MAX_SESSIONS", 256, 1, 100_000),
-            export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", 2, 1, 64),
-            export_max_pending=_int(env, "EXPORT_MAX_PENDING", 16, 1, 1000),
-            export_link_seconds=_int(env, "EXPORT_LINK_SECONDS", 300, 10, 86_400),
-            export_max_bytes=_int(env, "EXPORT_MAX_BYTES", 50 * 1024 * 1024, 1024, 16 * 1024**3),
-            export_spool_max_bytes=_int(env, "EXPORT_SPOOL_MAX_BYTES", 256 * 1024 * 1024, 1024, 64 * 1024**3),
+            llm_max_tokens=_int(env, "LLMAAS_MAX_TOKENS", d.llm_max_tokens, 64, 1_000_000),
+            llm_temperature=_float(env, "LLMAAS_TEMPERATURE", d.llm_temperature, 0.0, 2.0),
+            llm_context_tokens=_int(env, "LLMAAS_CONTEXT_TOKENS", d.llm_context_tokens, 1024, 10_000_000),
+            consolidation_timeout=_int(env, "CONSOLIDATION_TIMEOUT", int(d.consolidation_timeout), 5, 86_400),
+            consolidation_max_notes=_int(
+                env, "CONSOLIDATION_MAX_NOTES", d.consolidation_max_notes, 1, 1_000_000
+            ),
+            bank_budget_tokens=_int(env, "BANK_BUDGET_TOKENS", d.bank_budget_tokens, 500, 1_000_000),
+            note_relist_seconds=_int(env, "NOTE_RELIST_SECONDS", int(d.note_relist_seconds), 1, 86_400),
+            health_timeout=_float(env, "HEALTH_TIMEOUT_SECONDS", d.health_timeout, 0.1, 60.0),
+            job_retention_days=_int(env, "JOB_RETENTION_DAYS", d.job_retention_days, 1, 3650),
+            audit_retention_days=_int(env, "AUDIT_RETENTION_DAYS", d.audit_retention_days, 1, 3650),
+            journal_retention_days=_int(env, "JOURNAL_RETENTION_DAYS", d.journal_retention_days, 1, 36_500),
+            feed_poll_seconds=_float(env, "FEED_POLL_SECONDS", d.feed_poll_seconds, 0.2, 60.0),
+            sessions_per_token=_int(env, "SESSIONS_PER_TOKEN", d.sessions_per_token, 1, 10_000),
+            session_idle_seconds=_int(env, "SESSION_IDLE_SECONDS", d.session_idle_seconds, 10, 86_400),
+            sse_max_sessions=_int(env, "SSE_MAX_SESSIONS", d.sse_max_sessions, 1, 100_000),
+            export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", d.export_max_concurrent, 1, 64),
+            export_max_pending=_int(env, "EXPORT_MAX_PENDING", d.export_max_pending, 1, 1000),
+            export_link_seconds=_int(env, "EXPORT_LINK_SECONDS", d.export_link_seconds, 10, 86_400),
+            export_max_bytes=_int(env, "EXPORT_MAX_BYTES", d.export_max_bytes, 1024, 16 * 1024**3),
+            export_spool_max_bytes=_int(
+                env, "EXPORT_SPOOL_MAX_BYTES", d.export_spool_max_bytes, 1024, 64 * 1024**3
+            ),
             rate_limits=_rate_limits(env),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )

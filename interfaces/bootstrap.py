@@ -34,7 +34,6 @@ from application.services import (
     SpaceService,
     SystemService,
 )
-from application.services.backups import ARCHIVE_MAX_BYTES
 from application.services.bankedit import BankEditService
 from application.services.context import TaskContextService
 from application.services.search import Semantic
@@ -144,41 +143,33 @@ def build_services(
     *,
     bootstrap_key: str | None,
     store_kind: str,
+    settings: Settings | None = None,
     llm_status: str = "extractive (no model)",
-    backup_retention: int = 10,
     planner: Planner | None = None,
     llm_probe: Callable[[], Awaitable[str]] | None = None,
     clock: Clock | None = None,
-    consolidation_timeout: float = 600.0,
-    consolidation_max_notes: int = 2000,
-    bank_budget_tokens: int = 8000,
-    note_relist_seconds: float = 60.0,
     semantic: Semantic | None = None,
-    health_timeout: float = 3.0,
-    job_retention_days: int = 7,
-    audit_retention_days: int = 90,
-    journal_retention_days: int = 90,
-    feed_poll_seconds: float = 1.0,
-    export_max_concurrent: int = 2,
-    export_max_pending: int = 16,
-    export_link_seconds: float = 300.0,
-    export_max_bytes: int = ARCHIVE_MAX_BYTES,
-    export_spool_max_bytes: int = 256 * 1024 * 1024,
 ) -> Services:
     """Wire every service over one store (extractive consolidation unless a planner is
-    given; the system clock unless a clock is given).
+    given; the system clock unless a clock is given), tuned by ``settings`` (limits,
+    retentions, timeouts, intervals): the one home of their defaults is
+    :class:`infrastructure.settings.Settings`, so tests run on production's defaults
+    unless they say otherwise.
 
     Raises:
         InvalidInput: a short or placeholder bootstrap key.
     """
+    tuning = settings or Settings()
     clock = clock or SystemClock()
     ids = RandomIds()
     journals, leases = StoreJournalRepository(store), StoreLeaseRepository(store)
     spaces = StoreSpaceRepository(store)
     tokens = StoreTokenRepository(store)
-    notes = ListedNoteRepository(StoreNoteRepository(store), journals, relist_seconds=note_relist_seconds)
+    notes = ListedNoteRepository(
+        StoreNoteRepository(store), journals, relist_seconds=float(tuning.note_relist_seconds)
+    )
     bank, backups = StoreBankRepository(store), StoreBackupRepository(store)
-    lock = SpaceLock(leases, clock, consolidation_timeout, StaminaRetrier())
+    lock = SpaceLock(leases, clock, float(tuning.consolidation_timeout), StaminaRetrier())
     presence = StorePresenceRepository(store)
     work = WorkService(
         spaces=spaces,
@@ -189,7 +180,7 @@ def build_services(
         clock=clock,
         ids=ids,
     )
-    audit = AuditService(StoreAuditLog(store), clock, retention_days=audit_retention_days)
+    audit = AuditService(StoreAuditLog(store), clock, retention_days=tuning.audit_retention_days)
     consolidation = ConsolidationService(
         spaces=spaces,
         notes=notes,
@@ -198,20 +189,20 @@ def build_services(
         leases=leases,
         planner=planner or ExtractivePlanner(TfidfTopics()),
         clock=clock,
-        lease_seconds=consolidation_timeout,
-        max_notes=consolidation_max_notes,
-        bank_budget_tokens=bank_budget_tokens,
-        journal_retention_days=journal_retention_days,
+        lease_seconds=float(tuning.consolidation_timeout),
+        max_notes=tuning.consolidation_max_notes,
+        bank_budget_tokens=tuning.bank_budget_tokens,
+        journal_retention_days=tuning.journal_retention_days,
         work=work,
     )
     downloads = Downloads(
         FileArchiveSpool(),
         clock,
         ids,
-        max_building=export_max_concurrent,
-        max_pending=export_max_pending,
-        link_seconds=export_link_seconds,
-        max_bytes=export_spool_max_bytes,
+        max_building=tuning.export_max_concurrent,
+        max_pending=tuning.export_max_pending,
+        link_seconds=float(tuning.export_link_seconds),
+        max_bytes=tuning.export_spool_max_bytes,
     )
     job_records = StoreJobRepository(store)
     jobs = ConsolidationJobs(
@@ -220,7 +211,7 @@ def build_services(
         journals=journals,
         clock=clock,
         ids=ids,
-        retention=timedelta(days=job_retention_days),
+        retention=timedelta(days=tuning.job_retention_days),
         audit=audit,
     )
     auth = AuthService(tokens, clock, ids, bootstrap_key)
@@ -237,14 +228,14 @@ def build_services(
             lock=lock,
             ids=ids,
             downloads=downloads,
-            archive_max_bytes=export_max_bytes,
+            archive_max_bytes=tuning.export_max_bytes,
             grant=auth.add_space,
         ),
         notes=NoteService(spaces, notes, clock, ids, work),
         work=work,
         presence=PresenceService(spaces=spaces, notes=notes, presence=presence, work=work, clock=clock),
         context=TaskContextService(spaces=spaces, bank=bank, work=work, search=search),
-        watch=ChangeWatcher(notes, ListingProbe(store), interval=feed_poll_seconds),
+        watch=ChangeWatcher(notes, ListingProbe(store), interval=tuning.feed_poll_seconds),
         bank=BankService(spaces, bank),
         backups=BackupService(
             spaces,
@@ -252,9 +243,9 @@ def build_services(
             lock=lock,
             clock=clock,
             ids=ids,
-            retention=backup_retention,
+            retention=tuning.backup_retention,
             downloads=downloads,
-            archive_max_bytes=export_max_bytes,
+            archive_max_bytes=tuning.export_max_bytes,
             notes=notes,
             roll_forward=consolidation.roll_forward,
         ),
@@ -264,14 +255,14 @@ def build_services(
             llm_status,
             package_version(),
             llm_probe,
-            health_timeout=health_timeout,
+            health_timeout=tuning.health_timeout,
             tokens_probe=tokens.all,
         ),
         consolidation=jobs,
         imports=ImportService(spaces, notes, bank, clock),
         search=search,
         audit=audit,
-        feed=ChangeFeed(spaces, notes, interval=feed_poll_seconds),
+        feed=ChangeFeed(spaces, notes, interval=tuning.feed_poll_seconds),
         bank_edit=BankEditService(spaces, bank, consolidation, ids),
         supervision=Supervision(spaces, notes, job_records, jobs, clock, leases=leases, journals=journals),
         downloads=downloads,
@@ -319,25 +310,11 @@ async def services_from_settings(settings: Settings) -> Services:
         store,
         bootstrap_key=settings.admin_bootstrap_key,
         store_kind=describe_store(settings),
+        settings=settings,
         llm_status=_llm_status(settings),
-        backup_retention=settings.backup_retention,
         planner=AbstractivePlanner(model) if model is not None else ExtractivePlanner(TfidfTopics()),
         llm_probe=model.ping if model is not None else None,
-        consolidation_timeout=float(settings.consolidation_timeout),
-        consolidation_max_notes=settings.consolidation_max_notes,
-        bank_budget_tokens=settings.bank_budget_tokens,
-        note_relist_seconds=float(settings.note_relist_seconds),
         semantic=semantic_from_settings(settings, store),
-        health_timeout=settings.health_timeout,
-        job_retention_days=settings.job_retention_days,
-        audit_retention_days=settings.audit_retention_days,
-        journal_retention_days=settings.journal_retention_days,
-        feed_poll_seconds=settings.feed_poll_seconds,
-        export_max_concurrent=settings.export_max_concurrent,
-        export_max_pending=settings.export_max_pending,
-        export_link_seconds=float(settings.export_link_seconds),
-        export_max_bytes=settings.export_max_bytes,
-        export_spool_max_bytes=settings.export_spool_max_bytes,
     )
 
 

@@ -34,6 +34,7 @@ from domain.consolidation import Document, OpKind, RoutingTable, estimate_tokens
 from domain.imports import parse_import
 from infrastructure.repositories import StoreBankRepository
 from infrastructure.repositories.consolidation import StoreJournalRepository
+from infrastructure.settings import Settings
 from infrastructure.stores import FileSystemObjectStore, MemoryObjectStore
 from infrastructure.topics import TfidfTopics
 from interfaces.bootstrap import build_services
@@ -108,8 +109,7 @@ async def scale_run(
         bootstrap_key=KEY,
         store_kind="scale",
         planner=ExtractivePlanner(TfidfTopics()),
-        consolidation_max_notes=1000,
-        bank_budget_tokens=budget,
+        settings=Settings(bank_budget_tokens=budget, consolidation_max_notes=1000),
     )
     admin = await services.auth.authenticate(KEY)
     rules_text = RULES_FILE.read_text(encoding="utf-8")

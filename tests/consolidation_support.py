@@ -13,6 +13,7 @@ from application.services import Services
 from application.store import ObjectInfo, ObjectStore, StoredObject, StoreUnavailable
 from domain import Identity, SpaceRules
 from domain.consolidation import Budget
+from infrastructure.settings import Settings
 from interfaces.bootstrap import build_services
 
 KEY = "Rt5yU8iO2pA4sD6fG1hJ3kL9zX7cV0bNmQ"
@@ -117,8 +118,7 @@ def services_over(
         store_kind="test",
         planner=planner or ExtractivePlanner(),
         clock=clock,
-        bank_budget_tokens=bank_budget_tokens,
-        backup_retention=backup_retention,
+        settings=Settings(backup_retention=backup_retention, bank_budget_tokens=bank_budget_tokens),
     )
 
 

@@ -9,6 +9,7 @@ from application.audit import REFUSALS_PER_MINUTE, AuditService
 from application.store import StoredObject
 from domain import AgentName, Identity, Permission
 from infrastructure.repositories.audit import StoreAuditLog
+from infrastructure.settings import Settings
 from infrastructure.stores import MemoryObjectStore
 from tests.consolidation_support import FakeClock
 from tests.mcp_support import BOOTSTRAP_KEY, SPACE, connect, deploy, error_text, payload
@@ -78,7 +79,7 @@ async def test_a_flood_of_refused_calls_is_counted_not_written_one_by_one() -> N
 async def test_the_next_minute_writes_the_count_and_records_again() -> None:
     clock = FakeClock()
     store = MemoryObjectStore()
-    audit = AuditService(StoreAuditLog(store), clock)
+    audit = AuditService(StoreAuditLog(store), clock, retention_days=Settings().audit_retention_days)
     for _ in range(REFUSALS_PER_MINUTE + 5):
         await audit.record(token="a" * 64, agent="mallory", action="space_delete", outcome="PermissionDenied")
     clock.advance(61)
@@ -107,7 +108,7 @@ async def test_records_past_the_retention_are_deleted() -> None:
 async def test_a_read_by_time_and_space_costs_what_it_returns() -> None:
     clock = FakeClock()
     store = _CountingStore()
-    audit = AuditService(StoreAuditLog(store), clock)
+    audit = AuditService(StoreAuditLog(store), clock, retention_days=Settings().audit_retention_days)
     for n in range(150):
         await audit.record(token="", agent="a", action="space_update", space="beta", target=str(n))
     clock.advance(5 * 86_400)

@@ -12,6 +12,7 @@ from typing import Any
 from application.consolidation.planners import PlannedBatch, PlanRequest
 from application.services import Services
 from application.store import StoredObject
+from infrastructure.settings import Settings
 from infrastructure.stores import MemoryObjectStore
 from interfaces.bootstrap import build_services
 from tests.consolidation_support import KEY, NOTES, FakeClock, SmallBatches, seed
@@ -59,7 +60,7 @@ async def _run(planner: SlowBatches, seconds: float) -> tuple[Services, Any, Rec
         store_kind="test",
         planner=planner,
         clock=clock,
-        consolidation_timeout=seconds,
+        settings=Settings(consolidation_timeout=seconds),
     )
     admin = await seed(services, clock)
     job = await services.consolidation.submit(admin, SPACE)

@@ -11,13 +11,16 @@ import pytest
 from application.services import Services
 from application.store import ObjectStore
 from domain import PermissionDenied
+from infrastructure.settings import Settings
 from interfaces.bootstrap import build_services
 from tests.mcp_support import BOOTSTRAP_KEY, SPACE, deploy
 
 
 def _replica(store: ObjectStore) -> Services:
     """Another replica: its own services (own listing, own feed) over the same store."""
-    return build_services(store, bootstrap_key=BOOTSTRAP_KEY, store_kind="memory", feed_poll_seconds=0.05)
+    return build_services(
+        store, bootstrap_key=BOOTSTRAP_KEY, store_kind="memory", settings=Settings(feed_poll_seconds=0.05)
+    )
 
 
 async def test_a_note_written_through_another_replica_reaches_the_feed() -> None:
@@ -48,7 +51,10 @@ async def test_every_watcher_of_a_space_shares_one_poller_and_each_gets_every_ev
     services = deployment.services
     admin = await services.auth.authenticate(BOOTSTRAP_KEY)
     replica = build_services(
-        services.store, bootstrap_key=BOOTSTRAP_KEY, store_kind="memory", feed_poll_seconds=0.05
+        services.store,
+        bootstrap_key=BOOTSTRAP_KEY,
+        store_kind="memory",
+        settings=Settings(feed_poll_seconds=0.05),
     )
     feed = replica.feed
     async with feed.subscribe(admin, SPACE) as first, feed.subscribe(admin, SPACE) as second:

@@ -17,9 +17,11 @@ from domain import AgentName, BankFile, BankFileName, Conflict, Identity, Permis
 from domain.consolidation import JournalState
 from infrastructure.repositories import StoreBankRepository
 from infrastructure.repositories.consolidation import StoreJournalRepository
+from infrastructure.settings import Settings
 from infrastructure.stores import MemoryObjectStore
 from tests.consolidation_support import NOTES, FakeClock, FaultyStore, SmallBatches, seed, services_over
 
+DEFAULTS = Settings()  # production's defaults
 SPACE = SpaceId("proj")
 
 
@@ -231,6 +233,9 @@ async def test_a_stale_prepared_journal_is_rolled_forward_first() -> None:
             leases=StoreLeaseRepository(store),
             planner=SmallBatches(),
             clock=clock,
+            lease_seconds=DEFAULTS.consolidation_timeout,
+            max_notes=DEFAULTS.consolidation_max_notes,
+            journal_retention_days=DEFAULTS.journal_retention_days,
         )
 
     with pytest.raises(StoreError):

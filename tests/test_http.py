@@ -207,6 +207,7 @@ async def test_a_session_belongs_to_its_token_not_to_the_name_it_shares() -> Non
 
 
 async def test_health_gives_up_on_a_silent_store_after_its_timeout() -> None:
+    from infrastructure.settings import Settings
     from infrastructure.stores import MemoryObjectStore
     from interfaces.bootstrap import build_services
 
@@ -215,7 +216,7 @@ async def test_health_gives_up_on_a_silent_store_after_its_timeout() -> None:
             await asyncio.sleep(3600)
 
     services = build_services(
-        SilentStore(), bootstrap_key=BOOTSTRAP_KEY, store_kind="silent", health_timeout=0.2
+        SilentStore(), bootstrap_key=BOOTSTRAP_KEY, store_kind="silent", settings=Settings(health_timeout=0.2)
     )
     report = await services.system.health()
     assert report.ok is False

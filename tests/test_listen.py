@@ -16,6 +16,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.subscriptions import ResourceUpdated, ServerEvent
 
 from application.services import Services
+from infrastructure.settings import Settings
 from infrastructure.stores import FileSystemObjectStore
 from interfaces.bootstrap import build_services
 from tests.http_support import running_server, streamable_client
@@ -27,7 +28,10 @@ RULES = "# Rules\n\n## progress.md\nWhat was done.\n\n## activeContext.md\nWhat 
 
 def _replica(root: Path) -> Services:
     return build_services(
-        FileSystemObjectStore(root), bootstrap_key=BOOTSTRAP_KEY, store_kind="test", feed_poll_seconds=0.1
+        FileSystemObjectStore(root),
+        bootstrap_key=BOOTSTRAP_KEY,
+        store_kind="test",
+        settings=Settings(feed_poll_seconds=0.1),
     )
 
 

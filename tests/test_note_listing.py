@@ -9,6 +9,7 @@ from application.notefeed import ListedNoteRepository
 from application.services import Services
 from application.store import ObjectInfo, ObjectStore
 from domain import SpaceId
+from infrastructure.settings import Settings
 from infrastructure.stores import MemoryObjectStore
 from interfaces.bootstrap import build_services
 from tests.consolidation_support import KEY, RULES, FakeClock
@@ -16,7 +17,11 @@ from tests.consolidation_support import KEY, RULES, FakeClock
 
 def _replica(store: ObjectStore, clock: FakeClock, relist: float = 3600.0) -> Services:
     return build_services(
-        store, bootstrap_key=KEY, store_kind="test", clock=clock, note_relist_seconds=relist
+        store,
+        bootstrap_key=KEY,
+        store_kind="test",
+        clock=clock,
+        settings=Settings(note_relist_seconds=relist),
     )
 
 

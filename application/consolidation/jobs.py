@@ -49,7 +49,7 @@ class ConsolidationJobs:
         journals: JournalRepository,
         clock: Clock,
         ids: IdGenerator,
-        retention: timedelta = timedelta(days=7),
+        retention: timedelta,
         audit: AuditService | None = None,
     ) -> None:
         self._service = service

@@ -51,7 +51,7 @@ class SpaceLock:
     """
 
     def __init__(
-        self, leases: LeaseRepository, clock: Clock, seconds: float = 600.0, retrier: Retrier | None = None
+        self, leases: LeaseRepository, clock: Clock, seconds: float, retrier: Retrier | None = None
     ) -> None:
         self._leases = leases
         self._clock = clock

@@ -78,10 +78,10 @@ class ConsolidationService:
         leases: LeaseRepository,
         planner: Planner,
         clock: Clock,
-        lease_seconds: float = 600.0,
-        max_notes: int = 2000,
+        lease_seconds: float,
+        max_notes: int,
         bank_budget_tokens: int = DEFAULT_BANK_BUDGET_TOKENS,
-        journal_retention_days: int = 90,
+        journal_retention_days: int,
         work: WorkService | None = None,
     ) -> None:
         self._work = work

@@ -59,7 +59,7 @@ class SystemService:
         version: str,
         llm_probe: Callable[[], Awaitable[str]] | None = None,
         *,
-        health_timeout: float = 3.0,
+        health_timeout: float,
         tokens_probe: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
