@@ -8,8 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from application.audit import AuditRecord
+from application.consolidation.ports import JobRecord, JobState
 from application.store import CorruptObject
 from domain import AgentName, Note, NoteCategory, Permission, SpaceId, SpaceMeta, TokenRecord
+from domain.consolidation import ConsumedNote, Journal, JournalState
+from domain.work import ITEM_CATEGORIES, Claim, ItemState, Presence, WorkItem
 from infrastructure import codecs, layout
 
 _times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
@@ -110,3 +114,92 @@ def test_note_keys_that_are_not_notes_parse_to_none() -> None:
     assert layout.parse_note_key("s/live/readme.md") is None
     assert layout.parse_note_key("s/bank/x.md") is None
     assert layout.parse_note_key("s/live/20260101T000000000000Z_a_rumour_0123456789abcdef.md") is None
+
+
+# Every JSON record the store keeps comes back as it went in (encode_json / decode_json).
+
+_hex = st.from_regex(r"[0-9a-f]{16}", fullmatch=True)
+_word = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
+_consumed = st.builds(
+    ConsumedNote,
+    key=st.from_regex(r"[a-z]{1,8}/live/[0-9a-zA-Z_]{1,30}\.md", fullmatch=True),
+    note_id=_hex,
+    agent=_agent,
+    category=st.sampled_from(list(NoteCategory)),
+    created_at=_times,
+    content=_text,
+)
+_journals = st.builds(
+    Journal,
+    run_id=st.from_regex(r"\d{8}T\d{12}Z-[0-9a-f]{12}-\d{3}", fullmatch=True),
+    space_id=_space,
+    job_id=_hex,
+    state=st.sampled_from(list(JournalState)),
+    mode=st.sampled_from(["extractive", "abstractive (qwen)"]),
+    files=st.dictionaries(st.from_regex(r"[a-z]{1,10}\.md", fullmatch=True), _word, max_size=4),
+    synthesis=_word,
+    consumed=st.lists(_consumed, max_size=3).map(tuple),
+    tokens_in=st.integers(0, 10**6),
+    tokens_out=st.integers(0, 10**6),
+    started_at=_times,
+    duration_s=st.floats(0, 10**4, allow_nan=False),
+    deleted=st.lists(st.from_regex(r"[a-z]{1,10}\.md", fullmatch=True), max_size=2).map(tuple),
+)
+_jobs = st.builds(
+    JobRecord,
+    job_id=_hex,
+    space_id=_space,
+    requested_by=_word,
+    agent_scope=st.none() | _word,
+    state=st.sampled_from(list(JobState)),
+    created_at=_times,
+    updated_at=_times,
+    attempts=st.integers(0, 100),
+    error=st.none() | _word,
+    report=st.none() | st.dictionaries(st.sampled_from(["batches", "notes_consumed"]), st.integers(0, 99)),
+    runner=st.none() | _word,
+)
+_items = st.builds(
+    WorkItem,
+    space_id=_space,
+    item_id=_hex,
+    category=st.sampled_from(sorted(ITEM_CATEGORIES)),
+    agent=_agent,
+    created_at=_times,
+    title=_word,
+    state=st.sampled_from(list(ItemState)),
+    settled_by=st.none() | _agent,
+    settled_at=st.none() | _times,
+    outcome=_word,
+    settled_note=st.just("") | _hex,
+)
+_claims = st.builds(
+    Claim,
+    space_id=_space,
+    resource=_word.filter(str.strip),
+    holder=_agent,
+    since=_times,
+    until=_times,
+    released=st.booleans(),
+)
+_presence = st.builds(
+    Presence, space_id=_space, agent=_agent, last_activity_at=_times, last_note_at=st.none() | _times
+)
+_audit = st.builds(
+    AuditRecord,
+    at=_times,
+    token=st.just("") | _hex,
+    agent=_word,
+    action=_word,
+    space=_word,
+    target=_word,
+    outcome=_word,
+    request_id=_word,
+    detail=_word,
+    count=st.integers(1, 10**6),
+)
+
+
+@given(st.one_of(_journals, _jobs, _items, _claims, _presence, _audit))
+def test_every_json_record_round_trips(record: object) -> None:
+    assert codecs.decode_json(codecs.encode_json(record), type(record), "record") == record
