@@ -11,6 +11,7 @@ import pytest
 
 from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
+from contracts.journals import JournalRepositoryContract
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
@@ -119,4 +120,8 @@ class TestFileSystemClaims(ClaimRepositoryContract):
 
 
 class TestFileSystemPresence(PresenceRepositoryContract):
+    pass
+
+
+class TestFileSystemJournals(JournalRepositoryContract):
     pass

@@ -6,6 +6,7 @@ import pytest
 
 from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
+from contracts.journals import JournalRepositoryContract
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
@@ -76,4 +77,8 @@ class TestMemoryClaims(ClaimRepositoryContract):
 
 
 class TestMemoryPresence(PresenceRepositoryContract):
+    pass
+
+
+class TestMemoryJournals(JournalRepositoryContract):
     pass

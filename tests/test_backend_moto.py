@@ -6,6 +6,7 @@ import pytest
 
 from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
+from contracts.journals import JournalRepositoryContract
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
@@ -68,4 +69,8 @@ class TestMotoClaims(ClaimRepositoryContract):
 
 
 class TestMotoPresence(PresenceRepositoryContract):
+    pass
+
+
+class TestMotoJournals(JournalRepositoryContract):
     pass

@@ -6,6 +6,7 @@ import pytest
 
 from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
+from contracts.journals import JournalRepositoryContract
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
     BankRepositoryContract,
@@ -70,4 +71,8 @@ class TestSeaweedFsClaims(ClaimRepositoryContract):
 
 
 class TestSeaweedFsPresence(PresenceRepositoryContract):
+    pass
+
+
+class TestSeaweedFsJournals(JournalRepositoryContract):
     pass
