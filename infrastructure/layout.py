@@ -9,7 +9,14 @@ _system/spaces/{space}                        one marker per space, for listing 
 {space}/_synthesis.md                         the last synthesis
 {space}/_lease.json                           the consolidation lease
 {space}/_consolidations/{run_id}.json         consolidation journals
+{space}/_consolidations/pending/{run_id}      a journal's marker while it is prepared
 _system/jobs/{job_id}.json                    consolidation jobs
+_system/job-index/active/{job_id}             the index of unfinished jobs
+_system/job-index/space/{space}/{ts}-{job}    each space's jobs, oldest first
+_system/audit/{day}/{ts}-{rand}_{space}.json  the audit log, one object per record
+_system/vectors/{space}/...                   embeddings (derived, by content hash)
+_system/migrations/{ts}.json                  what a migration of a public server's bucket did
+_backups/{space}/{backup_id}/...              backups: objects/ and manifest.json
 {space}/live/{ts}_{agent}_{category}_{id}.md  one note, never rewritten
 {space}/bank/{file}.md                        bank files
 {space}/_items/{id}.json                      a work item's state (id: its note's id)
@@ -33,6 +40,16 @@ from domain.model import NOTE_STAMP_FORMAT
 
 __all__ = [
     "TOKENS_KEY",
+    "JOBS_PREFIX",
+    "JOB_INDEX_PREFIX",
+    "AUDIT_PREFIX",
+    "VECTORS_PREFIX",
+    "MIGRATIONS_PREFIX",
+    "BACKUPS_PREFIX",
+    "journal_prefix",
+    "journal_key",
+    "journal_marker",
+    "job_key",
     "SPACES_PREFIX",
     "space_marker_key",
     "space_prefix",
@@ -56,6 +73,12 @@ __all__ = [
 ]
 
 TOKENS_KEY: Final = "_system/tokens.json"
+JOBS_PREFIX: Final = "_system/jobs/"
+JOB_INDEX_PREFIX: Final = "_system/job-index/"
+AUDIT_PREFIX: Final = "_system/audit/"
+VECTORS_PREFIX: Final = "_system/vectors/"
+MIGRATIONS_PREFIX: Final = "_system/migrations/"
+BACKUPS_PREFIX: Final = "_backups/"
 SPACES_PREFIX: Final = "_system/spaces/"
 _TS_FORMAT: Final = NOTE_STAMP_FORMAT
 _NOTE_NAME_RE: Final = re.compile(
@@ -183,3 +206,23 @@ def transient(space_id: SpaceId, key: str) -> bool:
     lease, the claims (leases that a restore must not bring back to life) and the
     presence records (activity, not memory)."""
     return key == lease_key(space_id) or key.startswith((claims_prefix(space_id), presence_prefix(space_id)))
+
+
+def journal_prefix(space_id: SpaceId) -> str:
+    """``{space}/_consolidations/``: the space's consolidation journals."""
+    return f"{space_id}/_consolidations/"
+
+
+def journal_key(space_id: SpaceId, run_id: str) -> str:
+    """``{space}/_consolidations/{run_id}.json``."""
+    return f"{journal_prefix(space_id)}{run_id}.json"
+
+
+def journal_marker(space_id: SpaceId, run_id: str) -> str:
+    """``{space}/_consolidations/pending/{run_id}``: there while the journal is prepared."""
+    return f"{journal_prefix(space_id)}pending/{run_id}"
+
+
+def job_key(job_id: str) -> str:
+    """``_system/jobs/{job_id}.json``."""
+    return f"{JOBS_PREFIX}{job_id}.json"

@@ -51,7 +51,7 @@ from infrastructure import codecs, layout
 
 __all__ = ["MIGRATIONS_PREFIX", "MigrationPlan", "apply", "plan"]
 
-MIGRATIONS_PREFIX: Final = "_system/migrations/"
+MIGRATIONS_PREFIX: Final = layout.MIGRATIONS_PREFIX
 _PUBLIC_NOTE: Final = re.compile(r"(?P<ts>\d{8}T\d{6})_(?P<rest>.+)_(?P<id>[0-9a-f]{8})\.md")
 _SYSTEM: Final = ("_system/", "_backups/", "_consolidation_jobs/")
 

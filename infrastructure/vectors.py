@@ -19,10 +19,11 @@ import numpy as np
 from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter
 from application.store import ObjectNotFound, ObjectStore
 from domain import SpaceId
+from infrastructure import layout
 
 __all__ = ["NumpyVectorIndex", "OpenAICompatibleEmbedder", "StoreVectorRepository", "content_hash"]
 
-_PREFIX: Final = "_system/vectors/"
+_PREFIX: Final = layout.VECTORS_PREFIX
 _READ_CONCURRENCY: Final = 16
 
 

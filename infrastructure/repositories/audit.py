@@ -15,11 +15,11 @@ from typing import Final
 from application.audit import AuditRecord
 from application.store import CorruptObject, ObjectNotFound, ObjectStore
 from domain import utc_stamp
-from infrastructure import codecs
+from infrastructure import codecs, layout
 
 __all__ = ["StoreAuditLog"]
 
-_PREFIX: Final = "_system/audit/"
+_PREFIX: Final = layout.AUDIT_PREFIX
 
 
 def _day(at: datetime) -> str:

@@ -25,7 +25,7 @@ from infrastructure import codecs, layout
 
 __all__ = ["BACKUPS_PREFIX", "StoreBackupRepository"]
 
-BACKUPS_PREFIX: Final = "_backups/"
+BACKUPS_PREFIX: Final = layout.BACKUPS_PREFIX
 _COPY_CONCURRENCY: Final = 16
 
 

@@ -23,16 +23,12 @@ from infrastructure import codecs, layout
 
 __all__ = ["JOBS_PREFIX", "StoreJobRepository", "StoreJournalRepository", "StoreLeaseRepository"]
 
-JOBS_PREFIX = "_system/jobs/"
-_JOB_INDEX = "_system/job-index/"
+JOBS_PREFIX = layout.JOBS_PREFIX
+_JOB_INDEX = layout.JOB_INDEX_PREFIX
 _INDEX_MARKER = f"{_JOB_INDEX}v1"
 _UNFINISHED = (JobState.QUEUED, JobState.RUNNING)
 log = structlog.get_logger("live_mem.store")
 _JSON = "application/json"
-
-
-def _journal_prefix(space_id: SpaceId) -> str:
-    return f"{space_id}/_consolidations/"
 
 
 class StoreJournalRepository:
@@ -49,11 +45,11 @@ class StoreJournalRepository:
 
     @staticmethod
     def _key(space_id: SpaceId, run_id: str) -> str:
-        return f"{_journal_prefix(space_id)}{run_id}.json"
+        return layout.journal_key(space_id, run_id)
 
     @staticmethod
     def _marker(space_id: SpaceId, run_id: str) -> str:
-        return f"{_journal_prefix(space_id)}pending/{run_id}"
+        return layout.journal_marker(space_id, run_id)
 
     async def prepare(self, journal: Journal) -> None:
         """See the port."""
@@ -115,7 +111,7 @@ class StoreJournalRepository:
 
     async def run_ids(self, space_id: SpaceId, *, after: str = "") -> builtins.list[str]:
         """See the port."""
-        prefix = _journal_prefix(space_id)
+        prefix = layout.journal_prefix(space_id)
         start = self._key(space_id, after) if after else ""
         found: builtins.list[str] = []
         async for page in self._store.list_pages(prefix, start_after=start):
@@ -245,7 +241,7 @@ class StoreJobRepository:
 
     @staticmethod
     def _record_key(job_id: str) -> str:
-        return f"{JOBS_PREFIX}{job_id}.json"
+        return layout.job_key(job_id)
 
     @staticmethod
     def _active_key(job_id: str) -> str:
