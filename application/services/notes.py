@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Final
 
 import attrs
 
 from application.access import require_space_access
-from application.ports import Clock, IdGenerator, NoteRef, NoteRepository, SpaceRepository
+from application.paging import check_limit, decode_cursor, encode_cursor
+from application.ports import Clock, IdGenerator, NoteRepository, SpaceRepository
 from application.times import parse_since
 from application.work.listing import NoteEffects
 from application.work.service import WorkService
 from domain import (
     AgentName,
     Identity,
-    InvalidInput,
     Note,
     NoteCategory,
     Permission,
@@ -37,24 +34,6 @@ class NotePage:
     notes: list[Note]
     next_cursor: str | None
     total_matching: int
-
-
-def _encode_cursor(ref: NoteRef) -> str:
-    return base64.urlsafe_b64encode(f"{ref.created_at.isoformat()}\n{ref.key}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        stamp, key = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().split("\n", 1)
-        return datetime.fromisoformat(stamp), key
-    except (ValueError, UnicodeError, binascii.Error):
-        raise InvalidInput("invalid cursor: pass back the next_cursor of a previous page") from None
-
-
-def _limit(limit: int, high: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= high:
-        raise InvalidInput(f"limit must be between 1 and {high}")
-    return limit
 
 
 @attrs.frozen
@@ -130,7 +109,7 @@ class NoteService:
         ``next_cursor`` back for the next page. Filters work on keys alone; only the
         page's notes are read."""
         space = require_space_access(caller, Permission.READ, space_id)
-        limit = _limit(limit, READ_LIMIT_MAX)
+        limit = check_limit(limit, READ_LIMIT_MAX)
         wanted_category = NoteCategory.parse(category) if category else None
         wanted_agent = AgentName(agent) if agent else None
         since_at = parse_since(since) if since else None
@@ -146,9 +125,9 @@ class NoteService:
             ]
         before = matching
         if cursor:
-            after = _decode_cursor(cursor)
+            after = decode_cursor(cursor)
             before = matching[: bisect.bisect_left(matching, after, key=lambda r: (r.created_at, r.key))]
         page = before[-limit:][::-1]  # newest first
         notes = await self._notes.get_many(page)
-        next_cursor = _encode_cursor(page[-1]) if len(before) > limit else None
+        next_cursor = encode_cursor(page[-1].created_at, page[-1].key) if len(before) > limit else None
         return NotePage(notes=notes, next_cursor=next_cursor, total_matching=len(matching))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from typing import Final
 
@@ -12,7 +10,7 @@ import attrs
 from domain import InvalidInput
 from domain.work import Claim, ItemState, WorkItem
 
-__all__ = ["STATES", "ItemPage", "ItemView", "NoteEffects", "decode_cursor", "encode_cursor", "states"]
+__all__ = ["STATES", "ItemPage", "ItemView", "NoteEffects", "states"]
 
 STATES: Final = ("open", "claimed", "done", "answered", "dropped")
 
@@ -51,20 +49,6 @@ class NoteEffects:
 
     settled: list[str] = attrs.Factory(list)
     not_settled: list[str] = attrs.Factory(list)
-
-
-def encode_cursor(item: WorkItem) -> str:
-    """A page cursor: the last item's creation time and id."""
-    return base64.urlsafe_b64encode(f"{item.created_at.isoformat()}\n{item.item_id}".encode()).decode()
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The position a cursor names. Raises ``InvalidInput``."""
-    try:
-        stamp, item_id = base64.urlsafe_b64decode(cursor.encode("ascii")).decode().split("\n", 1)
-        return datetime.fromisoformat(stamp), item_id
-    except (ValueError, UnicodeError, binascii.Error):
-        raise InvalidInput("invalid cursor: pass back the next_cursor of a previous page") from None
 
 
 def states(value: str) -> set[str]:

@@ -15,10 +15,11 @@ from typing import Final
 import structlog
 
 from application.access import require_space_access
+from application.paging import check_limit, decode_cursor, encode_cursor
 from application.ports import Clock, IdGenerator, NoteRepository, SpaceRepository
 from application.store import StoreError
 from application.work.claims import RACE_ROUNDS, ClaimBook
-from application.work.listing import ItemPage, ItemView, NoteEffects, decode_cursor, encode_cursor, states
+from application.work.listing import ItemPage, ItemView, NoteEffects, states
 from application.work.ports import ClaimRepository, ItemRepository, PresenceRepository
 from domain import (
     AgentName,
@@ -131,8 +132,7 @@ class WorkService:
         the next. Raises ``PermissionDenied``, ``InvalidInput``, ``NotFound``."""
         space = require_space_access(caller, Permission.READ, space_id)
         wanted = states(state)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= ITEMS_LIMIT_MAX:
-            raise InvalidInput(f"limit must be between 1 and {ITEMS_LIMIT_MAX}")
+        limit = check_limit(limit, ITEMS_LIMIT_MAX)
         wanted_category = NoteCategory.parse(category) if category else None
         if wanted_category is not None and wanted_category not in ITEM_CATEGORIES:
             raise InvalidInput("category must be todo, issue or question: the categories that are work items")
@@ -151,7 +151,9 @@ class WorkService:
         views.sort(key=lambda v: (v.item.created_at, v.item.item_id), reverse=True)
         rest = [v for v in views if after is None or (v.item.created_at, v.item.item_id) < after]
         page = rest[:limit]
-        next_cursor = encode_cursor(page[-1].item) if len(rest) > limit else None
+        next_cursor = (
+            encode_cursor(page[-1].item.created_at, page[-1].item.item_id) if len(rest) > limit else None
+        )
         return ItemPage(page, next_cursor, len(views), self._clock.now())
 
     # -- items -----------------------------------------------------------------------
