@@ -42,7 +42,7 @@ from application.search import (
 from application.times import parse_since
 from domain import AgentName, BankFileName, Identity, InvalidInput, Note, NoteCategory, Permission, SpaceId
 from domain.consolidation import Document
-from domain.consolidation.archive import archive_entries, is_archive_name, parse_archive_notes
+from domain.consolidation.archive import is_archive_name, read_archive
 
 __all__ = ["RRF_K", "SCOPES", "SearchResults", "SearchService", "Semantic"]
 
@@ -116,11 +116,9 @@ def file_docs(space_id: SpaceId, name: BankFileName, text: str) -> list[SearchDo
     file one per entry (a note's entry is ``file#note_id``, with its author, category
     and time)."""
     if is_archive_name(name):
-        notes = {n.note_id: n for n in parse_archive_notes(space_id, text)}
         docs = []
-        for index, (heading, body) in enumerate(archive_entries(text)):
-            note_id = heading.split(" · ")[3].split()[0] if heading.count(" · ") >= 3 else ""
-            note = notes.get(note_id)
+        for index, entry in enumerate(read_archive(space_id, text)):
+            heading, body, note = entry.heading, entry.text, entry.note
             docs.append(
                 SearchDoc(
                     doc_id=f"archive:{note.note_id}" if note else f"archive:{name}#{index}",

@@ -26,7 +26,6 @@ the consolidation journal like the hot files, listed by ``bank_list``, left out 
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -42,7 +41,8 @@ from domain.values import AgentName, BankFileName, NoteCategory, SpaceId
 __all__ = [
     "ARCHIVE_PART_MAX_BYTES",
     "Archive",
-    "archive_entries",
+    "ArchiveEntry",
+    "read_archive",
     "parse_archive_notes",
     "archive_stem",
     "fingerprint",
@@ -116,53 +116,54 @@ def _render_moved(block: str, file: BankFileName, section: str, when: date) -> s
     return f"### moved {when.isoformat()} · from {where}\n\n{_quote(block)}\n"
 
 
-def _parse_notes(space_id: SpaceId, text: str) -> list[Note]:
-    notes: list[Note] = []
-    head: re.Match[str] | None = None
-    body: list[str] = []
+@attrs.frozen
+class ArchiveEntry:
+    """One entry of an archive file: its heading without ``### ``, its text unquoted, and
+    the note it holds (None for a moved block, or for an entry edited by hand so that it
+    no longer parses: it stays in the file but is not a note)."""
 
-    def flush() -> None:
-        if head is None:
-            return
-        content = "\n".join(line[2:] if line.startswith("> ") else "" for line in body).strip("\n")
-        with contextlib.suppress(DomainError, ValueError):  # a hand-edited entry that no longer
-            notes.append(
-                Note(
-                    space_id=space_id,
-                    note_id=head["id"],
-                    agent=AgentName(head["agent"]),
-                    category=NoteCategory.parse(head["category"]),
-                    content=content,
-                    created_at=datetime.strptime(head["ts"], _STAMP).replace(tzinfo=UTC),
-                    tags=[t.strip() for t in head["tags"].split(",")] if head["tags"] else [],
-                )
-            )  # parses stays in the file but is not a note
-
-    for line in text.splitlines():
-        if line.startswith("### "):
-            flush()
-            head, body = _ENTRY_RE.match(line), []
-        elif head is not None and line.startswith(">"):
-            body.append(line)
-    flush()
-    return notes
+    heading: str
+    text: str
+    note: Note | None
 
 
-def archive_entries(text: str) -> list[tuple[str, str]]:
-    """Every entry of an archive file as ``(heading, text)``: the heading without its
-    ``### `` and the quoted text unquoted, in file order."""
+def _entry_note(space_id: SpaceId, heading: str, text: str) -> Note | None:
+    head = _ENTRY_RE.match(f"### {heading}")
+    if head is None:
+        return None
+    try:
+        return Note(
+            space_id=space_id,
+            note_id=head["id"],
+            agent=AgentName(head["agent"]),
+            category=NoteCategory.parse(head["category"]),
+            content=text,
+            created_at=datetime.strptime(head["ts"], _STAMP).replace(tzinfo=UTC),
+            tags=[t.strip() for t in head["tags"].split(",")] if head["tags"] else [],
+        )
+    except (DomainError, ValueError):
+        return None
+
+
+def read_archive(space_id: SpaceId, text: str) -> list[ArchiveEntry]:
+    """Every entry of an archive file, in file order: the one reader of the format
+    :func:`render_note_entry` writes (consolidation, search and backups all use it)."""
     found: list[tuple[str, list[str]]] = []
     for line in text.splitlines():
         if line.startswith("### "):
             found.append((line[4:].strip(), []))
         elif found and line.startswith(">"):
             found[-1][1].append(line[2:] if line.startswith("> ") else "")
-    return [(heading, "\n".join(body).strip("\n")) for heading, body in found]
+    entries = []
+    for heading, body in found:
+        unquoted = "\n".join(body).strip("\n")
+        entries.append(ArchiveEntry(heading, unquoted, _entry_note(space_id, heading, unquoted)))
+    return entries
 
 
 def parse_archive_notes(space_id: SpaceId, text: str) -> list[Note]:
     """The notes an archive file holds (entries that no longer parse are left out)."""
-    return _parse_notes(space_id, text)
+    return [e.note for e in read_archive(space_id, text) if e.note is not None]
 
 
 def _count_entries(text: str) -> int:
@@ -188,7 +189,7 @@ class Archive:
 
     def __attrs_post_init__(self) -> None:
         for name, text in self.files.items():
-            self._index(name, _parse_notes(self.space_id, text))
+            self._index(name, parse_archive_notes(self.space_id, text))
 
     def _index(self, name: BankFileName, notes: Iterable[Note]) -> None:
         for note in notes:
