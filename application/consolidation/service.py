@@ -219,11 +219,7 @@ class ConsolidationService:
                 duration_s=0.0,
                 deleted=tuple(deleted),
             )
-            # Renewing before anything is written fences this batch: if an admin broke the
-            # lease meanwhile (admin_break_lease), the run stops here, before its journal.
-            await held.renew()
-            await self._journals.prepare(journal)
-            await self._commit(journal)
+            await self._write(held, journal)
             committed.append(attrs.evolve(journal, state=JournalState.COMMITTED))
             return report
 
@@ -322,11 +318,7 @@ class ConsolidationService:
                 started_at=stamp,
                 duration_s=duration,
             )
-            # Renewing before anything is written fences this batch: if an admin broke the
-            # lease meanwhile (admin_break_lease), the run stops here, before its journal.
-            await held.renew()
-            await self._journals.prepare(journal)
-            await self._commit(journal)
+            await self._write(held, journal)
             bank.update(fitted)
             run_notes.extend(batch)
             synthesis = new_synthesis.text
@@ -346,6 +338,15 @@ class ConsolidationService:
             if on_batch is not None:
                 await on_batch(report)
         return report
+
+    async def _write(self, held: LeaseHandle, journal: Journal) -> None:
+        """The one way a batch (a consolidation's or a hand edit's) reaches the store:
+        renew the lease, write the journal ``prepared``, apply it. Renewing first fences
+        the batch: if an admin broke the lease meanwhile (``admin_break_lease``), the run
+        stops here, before its journal, and writes nothing more."""
+        await held.renew()
+        await self._journals.prepare(journal)
+        await self._commit(journal)
 
     async def _commit(self, journal: Journal) -> None:
         """Apply a prepared journal. Every step is idempotent (see the module docstring)."""
