@@ -12,7 +12,7 @@ from domain.work import CLAIM_TTL_DEFAULT
 from interfaces.cli_common import emit as _emit
 from interfaces.cli_common import json_option, token_option
 from interfaces.cli_common import run_as as _run
-from interfaces.work_shapes import activity_dict, claim_dict, item_dict
+from interfaces.edge.shapes import activity_dict, claim_dict, item_dict
 
 __all__ = ["work"]
 

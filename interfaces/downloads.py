@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from application.services import Download, Services
 from domain import NotFound
-from interfaces.mcp.context import error_body, kind_and_message
+from interfaces.edge.errors import error_body, kind_and_message
 
 __all__ = ["download_routes"]
 

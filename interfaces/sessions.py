@@ -26,7 +26,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
 from domain import hash_secret
-from interfaces.mcp.context import error_body
+from interfaces.edge.errors import error_body
 
 __all__ = ["SessionCap", "SseStreamCap", "StreamsStop"]
 

@@ -17,13 +17,14 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 
 from application.services import Download, Services
-from application.store import CorruptObject, StoreAccessDenied, StoreError, StoreUnavailable
+from application.store import StoreError
 from domain import AgentName, DomainError, Identity, InvalidInput, Permission, hash_secret
-from interfaces.mcp.shapes import archive
+from interfaces.edge.errors import error_body, kind_and_message, message_of
+from interfaces.edge.shapes import archive
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
-__all__ = ["ToolContext", "error_body", "error_result", "identity_claims", "kind_and_message"]
+__all__ = ["ToolContext", "error_result", "identity_claims"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -111,27 +112,6 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     )
 
 
-def kind_and_message(exc: Exception) -> tuple[str, str]:
-    """The kind and text a caller sees for an error (MCP tools and the web API alike):
-    domain messages as they are, store failures without internals, anything else as an
-    opaque reference."""
-    if isinstance(exc, DomainError):
-        return type(exc).__name__, str(exc)
-    if isinstance(exc, CorruptObject):
-        return "CorruptObject", str(exc)  # names the object, which the caller may see
-    if isinstance(exc, StoreUnavailable | StoreAccessDenied):
-        return "StoreUnavailable", "the object store is unavailable; try again later"
-    if isinstance(exc, StoreError):
-        return "StoreError", "the object store refused the operation"
-    return "InternalError", "unexpected server error"
-
-
-def _message(exc: Exception) -> str:
-    """``Kind: message`` (resource errors, which are JSON-RPC errors)."""
-    kind, message = kind_and_message(exc)
-    return f"{kind}: {message}"
-
-
 def error_result(kind: str, message: str) -> CallToolResult:
     """A refused or failed call: an MCP tool error (``isError: true``, MCP spec,
     "Error Handling" of tools) whose text is the JSON object
@@ -139,11 +119,6 @@ def error_result(kind: str, message: str) -> CallToolResult:
     parses every result as JSON reads ``status: error``."""
     text = json.dumps(error_body(kind, message))
     return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-
-
-def error_body(kind: str, message: str) -> dict[str, str]:
-    """``{"status": "error", "error": kind, "message": message}``: every refusal's shape."""
-    return {"status": "error", "error": kind, "message": message}
 
 
 class ToolContext:
@@ -177,7 +152,7 @@ class ToolContext:
         """The tool answer for an archive: a single-use link to ``/downloads/{ticket}``
         over HTTP, so the archive crosses the wire once, streamed; the archive's bytes
         in base64 for a local client, which has no link to follow (see
-        :func:`interfaces.mcp.shapes.archive`)."""
+        :func:`interfaces.edge.shapes.archive`)."""
         if self._download_base is not None:
             return archive(download, url=f"{self._download_base}/downloads/{download.ticket}")
         return archive(download, data=await self.services.downloads.read(download.ticket))
@@ -255,10 +230,10 @@ class ToolContext:
                 except (DomainError, StoreError) as exc:
                     outcome = type(exc).__name__
                     log.info("resource_refused", resource=name, error=outcome, message=str(exc)[:300])
-                    raise ResourceError(_message(exc)) from None
+                    raise ResourceError(message_of(exc)) from None
                 except (ValueError, TypeError):
                     outcome = "InvalidInput"
-                    raise ResourceError(_message(InvalidInput("invalid parameters"))) from None
+                    raise ResourceError(message_of(InvalidInput("invalid parameters"))) from None
                 finally:
                     self.metrics.observe_tool(name, outcome, time.perf_counter() - started)
 
@@ -281,7 +256,7 @@ class ToolContext:
                 except (DomainError, StoreError) as exc:
                     outcome = type(exc).__name__
                     log.info("prompt_refused", prompt=name, error=outcome, message=str(exc)[:300])
-                    raise MCPError(INVALID_PARAMS, _message(exc)) from None
+                    raise MCPError(INVALID_PARAMS, message_of(exc)) from None
                 finally:
                     _CURRENT_TOOL.reset(marker)
                     self.metrics.observe_tool(f"prompt:{name}", outcome, time.perf_counter() - started)

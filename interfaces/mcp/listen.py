@@ -30,7 +30,8 @@ from mcp_types import Resource as MCPResource
 
 from application.watch import SpaceChange
 from domain import AuthenticationFailed, DomainError, Identity, InvalidInput, Permission, SpaceId
-from interfaces.mcp.context import ToolContext, kind_and_message
+from interfaces.edge.errors import kind_and_message
+from interfaces.mcp.context import ToolContext
 
 __all__ = ["LISTED_SPACES", "ListenWatch", "live_resources", "space_resources"]
 

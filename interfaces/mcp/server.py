@@ -23,7 +23,8 @@ from pydantic import AnyHttpUrl
 from application.services import Services
 from application.store import StoreError
 from domain import DomainError, Permission
-from interfaces.mcp.context import ToolContext, error_result, kind_and_message
+from interfaces.edge.errors import kind_and_message
+from interfaces.mcp.context import ToolContext, error_result
 from interfaces.mcp.listen import ListenWatch, live_resources, space_resources
 from interfaces.mcp.permissions import TOOL_PERMISSIONS
 from interfaces.mcp.tools_admin import admin_tools, backup_tools

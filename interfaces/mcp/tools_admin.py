@@ -8,8 +8,8 @@ import attrs
 from mcp.server.mcpserver import MCPServer
 
 from domain import InvalidInput
+from interfaces.edge.shapes import backup_dict, csv, highest_permission, split_backup_id, token_dict
 from interfaces.mcp.context import ToolContext, audit_fact
-from interfaces.mcp.shapes import backup_dict, csv, highest_permission, split_backup_id, token_dict
 
 __all__ = ["admin_tools", "backup_tools"]
 

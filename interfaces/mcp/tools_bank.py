@@ -6,8 +6,8 @@ from typing import Any, Final
 
 from mcp.server.mcpserver import MCPServer
 
+from interfaces.edge.shapes import csv, job_dict
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import csv, job_dict
 
 __all__ = ["bank_tools"]
 

@@ -10,8 +10,8 @@ from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
 from domain import AlreadyExists, InvalidInput, Permission, SpaceRules
 from domain.work import ITEM_CATEGORIES
+from interfaces.edge.shapes import csv, hit_dict, meta_dict, note_dict
 from interfaces.mcp.context import ToolContext
-from interfaces.mcp.shapes import csv, hit_dict, meta_dict, note_dict
 
 __all__ = ["live_tools", "space_tools", "system_tools"]
 

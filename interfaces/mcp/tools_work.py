@@ -7,8 +7,8 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 
 from domain.work import CLAIM_TTL_DEFAULT, WorkItem
+from interfaces.edge.shapes import activity_dict, claim_dict, item_dict
 from interfaces.mcp.context import ToolContext
-from interfaces.work_shapes import activity_dict, claim_dict, item_dict
 
 __all__ = ["work_tools"]
 

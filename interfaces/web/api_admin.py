@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from domain import Identity, InvalidInput
-from interfaces.mcp.shapes import backup_dict, job_dict, meta_dict, split_backup_id, token_dict
+from interfaces.edge.shapes import backup_dict, job_dict, meta_dict, split_backup_id, token_dict
 from interfaces.web.common import WebContext, json_body
 
 __all__ = ["admin_routes"]

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from domain import Identity, InvalidInput, Permission
 from domain.consolidation.batching import estimate_tokens, tokens_for_bytes
-from interfaces.mcp.shapes import hit_dict, meta_dict, note_dict
+from interfaces.edge.shapes import hit_dict, meta_dict, note_dict
 from interfaces.web.common import WebContext
 from interfaces.web.render import render_markdown
 

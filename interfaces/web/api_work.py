@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from domain import Identity, InvalidInput
+from interfaces.edge.shapes import activity_dict, item_dict
 from interfaces.web.common import WebContext
-from interfaces.work_shapes import activity_dict, item_dict
 
 __all__ = ["work_routes"]
 

@@ -35,7 +35,7 @@ from domain import (
     hash_secret,
 )
 from interfaces.bearer import VERIFIED
-from interfaces.mcp.context import error_body, kind_and_message
+from interfaces.edge.errors import error_body, kind_and_message
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 

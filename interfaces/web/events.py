@@ -30,7 +30,7 @@ from application.changefeed import Subscription
 from application.store import StoreError
 from domain import AuthenticationFailed, Identity, LimitExceeded, Permission, PermissionDenied, SpaceId
 from interfaces.bearer import VERIFIED
-from interfaces.mcp.shapes import note_dict
+from interfaces.edge.shapes import note_dict
 from interfaces.web.common import WebContext
 
 __all__ = ["STREAMS_PER_TOKEN", "event_routes"]

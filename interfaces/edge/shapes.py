@@ -1,5 +1,6 @@
-"""What the MCP tools answer: JSON-ready dicts of domain objects, and the parsing of the
-loose parameter forms the public live-memory contract accepts."""
+"""What every edge answers (MCP tools, the CLI's ``--json``, the web API): JSON-ready
+dicts of domain objects, one shape each, and the parsing of the loose parameter forms the
+public live-memory contract accepts."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ from application.consolidation import JobRecord
 from application.ports import BackupInfo
 from application.search import SearchHit
 from application.services.downloads import Download
+from application.work.listing import ItemView
+from application.work.presence import AgentActivity
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
+from domain.work import Claim
 
 __all__ = [
+    "activity_dict",
     "archive",
+    "claim_dict",
+    "item_dict",
     "backup_dict",
     "csv",
     "highest_permission",
@@ -156,3 +163,49 @@ def archive(download: Download, *, url: str | None = None, data: bytes | None = 
     if url is not None:
         return {**answer, "download_url": url, "expires_at": download.expires_at.isoformat()}
     return {**answer, "archive_base64": base64.b64encode(data or b"").decode()}
+
+
+def item_dict(view: ItemView, now: datetime) -> dict[str, Any]:
+    """A work item: its id, category, author, title, state (open, claimed, done,
+    answered, dropped), its claim and how it was settled."""
+    item, claim = view.item, view.claim
+    return {
+        "item_id": item.item_id,
+        "category": item.category.value,
+        "agent": item.agent.value,
+        "title": item.title,
+        "state": view.state,
+        "created_at": item.created_at.isoformat(),
+        "age_seconds": int((now - item.created_at).total_seconds()),
+        "claimed_by": claim.holder.value if claim is not None else None,
+        "claimed_until": claim.until.isoformat() if claim is not None else None,
+        "settled_by": item.settled_by.value if item.settled_by is not None else None,
+        "settled_at": item.settled_at.isoformat() if item.settled_at is not None else None,
+        "outcome": item.outcome,
+        "settled_note": item.settled_note or None,
+    }
+
+
+def claim_dict(claim: Claim) -> dict[str, Any]:
+    """A claim: resource, holder, since, until, released, and the item it is on."""
+    return {
+        "resource": claim.resource,
+        "holder": claim.holder.value,
+        "since": claim.since.isoformat(),
+        "until": claim.until.isoformat(),
+        "released": claim.released,
+        "item_id": claim.item_id,
+    }
+
+
+def activity_dict(activity: AgentActivity) -> dict[str, Any]:
+    """An agent's presence in a space."""
+    return {
+        "agent": activity.agent.value,
+        "active": activity.active,
+        "last_activity_at": activity.last_activity_at.isoformat(),
+        "last_note_at": activity.last_note_at.isoformat() if activity.last_note_at else None,
+        "last_note_category": activity.last_note_category.value if activity.last_note_category else None,
+        "items": list(activity.items),
+        "resources": list(activity.resources),
+    }

@@ -1,0 +1,1 @@
+"""What the edges share: result shapes and the error mapping (MCP, web API, CLI)."""
