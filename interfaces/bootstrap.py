@@ -258,7 +258,7 @@ def build_services(
             health_timeout=tuning.health_timeout,
             tokens_probe=tokens.all,
         ),
-        consolidation=jobs,
+        jobs=jobs,
         imports=ImportService(spaces, notes, bank, clock),
         search=search,
         audit=audit,

@@ -258,16 +258,16 @@ def consolidate(space_id: str, agent: str, token: str | None, as_json: bool) -> 
     """Consolidate a space's live notes into its memory bank now, and print the report."""
 
     async def work(s: Services, me: Identity) -> JobRecord:
-        job = await s.consolidation.submit(me, space_id, agent)
-        await s.consolidation.drain()
-        job = await s.consolidation.status(me, job.job_id)
+        job = await s.jobs.submit(me, space_id, agent)
+        await s.jobs.drain()
+        job = await s.jobs.status(me, job.job_id)
         if job.state.value in ("queued", "running"):  # joined a job another server runs
             click.echo(f"waiting for job {job.job_id}, run by {job.runner or 'another server'}", err=True)
         while job.state.value in ("queued", "running"):
             await asyncio.sleep(1.0)
-            await s.consolidation.submit(me, space_id, agent)  # takes it over if its runner died
-            await s.consolidation.drain()
-            job = await s.consolidation.status(me, job.job_id)
+            await s.jobs.submit(me, space_id, agent)  # takes it over if its runner died
+            await s.jobs.drain()
+            job = await s.jobs.status(me, job.job_id)
         return job
 
     job = _run(work, token)

@@ -32,7 +32,7 @@ def bank_list(space_id: str, token: str | None, as_json: bool) -> None:
 @json_option
 def bank_compact(space_id: str, token: str | None, as_json: bool) -> None:
     """Apply the bank's token budgets now, archiving what passes them (manage)."""
-    report = run_as(lambda s, me: s.consolidation.compact(me, space_id), token)
+    report = run_as(lambda s, me: s.jobs.compact(me, space_id), token)
     emit(
         as_json,
         report,

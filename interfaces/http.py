@@ -117,7 +117,7 @@ def build_http_app(
     """The whole HTTP app. Its lifespan runs the streamable HTTP session manager; when
     ``stopping`` is set, open event streams end (see :class:`StreamsStop`)."""
     metrics = metrics or Metrics()
-    services.consolidation.observe(metrics.observe_job)
+    services.jobs.observe(metrics.observe_job)
     limiter = ToolRateLimiter(dict(options.rate_limits))
     mcp = build_mcp_server(
         services,

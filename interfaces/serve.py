@@ -121,7 +121,7 @@ async def _resume_abandoned_jobs(services: Services, period_base: float, stop: a
     resume consolidation jobs whose server died (their heartbeat stopped)."""
     while not stop.is_set():
         try:
-            resumed = await services.consolidation.resume_abandoned()
+            resumed = await services.jobs.resume_abandoned()
             if resumed:
                 log.warning("resumed_jobs", count=resumed)
         except StoreError as exc:  # the store is down: said in one line, tried again later
@@ -130,7 +130,7 @@ async def _resume_abandoned_jobs(services: Services, period_base: float, stop: a
             log.exception("resume_failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=max(1.0, min(HEARTBEAT_SECONDS, period_base / 4)))
-    await services.consolidation.drain()
+    await services.jobs.drain()
 
 
 async def run_stdio(settings: bootstrap.Settings) -> None:

@@ -32,8 +32,8 @@ async def _demo_space() -> Services:
     admin = await services.auth.authenticate(KEY)
     await services.spaces.create(admin, SPACE, "MCP Python SDK", RULES_FILE.read_text(encoding="utf-8"))
     await services.imports.import_notes(admin, SPACE, NOTES_FILE.read_text(encoding="utf-8"))
-    await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
     return services
 
 

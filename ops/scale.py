@@ -127,9 +127,9 @@ async def scale_run(
         imported.extend(batch)
         runs = 0
         while (await services.notes.read(admin, SPACE, limit=1)).total_matching:
-            job = await services.consolidation.submit(admin, SPACE)
-            await services.consolidation.drain()
-            done = await services.consolidation.status(admin, job.job_id)
+            job = await services.jobs.submit(admin, SPACE)
+            await services.jobs.drain()
+            done = await services.jobs.status(admin, job.job_id)
             if done.state.value != "succeeded":
                 raise RuntimeError(f"consolidation failed: {done.error}")
             runs += 1

@@ -91,8 +91,8 @@ async def deploy() -> Deployment:
         SpaceId(SPACE), BankFile(BankFileName("progress.md"), "# Progress\n\n- storage works\n")
     )
     backup = await services.backups.create(admin, SPACE)
-    job = await services.consolidation.submit(admin, SPACE, agent="nobody")  # consumes nothing
-    await services.consolidation.drain()
+    job = await services.jobs.submit(admin, SPACE, agent="nobody")  # consumes nothing
+    await services.jobs.drain()
     # a work item of the write agent whose note was consolidated: a record, no live note
     item = WorkItem(
         SpaceId(SPACE),

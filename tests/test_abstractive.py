@@ -56,9 +56,9 @@ async def _run(
     admin = await seed(services, clock)
     for name, content in (seed_bank or {}).items():
         await StoreBankRepository(services.store).put(SpaceId(SPACE), BankFile(BankFileName(name), content))
-    job = await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
-    done = await services.consolidation.status(admin, job.job_id)
+    job = await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
+    done = await services.jobs.status(admin, job.job_id)
     bank = {f.name.value: f.content for f in await services.bank.read_all(admin, SPACE)}
     live = (await services.notes.read(admin, SPACE, limit=200)).total_matching
     return done, bank, live
@@ -281,7 +281,7 @@ async def test_a_plan_that_overflows_a_budget_is_cut_to_it_and_the_overflow_arch
     )
     async with scripted_llm([Answer(overflowing)]) as (base, llm):
         plain = _services(base)
-        model_planner = plain.consolidation._service._planner
+        model_planner = plain.jobs.service._planner
         services = services_over(plain.store, FakeClock(), model_planner, bank_budget_tokens=900)  # type: ignore[arg-type]
         done, bank, live = await _run(services)
     assert done.state.value == "succeeded", done.error

@@ -22,7 +22,7 @@ async def test_changes_and_refusals_are_recorded_and_only_admins_read_them() -> 
             await admin.call_tool("admin_create_token", {"name": "audited", "permissions": "read"})
         )
         job = payload(await admin.call_tool("bank_consolidate", {"space_id": SPACE}))
-    await d.services.consolidation.drain()
+    await d.services.jobs.drain()
     async with connect(d.services, d.tokens["read"]) as reader:
         refused = await reader.call_tool("space_delete", {"space_id": SPACE, "confirm": True})
         not_admin = await reader.call_tool("admin_audit_log", {})

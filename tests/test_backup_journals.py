@@ -54,7 +54,7 @@ async def test_a_restored_prepared_journal_acts_on_the_copy_only() -> None:
     clock, store = FakeClock(), MemoryObjectStore()
     services = services_over(store, clock)
     await seed(services, clock)
-    await services.consolidation._service.consolidate(ALPHA, "first")
+    await services.jobs.service.consolidate(ALPHA, "first")
     original = await _decisions(store, ALPHA)
     # a backup taken (by an older server) while a crashed batch was still prepared
     await StoreJournalRepository(store).prepare(
@@ -69,7 +69,7 @@ async def test_a_restored_prepared_journal_acts_on_the_copy_only() -> None:
     ]
     assert journal.space_id == COPY
     assert journal.consumed[0].key.startswith("copy/live/")
-    await services.consolidation._service.consolidate(COPY, "copy-run")
+    await services.jobs.service.consolidate(COPY, "copy-run")
     assert await _decisions(store, ALPHA) == original
     assert "written by the crashed batch" in await _decisions(store, COPY)
 
@@ -78,13 +78,13 @@ async def test_roll_forward_refuses_a_journal_that_names_another_space() -> None
     clock, store = FakeClock(), MemoryObjectStore()
     services = services_over(store, clock)
     await seed(services, clock)
-    await services.consolidation._service.consolidate(ALPHA, "first")
+    await services.jobs.service.consolidate(ALPHA, "first")
     original = await _decisions(store, ALPHA)
     admin = await services.auth.authenticate(KEY)
     await services.spaces.create(admin, COPY.value, "", "")
     foreign = _pending(ALPHA, "# decisions\n\nforeign\n")
     await store.put(f"{COPY}/_consolidations/{foreign.run_id}.json", codecs.encode_json(foreign))
-    recovered = await services.consolidation._service.roll_forward(COPY)
+    recovered = await services.jobs.service.roll_forward(COPY)
     assert recovered == 0
     assert await _decisions(store, ALPHA) == original
 
@@ -118,5 +118,5 @@ async def test_a_journal_naming_another_spaces_note_never_deletes_it() -> None:
     consumed = crafted.consumed[0]
     crafted = attrs.evolve(crafted, consumed=(attrs.evolve(consumed, key=victim),))
     await StoreJournalRepository(store).prepare(crafted)
-    assert await services.consolidation._service.roll_forward(COPY) == 1
+    assert await services.jobs.service.roll_forward(COPY) == 1
     assert victim in store._objects  # the other space's note is untouched

@@ -27,9 +27,9 @@ async def _hot_tokens(services: Services) -> int:
 
 async def _consolidate(services: Services) -> dict[str, object]:
     admin = await services.auth.authenticate(KEY)
-    job = await services.consolidation.submit(admin, SPACE.value)
-    await services.consolidation.drain()
-    done = await services.consolidation.status(admin, job.job_id)
+    job = await services.jobs.submit(admin, SPACE.value)
+    await services.jobs.drain()
+    done = await services.jobs.status(admin, job.job_id)
     assert done.state.value == "succeeded", done.error
     assert done.report is not None
     return done.report
@@ -73,7 +73,7 @@ async def test_compaction_applies_a_smaller_budget_through_a_journal_and_is_idem
     await _consolidate(services)
     assert await _hot_tokens(services) > 1500
     smaller = services_over(store, clock, bank_budget_tokens=1500)
-    report = await smaller.consolidation.compact(admin, "proj")
+    report = await smaller.jobs.compact(admin, "proj")
     assert report["batches"] == 1
     assert report["notes_consumed"] == 0
     assert await _hot_tokens(smaller) <= 1500
@@ -82,7 +82,7 @@ async def test_compaction_applies_a_smaller_budget_through_a_journal_and_is_idem
     ]
     assert compaction.state is JournalState.COMMITTED
     assert compaction.consumed == ()
-    assert (await smaller.consolidation.compact(admin, "proj"))["batches"] == 0
+    assert (await smaller.jobs.compact(admin, "proj"))["batches"] == 0
 
 
 async def test_space_create_refuses_rules_whose_tables_name_an_undeclared_file_and_writes_nothing() -> None:

@@ -63,9 +63,9 @@ async def _run(planner: SlowBatches, seconds: float) -> tuple[Services, Any, Rec
         settings=Settings(consolidation_timeout=seconds),
     )
     admin = await seed(services, clock)
-    job = await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
-    return services, await services.consolidation.status(admin, job.job_id), store
+    job = await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
+    return services, await services.jobs.status(admin, job.job_id), store
 
 
 async def test_a_job_longer_than_the_timeout_finishes_when_each_batch_is_within_it() -> None:

@@ -44,11 +44,11 @@ async def test_job_calls_read_only_the_records_they_answer_with() -> None:
         at = clock.now() - timedelta(hours=n + 1)
         await repository.put(JobRecord(f"old{n:05d}", space, "agent", None, JobState.SUCCEEDED, at, at, 1))
     store.gets.clear()
-    job = await services.consolidation.submit(admin, "proj")
+    job = await services.jobs.submit(admin, "proj")
     submitted = store.gets["job"]
-    await services.consolidation.drain()
+    await services.jobs.drain()
     store.gets.clear()
-    newest = await services.consolidation.jobs(admin, "proj", limit=1)
+    newest = await services.jobs.jobs(admin, "proj", limit=1)
     assert [j.job_id for j in newest] == [job.job_id]
     assert store.gets["job"] == 1
     assert submitted <= 2  # the unfinished ones only: none but its own
@@ -62,7 +62,7 @@ async def test_history_and_backups_read_only_the_journals_they_need() -> None:
     clock, store = FakeClock(), _CountingStore()
     services = services_over(store, clock)
     admin = await seed(services, clock)
-    await services.consolidation._service.consolidate(SpaceId("proj"), "first")
+    await services.jobs.service.consolidate(SpaceId("proj"), "first")
     journals = StoreJournalRepository(store)
     base = _pending(SpaceId("proj"), "# decisions\n")
     for n in range(200):  # old committed runs
@@ -71,11 +71,11 @@ async def test_history_and_backups_read_only_the_journals_they_need() -> None:
         await journals.mark_committed(attrs.evolve(old, state=JournalState.COMMITTED))
     await services.backups.create(admin, "proj")  # a process reads every journal once
     store.gets.clear()
-    latest = await services.consolidation.history(admin, "proj", limit=1)
+    latest = await services.jobs.history(admin, "proj", limit=1)
     assert [r["job_id"] for r in latest] == ["first"]
     assert store.gets["journal"] == 1
     store.gets.clear()
-    assert await services.consolidation._service.roll_forward(SpaceId("proj")) == 0
+    assert await services.jobs.service.roll_forward(SpaceId("proj")) == 0
     assert store.gets["journal"] == 0  # only the prepared journals are read: none
 
 
@@ -93,5 +93,5 @@ async def test_journals_older_than_the_retention_are_pruned_but_never_a_prepared
     await journals.prepare(stuck)
     assert await prune_journals(journals, SpaceId("proj"), "20260101T000000000000Z") == 5
     assert await journals.run_ids(SpaceId("proj")) == [stuck.run_id]
-    await services.consolidation._service.consolidate(SpaceId("proj"), "now")  # prunes once a day
+    await services.jobs.service.consolidate(SpaceId("proj"), "now")  # prunes once a day
     assert stuck.run_id not in await journals.run_ids(SpaceId("proj"))  # rolled forward, then old

@@ -38,8 +38,8 @@ async def test_a_note_written_through_another_replica_reaches_the_feed() -> None
         assert [n.note_id for n in event.notes] == [written.note_id]
         assert event.consumed == 0
 
-        await one.consolidation.submit(admin, SPACE)
-        await one.consolidation.drain()
+        await one.jobs.submit(admin, SPACE)
+        await one.jobs.drain()
         event = await watch.next(2.0)
         assert event is not None
         assert (event.notes, event.consumed) == ((), 2)

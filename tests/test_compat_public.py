@@ -90,7 +90,7 @@ async def test_another_agents_notes_are_consolidated_and_the_job_reports_complet
         )
         assert note["filename"].endswith(f"_write-agent_decision_{note['note_id']}.md")
         job = await call(lead, "bank_consolidate", {"space_id": SPACE, "agent": "write-agent"})
-        await d.services.consolidation.drain()
+        await d.services.jobs.drain()
         status = await call(writer, "bank_consolidation_status", {"job_id": job["job_id"]})
         left = await call(writer, "live_read", {"space_id": SPACE, "agent": "write-agent"})
     assert status["status"] == "completed"

@@ -43,9 +43,9 @@ async def test_extractive_run_files_every_note_and_consumes_it() -> None:
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
-    job = await services.consolidation.submit(admin, SPACE.value)
-    await services.consolidation.drain()
-    done = await services.consolidation.status(admin, job.job_id)
+    job = await services.jobs.submit(admin, SPACE.value)
+    await services.jobs.drain()
+    done = await services.jobs.status(admin, job.job_id)
     assert done.state.value == "succeeded", done.error
     assert done.report is not None
     assert done.report["notes_consumed"] == 10
@@ -69,7 +69,7 @@ async def test_extractive_run_files_every_note_and_consumes_it() -> None:
     )
     assert "- archive/progress/2026.md: 6 entries" in bank["progress.md"]
     assert await _live_ids(services) == set()
-    history = await services.consolidation.history(admin, SPACE.value)
+    history = await services.jobs.history(admin, SPACE.value)
     assert sum(run["notes_consumed"] for run in history) == 10
     meta = await services.spaces.overview(admin, SPACE.value)
     assert meta.meta.consolidations == 1
@@ -80,8 +80,8 @@ async def test_each_note_lands_in_full_in_exactly_one_archive_file_and_in_the_ho
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
-    await services.consolidation.submit(admin, SPACE.value)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE.value)
+    await services.jobs.drain()
     bank = await _bank(services)
     archive = {f.name.value: f.content for f in await StoreBankRepository(services.store).get_archive(SPACE)}
     assert not any(name.startswith("archive/") for name in bank)  # bank_read_all: the hot bank only
@@ -97,8 +97,8 @@ async def test_a_writer_consolidates_only_its_own_notes() -> None:
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
     alice = Identity(AgentName("alice"), Permission.WRITE, (SPACE.value,))  # seed made her token
-    await services.consolidation.submit(alice, SPACE.value)
-    await services.consolidation.drain()
+    await services.jobs.submit(alice, SPACE.value)
+    await services.jobs.drain()
     page = await services.notes.read(admin, SPACE.value, limit=50)
     assert {n.agent.value for n in page.notes} == {"bob", "carol"}
     assert page.total_matching == 6
@@ -115,8 +115,8 @@ async def test_notes_written_during_a_run_are_left_alone() -> None:
             return await super().plan(request)
 
     racing = services_over(services.store, clock, WritesMidRun())
-    await racing.consolidation.submit(admin, SPACE.value)
-    await racing.consolidation.drain()
+    await racing.jobs.submit(admin, SPACE.value)
+    await racing.jobs.drain()
     page = await services.notes.read(admin, SPACE.value)
     assert [n.content for n in page.notes] == ["written while consolidating"]
     assert "written while consolidating" not in "".join((await _bank(services)).values())
@@ -131,7 +131,7 @@ async def test_concurrent_runs_on_one_space_one_runs_and_no_note_is_consumed_twi
 
     async def run(s: Services, job: str) -> Any:
         try:
-            return await s.consolidation._service.consolidate(SPACE, job)
+            return await s.jobs.service.consolidate(SPACE, job)
         except Conflict as exc:
             return exc
 
@@ -161,7 +161,7 @@ async def _scenario(store: ObjectStore, clock: FakeClock, archives: bool) -> Ser
 async def _clean_state(archives: bool) -> tuple[dict[str, str], dict[str, str]]:
     clock = FakeClock()
     services = await _scenario(MemoryObjectStore(), clock, archives)
-    await services.consolidation._service.consolidate(SPACE, "baseline")
+    await services.jobs.service.consolidate(SPACE, "baseline")
     return await _bank(services), await _archive(services)
 
 
@@ -176,7 +176,7 @@ async def _count_calls(archives: bool) -> int:
     counting = FaultyStore(MemoryObjectStore())
     services = await _scenario(counting, clock, archives)
     before = counting.calls
-    await services.consolidation._service.consolidate(SPACE, "count")
+    await services.jobs.service.consolidate(SPACE, "count")
     return counting.calls - before
 
 
@@ -196,10 +196,10 @@ async def test_a_fault_at_every_store_call_loses_no_note_and_recovers_the_same_b
         original = await _live_ids(services)
         faulty.calls, faulty.fail_at = 0, k
         with pytest.raises((StoreError, ConsolidationFailed)):
-            await services.consolidation._service.consolidate(SPACE, f"faulty-{k}")
+            await services.jobs.service.consolidate(SPACE, f"faulty-{k}")
         faulty.fail_at = None
         clock.advance(3600)  # any lease the failed run kept has expired
-        await services.consolidation._service.consolidate(SPACE, f"recovery-{k}")
+        await services.jobs.service.consolidate(SPACE, f"recovery-{k}")
         journals = await StoreJournalRepository(faulty.inner).list(SPACE)
         assert all(j.state is JournalState.COMMITTED for j in journals), k
         consumed = [c.note_id for j in journals for c in j.consumed]
@@ -260,9 +260,9 @@ async def test_consolidating_a_missing_space_or_another_agents_notes_is_refused(
     from domain import NotFound, PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        await services.consolidation.submit(writer, SPACE.value, agent="alice")
+        await services.jobs.submit(writer, SPACE.value, agent="alice")
     with pytest.raises(NotFound):
-        await services.consolidation.submit(admin, "nope")
+        await services.jobs.submit(admin, "nope")
     assert AgentName("alice")  # the scope name itself is valid
     assert BankFileName("decisions.md")
 
@@ -272,10 +272,10 @@ async def test_a_finished_run_releases_its_lease_so_the_next_runs_at_once() -> N
     store = MemoryObjectStore()
     services = services_over(store, clock, SmallBatches())
     admin = await seed(services, clock)
-    await services.consolidation._service.consolidate(SPACE, "first")
+    await services.jobs.service.consolidate(SPACE, "first")
     assert "proj/_lease.json" not in store._objects
     await services.notes.write(admin, SPACE.value, "todo", "one more")
-    report = await services.consolidation._service.consolidate(SPACE, "second")
+    report = await services.jobs.service.consolidate(SPACE, "second")
     assert report.notes_consumed == 1
 
 
@@ -352,7 +352,7 @@ async def test_a_multi_batch_run_counts_once_and_its_synthesis_describes_the_who
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock, SmallBatches())  # 4 notes a batch
     admin = await seed(services, clock)
-    report = await services.consolidation._service.consolidate(SPACE, "multi")
+    report = await services.jobs.service.consolidate(SPACE, "multi")
     assert report.batches == 3
     overview = await services.spaces.overview(admin, SPACE.value)
     assert overview.meta.consolidations == 1

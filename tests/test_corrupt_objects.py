@@ -36,12 +36,12 @@ async def test_a_corrupt_job_record_does_not_stop_the_resumption_of_others() -> 
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
-    job = await services.consolidation.submit(admin, "proj")
-    await services.consolidation.drain()
+    job = await services.jobs.submit(admin, "proj")
+    await services.jobs.drain()
     await services.store.put(f"{JOBS_PREFIX}broken.json", b"\\x00 not a job")
     await StoreJobRepository(services.store).put(attrs.evolve(job, job_id="0" * 16, state=JobState.RUNNING))
     clock.advance(3600)
-    assert await services.consolidation.resume_abandoned() == 1
+    assert await services.jobs.resume_abandoned() == 1
 
 
 async def test_a_corrupt_lease_is_taken_over_instead_of_blocking_the_space() -> None:
@@ -49,7 +49,7 @@ async def test_a_corrupt_lease_is_taken_over_instead_of_blocking_the_space() -> 
     services = services_over(MemoryObjectStore(), clock)
     await seed(services, clock)
     await services.store.put("proj/_lease.json", b"garbage")
-    report = await services.consolidation._service.consolidate(SpaceId("proj"), "after-corruption")
+    report = await services.jobs.service.consolidate(SpaceId("proj"), "after-corruption")
     assert report.notes_consumed == 10
 
 
@@ -88,8 +88,8 @@ async def _space_with_history(deployment_notes: int = 3) -> tuple[Deployment, Id
     admin = await deployment.services.auth.authenticate(BOOTSTRAP_KEY)
     for i in range(deployment_notes):
         await deployment.services.notes.write(admin, SPACE, "decision", f"note {i} about s3")
-    await deployment.services.consolidation.submit(admin, SPACE)
-    await deployment.services.consolidation.drain()
+    await deployment.services.jobs.submit(admin, SPACE)
+    await deployment.services.jobs.drain()
     return deployment, admin
 
 
@@ -117,9 +117,9 @@ async def test_a_corrupt_journal_is_skipped_and_the_space_still_works() -> None:
         for tool, args in _EVERY_READ:
             result = await client.call_tool(tool, args)
             assert not error_text(result), f"{tool}: {error_text(result)}"
-    job = await deployment.services.consolidation.submit(admin, SPACE)
-    await deployment.services.consolidation.drain()
-    done = await deployment.services.consolidation.status(admin, job.job_id)
+    job = await deployment.services.jobs.submit(admin, SPACE)
+    await deployment.services.jobs.drain()
+    done = await deployment.services.jobs.status(admin, job.job_id)
     assert done.state is JobState.SUCCEEDED, done.error
     async with connect(deployment.services, BOOTSTRAP_KEY) as client:
         left = payload(await client.call_tool("live_read", {"space_id": SPACE}))
@@ -138,9 +138,9 @@ async def test_a_corrupt_note_is_skipped_reported_and_kept_while_the_others_are_
             assert not error_text(result), f"{tool}: {error_text(result)}"
         listed = payload(await client.call_tool("live_read", {"space_id": SPACE}))
     assert len(listed["notes"]) == 2  # the two fresh notes that can be read
-    job = await deployment.services.consolidation.submit(admin, SPACE)
-    await deployment.services.consolidation.drain()
-    done = await deployment.services.consolidation.status(admin, job.job_id)
+    job = await deployment.services.jobs.submit(admin, SPACE)
+    await deployment.services.jobs.drain()
+    done = await deployment.services.jobs.status(admin, job.job_id)
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.report is not None
     assert done.report["notes_consumed"] == 2

@@ -35,9 +35,9 @@ async def test_the_dataset_gives_a_bounded_current_bank_and_a_complete_archive(t
         await services.notes.write(writers[row["agent_name"]], SPACE, row["category"], row["content"])
     assert (await services.notes.read(admin, SPACE)).total_matching == 600
 
-    job = await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
-    done = await services.consolidation.status(admin, job.job_id)
+    job = await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
+    done = await services.jobs.status(admin, job.job_id)
     assert done.state.value == "succeeded", done.error
     assert done.report is not None
     assert done.report["notes_consumed"] == 600

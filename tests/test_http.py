@@ -151,14 +151,14 @@ async def test_a_failed_consolidation_is_logged_with_its_job_and_counted_by_outc
     deployment = await deploy()
     services = deployment.services
     admin = await services.auth.authenticate(BOOTSTRAP_KEY)
-    now = services.consolidation._clock.now()
+    now = services.jobs._clock.now()
     await StoreLeaseRepository(services.store).acquire(
         SpaceId(SPACE), "someone-else", now.replace(year=2999), now
     )
     async with running_server(services) as base:
         with capture_logs() as logs:
-            job = await services.consolidation.submit(admin, SPACE)
-            await services.consolidation.drain()
+            job = await services.jobs.submit(admin, SPACE)
+            await services.jobs.drain()
         async with httpx2.AsyncClient() as http:
             metrics = await http.get(f"{base}/metrics")
     [failed] = [e for e in logs if e["event"] == "consolidation_failed"]

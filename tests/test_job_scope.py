@@ -28,16 +28,14 @@ async def test_requests_of_different_scope_get_their_own_jobs_and_every_note_is_
     me = {name: await services.auth.authenticate(t.secret) for name, t in tokens.items()}
     for name in ("bob", "carol"):  # a note each under the new identities
         await services.notes.write(me[name], "proj", "progress", f"{name} finished a task")
-    bobs = await services.consolidation.submit(me["bob"], "proj")  # bob-2's own notes
-    carols = await services.consolidation.submit(me["carol"], "proj")  # carol-2's own notes
-    everything = await services.consolidation.submit(me["alice"], "proj")  # manage: all notes
-    again = await services.consolidation.submit(admin, "proj")  # all notes again: joins
-    await services.consolidation.drain()
+    bobs = await services.jobs.submit(me["bob"], "proj")  # bob-2's own notes
+    carols = await services.jobs.submit(me["carol"], "proj")  # carol-2's own notes
+    everything = await services.jobs.submit(me["alice"], "proj")  # manage: all notes
+    again = await services.jobs.submit(admin, "proj")  # all notes again: joins
+    await services.jobs.drain()
     assert len({bobs.job_id, carols.job_id, everything.job_id}) == 3
     assert again.job_id == everything.job_id
-    done = {
-        j.job_id: await services.consolidation.status(admin, j.job_id) for j in (bobs, carols, everything)
-    }
+    done = {j.job_id: await services.jobs.status(admin, j.job_id) for j in (bobs, carols, everything)}
     assert all(j.state.value == "succeeded" for j in done.values()), [j.error for j in done.values()]
     consumed = {i: (j.report or {}).get("notes_consumed") for i, j in done.items()}
     assert consumed[bobs.job_id] == 1
@@ -70,9 +68,9 @@ async def test_a_job_whose_runner_died_is_taken_over_by_the_next_request() -> No
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
     orphan = await _orphan(services, clock)
-    joined = await services.consolidation.submit(admin, "proj")
-    await services.consolidation.drain()
-    done = await services.consolidation.status(admin, orphan.job_id)
+    joined = await services.jobs.submit(admin, "proj")
+    await services.jobs.drain()
+    done = await services.jobs.status(admin, orphan.job_id)
     assert joined.job_id == orphan.job_id
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.attempts == 2
@@ -86,9 +84,9 @@ async def test_the_servers_check_takes_over_a_job_whose_heartbeat_stopped() -> N
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
     orphan = await _orphan(services, clock)
-    assert await services.consolidation.resume_abandoned() == 1
-    await services.consolidation.drain()
-    assert (await services.consolidation.status(admin, orphan.job_id)).state is JobState.SUCCEEDED
+    assert await services.jobs.resume_abandoned() == 1
+    await services.jobs.drain()
+    assert (await services.jobs.status(admin, orphan.job_id)).state is JobState.SUCCEEDED
 
 
 async def test_a_job_that_beats_is_not_taken_over() -> None:
@@ -97,7 +95,7 @@ async def test_a_job_that_beats_is_not_taken_over() -> None:
     await seed(services, clock)
     orphan = await _orphan(services, clock)
     await StoreJobRepository(services.store).put(attrs.evolve(orphan, updated_at=clock.now()))
-    assert await services.consolidation.resume_abandoned() == 0
+    assert await services.jobs.resume_abandoned() == 0
 
 
 async def test_a_jobs_status_shows_its_runner_and_age() -> None:

@@ -41,13 +41,13 @@ async def test_a_run_whose_lease_is_broken_stops_before_its_next_batch() -> None
     admin = await seed(services, clock)
     planner.interrupt = lambda: services.supervision.lease(admin, "proj", break_it=True)
     with pytest.raises(Conflict, match="taken over; this run stops"):
-        await services.consolidation._service.consolidate(SpaceId("proj"), "run-one")
+        await services.jobs.service.consolidate(SpaceId("proj"), "run-one")
     journals = await StoreJournalRepository(services.store).list(SpaceId("proj"))
     assert [(j.state, len(j.consumed)) for j in journals] == [(JournalState.COMMITTED, 4)]
     live = (await services.notes.read(admin, "proj", limit=100)).total_matching
     assert live == 6  # the second batch wrote nothing: its notes wait for the next run
     planner.interrupt = None
-    report = await services.consolidation._service.consolidate(SpaceId("proj"), "run-two")
+    report = await services.jobs.service.consolidate(SpaceId("proj"), "run-two")
     assert report.notes_consumed == 6
     journals = await StoreJournalRepository(services.store).list(SpaceId("proj"))
     consumed = [c.note_id for j in journals for c in j.consumed]
@@ -61,17 +61,17 @@ async def test_admin_break_lease_shows_then_breaks_a_dead_holders_lease() -> Non
     now = datetime.now(UTC)
     await leases.acquire(SpaceId(SPACE), "job-of-a-dead-server", now + timedelta(minutes=10), now)
     async with connect(deployment.services, BOOTSTRAP_KEY) as admin:
-        refused = await deployment.services.consolidation.submit(
+        refused = await deployment.services.jobs.submit(
             await deployment.services.auth.authenticate(BOOTSTRAP_KEY), SPACE
         )
-        await deployment.services.consolidation.drain()
+        await deployment.services.jobs.drain()
         blocked = payload(await admin.call_tool("bank_consolidation_status", {"job_id": refused.job_id}))
         shown = payload(await admin.call_tool("admin_break_lease", {"space_id": SPACE}))
         still = await leases.current(SpaceId(SPACE))
         broken = payload(await admin.call_tool("admin_break_lease", {"space_id": SPACE, "confirm": True}))
         free = payload(await admin.call_tool("admin_break_lease", {"space_id": SPACE}))
         job = payload(await admin.call_tool("bank_consolidate", {"space_id": SPACE}))
-        await deployment.services.consolidation.drain()
+        await deployment.services.jobs.drain()
         done = payload(await admin.call_tool("bank_consolidation_status", {"job_id": job["job_id"]}))
         audit = payload(await admin.call_tool("admin_audit_log", {"space_id": SPACE}))
     assert blocked["state"] == "failed"

@@ -83,8 +83,8 @@ async def test_a_listener_on_one_replica_hears_what_another_replica_wrote(tmp_pa
                 seen = await _until(sub, {live})
                 assert live in seen
                 admin = await two.auth.authenticate(BOOTSTRAP_KEY)
-                await two.consolidation.submit(admin, SPACE)
-                await two.consolidation.drain()
+                await two.jobs.submit(admin, SPACE)
+                await two.jobs.drain()
                 seen = await _until(sub, {progress, "list_changed"})
                 assert {progress, "list_changed"} <= seen
             text = (await reader.read_resource(live)).contents[0]

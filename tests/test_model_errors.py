@@ -21,16 +21,16 @@ LLAMA_OVERFLOW = {  # llama.cpp's server, -c 8192, a 9,269-token prompt
 
 
 def _model(services: object) -> OpenAICompatibleModel:
-    planner = services.consolidation._service._planner  # type: ignore[attr-defined]
+    planner = services.jobs.service._planner  # type: ignore[attr-defined]
     assert isinstance(planner, AbstractivePlanner)
     return planner._model  # type: ignore[return-value]
 
 
 async def _again(services: Services) -> JobRecord:
     admin = await services.auth.authenticate(KEY)
-    job = await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
-    return await services.consolidation.status(admin, job.job_id)
+    job = await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
+    return await services.jobs.status(admin, job.job_id)
 
 
 async def test_an_overflow_fails_with_the_servers_reason_learns_the_window_keeps_the_format() -> None:

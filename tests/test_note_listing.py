@@ -42,7 +42,7 @@ async def test_a_second_replica_consolidating_between_two_reads_leaves_the_first
     page = await first.notes.read(admin, "proj", limit=10)
     assert page.total_matching == 30
     assert [n.content for n in page.notes] == [f"note {i}" for i in range(29, 19, -1)]
-    await second.consolidation._service.consolidate(SpaceId("proj"), "other")  # deletes the 30 notes
+    await second.jobs.service.consolidate(SpaceId("proj"), "other")  # deletes the 30 notes
     for i in range(30, 33):
         await second.notes.write(admin, "proj", "todo", f"late {i}")
         clock.advance(1)

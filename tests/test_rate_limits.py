@@ -50,9 +50,9 @@ def test_families() -> None:
 async def test_a_second_consolidate_request_joins_the_queued_job() -> None:
     d = await deploy()
     admin = await d.services.auth.authenticate(BOOTSTRAP_KEY)
-    first = await d.services.consolidation.submit(admin, SPACE)
-    second = await d.services.consolidation.submit(admin, SPACE)
-    await d.services.consolidation.drain()
+    first = await d.services.jobs.submit(admin, SPACE)
+    second = await d.services.jobs.submit(admin, SPACE)
+    await d.services.jobs.drain()
     assert second.job_id == first.job_id
 
 
@@ -66,13 +66,13 @@ async def test_finished_job_records_expire_after_the_retention() -> None:
     clock = FakeClock()
     services = services_over(MemoryObjectStore(), clock)
     admin = await seed(services, clock)
-    old = await services.consolidation.submit(admin, "proj")
-    await services.consolidation.drain()
+    old = await services.jobs.submit(admin, "proj")
+    await services.jobs.drain()
     clock.advance(timedelta(days=8).total_seconds())
     await services.notes.write(admin, "proj", "todo", "one more")
-    recent = await services.consolidation.submit(admin, "proj")
-    await services.consolidation.drain()
-    await services.consolidation.resume_abandoned()
+    recent = await services.jobs.submit(admin, "proj")
+    await services.jobs.drain()
+    await services.jobs.resume_abandoned()
     jobs = StoreJobRepository(services.store)
     assert (await jobs.get(recent.job_id)).state.value == "succeeded"
     with pytest.raises(NotFound):

@@ -54,7 +54,7 @@ async def test_the_index_follows_notes_written_and_consolidated_through_another_
     await second.notes.write(admin, "proj", "decision", "Adopt SQLite FTS5 for ranked search")
     [live] = (await first.search.search(admin, "proj", "ranked search fts5")).hits
     assert (live.doc.kind.value, "**FTS5**" in live.snippet) == ("note", True)
-    await second.consolidation._service.consolidate(SpaceId("proj"), "run")
+    await second.jobs.service.consolidate(SpaceId("proj"), "run")
     hits = (await first.search.search(admin, "proj", "ranked search fts5", scope="archive")).hits
     assert [h.doc.ref.split("#")[1] for h in hits] == [live.doc.ref]
     assert hits[0].doc.agent == "bootstrap-admin"

@@ -44,7 +44,7 @@ async def test_rules_may_declare_at_most_64_files_and_64_consolidate() -> None:
         await services.spaces.create(admin, "many", "", rules(65))
     await services.spaces.create(admin, "many", "", rules(64))
     await services.notes.write(admin, "many", "decision", "One decision among many files.")
-    report = await services.consolidation._service.consolidate(SpaceId("many"), "job-many")
+    report = await services.jobs.service.consolidate(SpaceId("many"), "job-many")
     assert report.notes_consumed == 1
 
 
@@ -75,10 +75,10 @@ async def test_a_failed_commit_gives_the_lease_back_at_once() -> None:
     await seed(services, clock)
     store.failing = True
     with pytest.raises(StoreUnavailable):
-        await services.consolidation._service.consolidate(SpaceId("proj"), "job-fails")
+        await services.jobs.service.consolidate(SpaceId("proj"), "job-fails")
     assert await StoreLeaseRepository(store).current(SpaceId("proj")) is None
     store.failing = False
-    report = await services.consolidation._service.consolidate(SpaceId("proj"), "job-next")
+    report = await services.jobs.service.consolidate(SpaceId("proj"), "job-next")
     assert report.recovered == 1  # the prepared journal, rolled forward
 
 
@@ -93,10 +93,10 @@ async def test_a_journal_that_can_never_commit_is_given_up_by_an_admin_and_no_no
     # Rules written before the check existed: notes.md both a file and a folder.
     await store.put("proj/_rules.md", (RULES + "\n## notes.md\nN.\n\n## notes.md/detail.md\nD.\n").encode())
     with pytest.raises(StoreError):  # the file system cannot hold notes.md and notes.md/
-        await services.consolidation._service.consolidate(space, "job-1")
+        await services.jobs.service.consolidate(space, "job-1")
     await services.spaces.update_rules(admin, "proj", RULES)  # fixed; the journal still cannot commit
     with pytest.raises(StoreError):  # every run rolls it forward first, and fails again
-        await services.consolidation._service.consolidate(space, "job-2")
+        await services.jobs.service.consolidate(space, "job-2")
 
     async with connect(services, KEY) as client:
         look = payload(await client.call_tool("admin_break_lease", {"space_id": "proj"}))
@@ -113,7 +113,7 @@ async def test_a_journal_that_can_never_commit_is_given_up_by_an_admin_and_no_no
         )
     assert done["discarded"] == look["unfinished_journals"][0]
     assert done["unfinished_journals"] == []
-    report = await services.consolidation._service.consolidate(space, "job-3")
+    report = await services.jobs.service.consolidate(space, "job-3")
     assert report.recovered == 0
     archive = "".join(f.content for f in await StoreBankRepository(store).get_archive(space))
     notes = StoreNoteRepository(store)

@@ -109,11 +109,11 @@ async def test_the_run_detail_gives_the_consumed_notes_and_each_files_before_and
     services = deployment.services
     admin = await services.auth.authenticate(BOOTSTRAP_KEY)
     await services.notes.write(admin, SPACE, "decision", "first decision: use S3")
-    await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
     await services.notes.write(admin, SPACE, "decision", "second decision: add a page")
-    await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
     read = _auth(deployment.tokens["read"])
     async with running_server(services) as base, httpx.AsyncClient(base_url=base) as http:
         runs = (await http.get(f"/api/spaces/{SPACE}/history", headers=read)).json()["runs"]

@@ -33,8 +33,8 @@ async def _space(services: Services) -> None:
         await services.notes.write(
             admin, SPACE, "decision", f"Decision {n}: keep every note in the object store.", ["tests"]
         )
-    await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
 
 
 async def _shot(page: Page, name: str, folder: Path) -> None:

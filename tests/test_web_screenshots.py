@@ -48,8 +48,8 @@ async def test_screenshots_of_timeline_bank_history_and_admin_on_the_demo_data(t
     rows = [line for line in NOTES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
     rows.sort(key=lambda line: datetime.fromisoformat(json.loads(line)["timestamp"]))
     await services.imports.import_notes(admin, SPACE, "\n".join(rows[:-LIVE]))
-    await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
     await services.imports.import_notes(admin, SPACE, "\n".join(rows[-LIVE:]))
 
     async with ui(services, BOOTSTRAP_KEY) as u:

@@ -85,8 +85,8 @@ async def test_the_bank_renders_with_budgets_and_a_consolidation_shows_in_histor
     services = deployment.services
     admin = await services.auth.authenticate(BOOTSTRAP_KEY)
     await services.notes.write(admin, SPACE, "decision", "Adopt **SQLite FTS5** for ranked search")
-    await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
+    await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
     async with ui(services, deployment.tokens["read"]) as u:
         page = u.page
         await _tab(page, "bank")

@@ -39,9 +39,9 @@ async def _team() -> tuple[Services, dict[str, str]]:
 
 async def _consolidate(services: Services) -> dict[str, str]:
     admin = await services.auth.authenticate(BOOTSTRAP_KEY)
-    job = await services.consolidation.submit(admin, SPACE)
-    await services.consolidation.drain()
-    assert (await services.consolidation.status(admin, job.job_id)).state.value == "succeeded"
+    job = await services.jobs.submit(admin, SPACE)
+    await services.jobs.drain()
+    assert (await services.jobs.status(admin, job.job_id)).state.value == "succeeded"
     return {f.name.value: f.content for f in await services.bank.read_all(admin, SPACE)}
 
 

@@ -64,6 +64,11 @@ class ConsolidationJobs:
         self._pruned_at: datetime | None = None
         self._observers: list[Callable[[JobRecord], None]] = []
 
+    @property
+    def service(self) -> ConsolidationService:
+        """The consolidation use case the jobs run (tests and tools that run one directly)."""
+        return self._service
+
     def observe(self, observer: Callable[[JobRecord], None]) -> None:
         """Call ``observer`` with every job this server finishes (metrics)."""
         self._observers.append(observer)

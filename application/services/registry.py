@@ -40,7 +40,7 @@ class Services:
     bank: BankService
     backups: BackupService
     system: SystemService
-    consolidation: ConsolidationJobs
+    jobs: ConsolidationJobs
     imports: ImportService
     search: SearchService
     audit: AuditService

@@ -73,7 +73,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         runs per space at a time; notes written meanwhile wait for the next one. A failed
         batch leaves its notes in live/."""
         me = await ctx.caller()
-        job = await s.consolidation.submit(me, space_id, agent)
+        job = await s.jobs.submit(me, space_id, agent)
         return {"status": "accepted", **job_dict(job)}
 
     @mcp.tool()
@@ -84,7 +84,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         Returns the report (batches 0 when nothing had to change). Errors: Conflict while
         the space is being consolidated, backed up or deleted."""
         me = await ctx.caller()
-        return {"status": "ok", "space_id": space_id, "report": await s.consolidation.compact(me, space_id)}
+        return {"status": "ok", "space_id": space_id, "report": await s.jobs.compact(me, space_id)}
 
     @mcp.tool()
     @ctx.tool
@@ -95,7 +95,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         public live-memory server names it (queued, running, completed, failed) and
         result its report."""
         me = await ctx.caller()
-        job = job_dict(await s.consolidation.status(me, job_id))
+        job = job_dict(await s.jobs.status(me, job_id))
         return {**job, "status": PUBLIC_STATE[job["state"]], "result": job["report"]}
 
     @mcp.tool()
@@ -104,7 +104,7 @@ def bank_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         """Past consolidation batches, newest first: when, mode, notes consumed (which
         ones), files changed, LLM tokens in and out, duration (needs read)."""
         me = await ctx.caller()
-        runs = await s.consolidation.history(me, space_id, limit)
+        runs = await s.jobs.history(me, space_id, limit)
         return {"status": "ok", "space_id": space_id, "runs": runs, "count": len(runs)}
 
     @mcp.tool()

@@ -90,12 +90,12 @@ def admin_routes(web: WebContext) -> list[Route]:
     async def consolidate(request: Request, me: Identity) -> dict[str, Any]:
         return {
             "status": "accepted",
-            **job_dict(await s.consolidation.submit(me, request.path_params["space_id"])),
+            **job_dict(await s.jobs.submit(me, request.path_params["space_id"])),
         }
 
     @web.endpoint("bank_consolidation_status")
     async def jobs(request: Request, me: Identity) -> dict[str, Any]:
-        found = await s.consolidation.jobs(me, request.path_params["space_id"])
+        found = await s.jobs.jobs(me, request.path_params["space_id"])
         return {"status": "ok", "jobs": [job_dict(j) for j in found]}
 
     @web.endpoint("admin_audit_log")

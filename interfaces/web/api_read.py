@@ -70,7 +70,7 @@ def read_routes(web: WebContext) -> list[Route]:
     async def bank(request: Request, me: Identity) -> dict[str, Any]:
         space_id = request.path_params["space_id"]
         files = await s.bank.list(me, space_id)
-        budgets = await s.consolidation.budgets(me, space_id)
+        budgets = await s.jobs.budgets(me, space_id)
         return {
             "status": "ok",
             "files": [
@@ -90,7 +90,7 @@ def read_routes(web: WebContext) -> list[Route]:
     async def bank_file(request: Request, me: Identity) -> dict[str, Any]:
         space_id, name = request.path_params["space_id"], request.path_params["filename"]
         file = await s.bank.read(me, space_id, name)
-        budgets = await s.consolidation.budgets(me, space_id)
+        budgets = await s.jobs.budgets(me, space_id)
         return {
             "status": "ok",
             "filename": file.name.value,
@@ -102,13 +102,13 @@ def read_routes(web: WebContext) -> list[Route]:
 
     @web.endpoint("bank_history")
     async def history(request: Request, me: Identity) -> dict[str, Any]:
-        runs = await s.consolidation.history(me, request.path_params["space_id"], _int(request, "limit", 50))
+        runs = await s.jobs.history(me, request.path_params["space_id"], _int(request, "limit", 50))
         return {"status": "ok", "runs": runs}
 
     @web.endpoint("bank_history")
     async def run_detail(request: Request, me: Identity) -> dict[str, Any]:
         p = request.path_params
-        return {"status": "ok", **await s.consolidation.run_detail(me, p["space_id"], p["run_id"])}
+        return {"status": "ok", **await s.jobs.run_detail(me, p["space_id"], p["run_id"])}
 
     @web.endpoint("memory_search")
     async def search(request: Request, me: Identity) -> dict[str, Any]:
