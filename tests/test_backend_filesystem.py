@@ -11,6 +11,7 @@ import pytest
 
 from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
+from contracts.backups import BackupRepositoryContract
 from contracts.journals import JournalRepositoryContract
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
@@ -124,4 +125,8 @@ class TestFileSystemPresence(PresenceRepositoryContract):
 
 
 class TestFileSystemJournals(JournalRepositoryContract):
+    pass
+
+
+class TestFileSystemBackups(BackupRepositoryContract):
     pass

@@ -6,6 +6,7 @@ import pytest
 
 from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
+from contracts.backups import BackupRepositoryContract
 from contracts.journals import JournalRepositoryContract
 from contracts.object_store import ObjectStoreContract
 from contracts.repositories import (
@@ -75,4 +76,8 @@ class TestSeaweedFsPresence(PresenceRepositoryContract):
 
 
 class TestSeaweedFsJournals(JournalRepositoryContract):
+    pass
+
+
+class TestSeaweedFsBackups(BackupRepositoryContract):
     pass
