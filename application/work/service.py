@@ -346,9 +346,10 @@ class WorkService:
         """Give every todo/issue/question note of a run its record before the notes
         leave ``live/`` (so no item is lost with its note); return every item of the
         space with its live claim, for the views and the model's prompt."""
-        for note in notes:
+        recorded = {i.item_id for i in await self._items.list(space_id)}
+        for note in notes:  # only the records missing (a writer stopped between its writes)
             item = item_of(note)
-            if item is not None:
+            if item is not None and item.item_id not in recorded:
                 await self._items.add(item)
         return [(v.item, v.claim) for v in await self.snapshot(space_id)]
 
