@@ -29,41 +29,43 @@ log = structlog.get_logger("live_mem.store")
 T = TypeVar("T")
 _JSON: Final = "application/json"
 _READ_CONCURRENCY: Final = 16
-_CACHE_MAX: Final = 50_000
 
 
 class _Records(Generic[T]):
-    """Every record under a prefix, read through a (key, ETag) cache."""
+    """Every record under a prefix, read through a (key, ETag) cache per prefix: each
+    listing keeps only the keys it found, so a record that changed is read again and
+    one that went is forgotten."""
 
     def __init__(self, store: ObjectStore, cls: type[T]) -> None:
         self._store = store
         self._cls = cls
-        self._cache: dict[str, tuple[str, T]] = {}
+        self._cache: dict[str, dict[str, tuple[str, T]]] = {}
 
     async def all(self, prefix: str) -> list[T]:
         infos = [i async for page in self._store.list_pages(prefix) for i in page if i.key.endswith(".json")]
+        known = self._cache.get(prefix, {})
+        fresh: dict[str, tuple[str, T]] = {}
         gate = asyncio.Semaphore(_READ_CONCURRENCY)
 
-        async def one(key: str, etag: str) -> T | None:
-            cached = self._cache.get(key)
+        async def one(key: str, etag: str) -> None:
+            cached = known.get(key)
             if cached is not None and cached[0] == etag:
-                return cached[1]
+                fresh[key] = cached
+                return
             async with gate:
                 try:
                     got = await self._store.get(key)
                     value = codecs.decode_json(got.data, self._cls, key)
                 except ObjectNotFound:
-                    return None
+                    return
                 except CorruptObject as exc:
                     log.warning("record_unreadable", key=key, error=str(exc)[:200])
-                    return None
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            self._cache[key] = (got.etag, value)
-            return value
+                    return
+            fresh[key] = (got.etag, value)
 
-        found = await asyncio.gather(*(one(i.key, i.etag) for i in infos))
-        return [v for v in found if v is not None]
+        await asyncio.gather(*(one(i.key, i.etag) for i in infos))
+        self._cache[prefix] = fresh
+        return [fresh[i.key][1] for i in infos if i.key in fresh]
 
 
 class StoreItemRepository:
