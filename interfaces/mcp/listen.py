@@ -30,7 +30,7 @@ from mcp_types import Resource as MCPResource
 
 from application.watch import SpaceChange
 from domain import AuthenticationFailed, DomainError, Identity, InvalidInput, Permission, SpaceId
-from interfaces.edge.errors import kind_and_message
+from interfaces.edge.errors import message_of
 from interfaces.mcp.context import ToolContext
 
 __all__ = ["LISTED_SPACES", "ListenWatch", "live_resources", "space_resources"]
@@ -99,8 +99,7 @@ class ListenWatch:
         try:
             spaces = await self._spaces(ctx.params)
         except DomainError as exc:
-            kind, message = kind_and_message(exc)
-            raise MCPError(INVALID_PARAMS, f"{kind}: {message}") from None
+            raise MCPError(INVALID_PARAMS, message_of(exc)) from None
         async with self._ctx.services.watch.watching(spaces, self._publish):
             return await call_next(ctx)
 

@@ -23,7 +23,7 @@ from pydantic import AnyHttpUrl
 from application.services import Services
 from application.store import StoreError
 from domain import DomainError, Permission
-from interfaces.edge.errors import kind_and_message
+from interfaces.edge.errors import message_of
 from interfaces.mcp.context import ToolContext, error_result
 from interfaces.mcp.listen import ListenWatch, live_resources, space_resources
 from interfaces.mcp.permissions import TOOL_PERMISSIONS
@@ -111,7 +111,7 @@ class LiveMemServer(MCPServer):
         try:
             return listed + await space_resources(self.tool_context, who)
         except (DomainError, StoreError) as exc:
-            raise MCPError(INVALID_PARAMS, "{}: {}".format(*kind_and_message(exc))) from None
+            raise MCPError(INVALID_PARAMS, message_of(exc)) from None
 
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         """See :meth:`MCPServer.call_tool`; an unknown parameter is ``InvalidInput``
