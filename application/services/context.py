@@ -130,11 +130,10 @@ class TaskContextService:
                 active_lines = "\n".join(lines).strip("\n").splitlines()
             except NotFound:
                 active_lines = []
-        views = await self._work.snapshot(space)
-        claims = await self._work.live_claims(space)
+        claims = await self._work.live_claims(space)  # listed once: the items' and the caller's
         mine = [c for c in claims if c.holder == caller.name]
-        open_items = ordered_open(v.item for v in views)
-        holders = {v.item.item_id: v.claim.holder for v in views if v.claim is not None}
+        open_items = ordered_open(await self._work.all_items(space))
+        holders = {c.item_id: c.holder for c in claims if c.item_id}
         item_lines = [f"- yours: `{c.resource}` until {c.until.isoformat(timespec='minutes')}" for c in mine]
         item_lines += [
             f"- {i.category.value} `{i.item_id}` by {i.agent}: {i.title}"
