@@ -12,7 +12,7 @@ from domain.work import CLAIM_TTL_DEFAULT
 from interfaces.cli_common import emit as _emit
 from interfaces.cli_common import json_option, token_option
 from interfaces.cli_common import run_as as _run
-from interfaces.edge.shapes import activity_dict, claim_dict, item_dict
+from interfaces.edge.shapes import activity_dict, claim_dict, item_dict, settled_dict
 
 __all__ = ["work"]
 
@@ -27,6 +27,10 @@ def work() -> None:
 def _item_line(d: dict[str, Any]) -> str:
     held = f"  [{d['state']} by {d['claimed_by']}]" if d["claimed_by"] else f"  [{d['state']}]"
     return f"{d['item_id']}  {d['created_at'][:10]}  {d['agent']:<16} {d['category']:<8} {d['title']}{held}"
+
+
+def _said_settled(d: dict[str, Any]) -> str:
+    return f"{d['item_id']} {d['status']} (progress note {d['note_id']})"
 
 
 @work.command("items")
@@ -99,8 +103,7 @@ def work_release(resource: str, space_id: str, force: bool, token: str | None, a
 def work_done(item_id: str, space_id: str, outcome: str, token: str | None, as_json: bool) -> None:
     """Mark ITEM_ID done (or answered, for a question)."""
     item = _run(lambda s, me: s.work.finish(me, space_id, item_id, outcome), token)
-    data = {"item_id": item.item_id, "state": item.state.value, "note_id": item.settled_note}
-    _emit(as_json, data, lambda d: f"{d['item_id']} {d['state']} (progress note {d['note_id']})")
+    _emit(as_json, settled_dict(item), _said_settled)
 
 
 @work.command("drop")
@@ -112,8 +115,7 @@ def work_done(item_id: str, space_id: str, outcome: str, token: str | None, as_j
 def work_drop(item_id: str, space_id: str, reason: str, token: str | None, as_json: bool) -> None:
     """Drop ITEM_ID (its author, or manage)."""
     item = _run(lambda s, me: s.work.drop(me, space_id, item_id, reason), token)
-    data = {"item_id": item.item_id, "state": item.state.value, "note_id": item.settled_note}
-    _emit(as_json, data, lambda d: f"{d['item_id']} dropped (progress note {d['note_id']})")
+    _emit(as_json, settled_dict(item), _said_settled)
 
 
 @work.command("presence")

@@ -15,13 +15,14 @@ from application.services.downloads import Download
 from application.work.listing import ItemView
 from application.work.presence import AgentActivity
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
-from domain.work import Claim
+from domain.work import Claim, WorkItem
 
 __all__ = [
     "activity_dict",
     "archive",
     "claim_dict",
     "item_dict",
+    "settled_dict",
     "backup_dict",
     "csv",
     "highest_permission",
@@ -184,6 +185,12 @@ def item_dict(view: ItemView, now: datetime) -> dict[str, Any]:
         "outcome": item.outcome,
         "settled_note": item.settled_note or None,
     }
+
+
+def settled_dict(item: WorkItem) -> dict[str, Any]:
+    """A work item just settled: its new state as ``status`` (done, answered, dropped),
+    its id, and the progress note that records it."""
+    return {"status": item.state.value, "item_id": item.item_id, "note_id": item.settled_note}
 
 
 def claim_dict(claim: Claim) -> dict[str, Any]:

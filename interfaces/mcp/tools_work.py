@@ -6,15 +6,11 @@ from typing import Any
 
 from mcp.server.mcpserver import MCPServer
 
-from domain.work import CLAIM_TTL_DEFAULT, WorkItem
-from interfaces.edge.shapes import activity_dict, claim_dict, item_dict
+from domain.work import CLAIM_TTL_DEFAULT
+from interfaces.edge.shapes import activity_dict, claim_dict, item_dict, settled_dict
 from interfaces.mcp.context import ToolContext
 
 __all__ = ["work_tools"]
-
-
-def _settled(item: WorkItem) -> dict[str, Any]:
-    return {"item_id": item.item_id, "title": item.title, "note_id": item.settled_note}
 
 
 def work_tools(mcp: MCPServer, ctx: ToolContext) -> None:
@@ -87,12 +83,7 @@ def work_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         another agent claims is settled by it (or a manager)."""
         me = await ctx.caller()
         item = await s.work.finish(me, space_id, item_id, outcome)
-        return {
-            "status": item.state.value,
-            "space_id": space_id,
-            "item_id": item.item_id,
-            "note_id": item.settled_note,
-        }
+        return {**settled_dict(item), "space_id": space_id}
 
     @mcp.tool()
     @ctx.tool
@@ -101,12 +92,7 @@ def work_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         manage); writes a progress note."""
         me = await ctx.caller()
         item = await s.work.drop(me, space_id, item_id, reason)
-        return {
-            "status": "dropped",
-            "space_id": space_id,
-            "item_id": item.item_id,
-            "note_id": item.settled_note,
-        }
+        return {**settled_dict(item), "space_id": space_id}
 
     @mcp.tool()
     @ctx.tool
