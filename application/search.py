@@ -77,11 +77,13 @@ class SearchFilter:
 @attrs.frozen
 class SearchHit:
     """A ranked result: higher ``score`` is better; ``snippet`` marks matched terms with
-    ``**``."""
+    ``**``; ``all_words`` when the document holds every word the query was matched on
+    (its stop words left out)."""
 
     doc: SearchDoc
     score: float
     snippet: str
+    all_words: bool = False
 
 
 class SearchIndex(Protocol):
@@ -112,8 +114,10 @@ class SearchIndex(Protocol):
         ...
 
     def query(self, space_id: SpaceId, text: str, where: SearchFilter, limit: int) -> list[SearchHit]:
-        """The best ``limit`` documents for ``text`` (any of its words; more and rarer
-        words rank higher: BM25), best first. Text with no word gives no hit."""
+        """The best ``limit`` documents for ``text``, best first: documents holding any
+        of its words, English stop words left out unless the text has no other word;
+        more and rarer words rank higher (BM25). Each hit says whether it holds every one
+        of those words (``all_words``). Text with no word gives no hit."""
         ...
 
 
@@ -168,4 +172,19 @@ class VectorIndex(Protocol):
     ) -> list[tuple[SearchDoc, float]]:
         """The ``limit`` documents most similar to ``vector`` (cosine, best first; ties
         by ``doc_id``) that pass ``where``."""
+        ...
+
+    def similarities(
+        self, space_id: SpaceId, vector: Sequence[float], doc_ids: Sequence[str]
+    ) -> dict[str, float]:
+        """The cosine similarity of ``vector`` to each of ``doc_ids`` that has a vector
+        (the others left out; a vector of another dimension gives nothing)."""
+        ...
+
+    def count(self, space_id: SpaceId) -> int:
+        """How many documents of the space have a vector."""
+        ...
+
+    def clear(self, space_id: SpaceId) -> None:
+        """Remove every vector of the space."""
         ...

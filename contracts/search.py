@@ -85,6 +85,26 @@ class SearchIndexContract:
         assert first("#1808") == "note:0002"
         assert first("consolidating journals") == "note:0003"
 
+    def test_stop_words_match_nothing_and_every_word_is_flagged(self, index: SearchIndex) -> None:
+        index.upsert(
+            SPACE,
+            [
+                _note(1, "The journal is written before the bank"),
+                _note(2, "How the lease is renewed"),
+                _note(3, "Journal lease renewal"),
+            ],
+        )
+        # "how", "is" and "the" are stop words: only "journal" and "lease" match
+        hits = index.query(SPACE, "how is the journal lease", SearchFilter(), 10)
+        assert {h.doc.doc_id: h.all_words for h in hits} == {
+            "note:0001": False,
+            "note:0002": False,
+            "note:0003": True,
+        }
+        assert hits[0].doc.doc_id == "note:0003"
+        # a query of nothing but stop words keeps them
+        assert {h.doc.doc_id for h in index.query(SPACE, "how", SearchFilter(), 10)} == {"note:0002"}
+
     def test_snippets_mark_the_matched_terms(self, index: SearchIndex) -> None:
         index.upsert(SPACE, [_note(1, "Backups hold the consolidation lease while they copy.")])
         [hit] = index.query(SPACE, "lease", SearchFilter(), 5)

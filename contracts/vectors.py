@@ -41,6 +41,31 @@ class VectorIndexContract:
         since = SearchFilter(since=datetime(2026, 1, 2, tzinfo=UTC))
         assert {d.doc_id for d, _ in vectors.query(SPACE, [1.0, 0.0], since, 5)} == {"d2", "d3"}
 
+    def test_limit_cuts_after_ties_are_ordered_by_id(self, vectors: VectorIndex) -> None:
+        vectors.upsert(SPACE, _doc(3), [1.0, 0.0])
+        vectors.upsert(SPACE, _doc(1), [2.0, 0.0])  # the same direction: tied with d3
+        vectors.upsert(SPACE, _doc(2), [0.0, 1.0])
+        assert [d.doc_id for d, _ in vectors.query(SPACE, [1.0, 0.0], SearchFilter(), 1)] == ["d1"]
+        assert vectors.query(SPACE, [1.0, 0.0], SearchFilter(), 0) == []
+        assert vectors.query(SPACE, [1.0, 0.0, 0.0], SearchFilter(), 5) == []  # another model's query
+
+    def test_similarities_count_and_changes_after_a_query(self, vectors: VectorIndex) -> None:
+        vectors.upsert(SPACE, _doc(1), [1.0, 0.0])
+        vectors.upsert(SPACE, _doc(2), [0.0, 3.0])
+        assert vectors.count(SPACE) == 2
+        assert vectors.count(SpaceId("other")) == 0
+        assert vectors.similarities(SPACE, [2.0, 0.0], ["d1", "d2", "missing"]) == {"d1": 1.0, "d2": 0.0}
+        vectors.query(SPACE, [1.0, 0.0], SearchFilter(), 5)
+        vectors.upsert(SPACE, _doc(2), [1.0, 0.0])  # replaced after a query: the next one sees it
+        vectors.delete(SPACE, ["d1"])
+        assert [(d.doc_id, score) for d, score in vectors.query(SPACE, [1.0, 0.0], SearchFilter(), 5)] == [
+            ("d2", 1.0)
+        ]
+        assert vectors.count(SPACE) == 1
+        vectors.clear(SPACE)
+        assert vectors.count(SPACE) == 0
+        assert vectors.query(SPACE, [1.0, 0.0], SearchFilter(), 5) == []
+
     def test_delete_group_and_spaces_apart(self, vectors: VectorIndex) -> None:
         vectors.upsert(SPACE, _doc(1), [1.0, 0.0])
         vectors.upsert(SPACE, _doc(4, DocKind.BANK, group="f.md"), [0.0, 1.0])

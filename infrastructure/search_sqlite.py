@@ -10,6 +10,12 @@ English stemmed by the Porter stemmer), so ``consolidating`` finds ``consolidati
 A second column, weighted half, holds the parts of camel-case identifiers
 (``ClientSession`` also as ``client session``), so a query in words finds the
 identifier too, and the document's keywords (a note's tags and author).
+
+A query matches documents holding any of its words (OR), English stop words left out
+(the ``stopwords`` package's English list: 174 function words such as "how", "the",
+"were"; a query of nothing but stop words keeps them), so that a question's function
+words neither match every document nor dilute the ranking. Each hit also says whether
+the document holds every one of the query's words (one more FTS5 query with AND).
 """
 
 from __future__ import annotations
@@ -43,6 +49,13 @@ _CAMEL_PARTS: Final = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+"
 _MAX_QUERY_WORDS: Final = 32
 
 
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    import stopwords  # noqa: PLC0415 - a word list read from a file, once
+
+    return frozenset(w.casefold() for w in stopwords.get_stopwords("english"))
+
+
 def _parts(text: str) -> str:
     return " ".join(" ".join(_CAMEL_PARTS.findall(token)) for token in _CAMEL.findall(text))
 
@@ -51,11 +64,19 @@ def _stamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
 
 
-def match_expression(text: str) -> str:
-    """An FTS5 query for any word of ``text``: each word quoted (so no word is taken for
-    an operator), joined by OR; "" when ``text`` has no word."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))[:_MAX_QUERY_WORDS]
-    return " OR ".join(f'"{w}"' for w in words)
+def query_words(text: str) -> list[str]:
+    """The words ``text`` is matched on: lower-cased, each once, in order, English stop
+    words left out unless nothing else is left; at most 32."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
+    stop = _stop_words()
+    return ([w for w in words if w not in stop] or words)[:_MAX_QUERY_WORDS]
+
+
+def match_expression(text: str, operator: str = "OR") -> str:
+    """An FTS5 query for ``text``'s :func:`query_words`: each word quoted (so no word is
+    taken for an operator), joined by ``operator`` (OR: any word; AND: every word); ""
+    when ``text`` has no word."""
+    return f" {operator} ".join(f'"{w}"' for w in query_words(text))
 
 
 def _locked(
@@ -191,10 +212,11 @@ class SqliteSearchIndex:
             return []
         sql = [
             "SELECT m.doc_id, m.kind, m.ref, m.text, m.agent, m.category, m.ts, m.grp,",
-            " bm25(fts, 1.0, 0.5) AS rank, snippet(fts, 0, '**', '**', '…', 24)",
+            " bm25(fts, 1.0, 0.5) AS rank, snippet(fts, 0, '**', '**', '…', 24),",
+            " fts.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?) AS every",
             " FROM fts JOIN meta m ON m.id = fts.rowid WHERE fts MATCH ? AND m.space = ?",
         ]
-        args: list[object] = [expression, space_id.value]
+        args: list[object] = [match_expression(text, "AND"), expression, space_id.value]
         if where.kinds:
             kinds = sorted(k.value for k in where.kinds)
             sql.append(f" AND m.kind IN ({', '.join('?' * len(kinds))})")
@@ -210,7 +232,7 @@ class SqliteSearchIndex:
         args.append(limit)
         hits = []
         db = self._db(space_id)
-        for doc_id, kind, ref, body, agent, category, ts, group, rank, snippet in db.execute(
+        for doc_id, kind, ref, body, agent, category, ts, group, rank, snippet, every in db.execute(
             "".join(sql), args
         ):
             doc = SearchDoc(
@@ -223,5 +245,5 @@ class SqliteSearchIndex:
                 timestamp=datetime.fromisoformat(ts) if ts else None,
                 group=group,
             )
-            hits.append(SearchHit(doc, round(-float(rank), 6), snippet))
+            hits.append(SearchHit(doc, round(-float(rank), 6), snippet, all_words=bool(every)))
         return hits

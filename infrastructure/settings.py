@@ -83,6 +83,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
 
 
+def _embeddings(env: Mapping[str, str]) -> str:
+    """``EMBEDDINGS``: "" (decided by ``EMBEDDINGS_API_URL``), ``off``, ``local`` or ``api``
+    (which then needs the endpoint's URL and model)."""
+    value = env.get("EMBEDDINGS", "").strip().lower()
+    if value not in ("", "off", "local", "api"):
+        raise SettingsError(f"EMBEDDINGS must be off, local or api, got {value[:40]!r}")
+    if value == "api" and not (
+        env.get("EMBEDDINGS_API_URL", "").strip() and env.get("EMBEDDINGS_MODEL", "").strip()
+    ):
+        raise SettingsError("EMBEDDINGS=api needs EMBEDDINGS_API_URL and EMBEDDINGS_MODEL")
+    return value
+
+
 def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
 
@@ -132,6 +145,8 @@ class Settings:
     export_max_bytes: int = 50 * 1024 * 1024
     export_spool_max_bytes: int = 256 * 1024 * 1024
     rate_limits: tuple[tuple[str, str], ...] = ()
+    embeddings: str = ""
+    embeddings_threads: int = 1
     embeddings_api_url: str | None = None
     embeddings_model: str | None = None
     embeddings_api_key: str | None = attrs.field(default=None, repr=False)
@@ -147,8 +162,18 @@ class Settings:
 
     @property
     def embeddings_configured(self) -> bool:
-        """True when ``EMBEDDINGS_API_URL`` and ``EMBEDDINGS_MODEL`` are set (hybrid search)."""
+        """True when ``EMBEDDINGS_API_URL`` and ``EMBEDDINGS_MODEL`` are set (hybrid search
+        through an OpenAI-compatible endpoint)."""
         return bool(self.embeddings_api_url and self.embeddings_model)
+
+    @property
+    def embeddings_mode(self) -> str:
+        """Where vectors come from: ``local`` (``EMBEDDINGS=local``: all-MiniLM-L6-v2 in
+        process, the ``embed`` extra), ``api`` (``EMBEDDINGS_API_URL`` and
+        ``EMBEDDINGS_MODEL`` set, or ``EMBEDDINGS=api``) or ``off`` (lexical search)."""
+        if self.embeddings:
+            return self.embeddings
+        return "api" if self.embeddings_configured else "off"
 
     @property
     def llm_configured(self) -> bool:
@@ -201,6 +226,8 @@ class Settings:
             max_body_bytes=_int(
                 env, "LIVE_MEM_MAX_BODY_BYTES", d.max_body_bytes, 64 * 1024, 64 * 1024 * 1024
             ),
+            embeddings=_embeddings(env),
+            embeddings_threads=_int(env, "EMBEDDINGS_THREADS", d.embeddings_threads, 1, 64),
             embeddings_api_url=env.get("EMBEDDINGS_API_URL", "").strip() or None,
             embeddings_model=env.get("EMBEDDINGS_MODEL", "").strip() or None,
             embeddings_api_key=env.get("EMBEDDINGS_API_KEY", "").strip() or None,

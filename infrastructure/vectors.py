@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any, Final
 
+import attrs
 import numpy as np
 
 from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter
@@ -94,49 +95,110 @@ class StoreVectorRepository:
         )
 
 
+@attrs.define
+class _SpaceVectors:
+    """One space's documents and unit vectors; ``matrix`` stacks them (rows in ``order``)
+    and is rebuilt on the first query after a change."""
+
+    docs: dict[str, tuple[SearchDoc, Any]] = attrs.Factory(dict)
+    order: list[str] = attrs.Factory(list)
+    matrix: Any = None
+
+
 class NumpyVectorIndex:
-    """:class:`application.search.VectorIndex`: unit vectors in memory, cosine by dot
-    product, filters applied to the documents' attributes."""
+    """:class:`application.search.VectorIndex`: unit vectors in memory, cosine by one
+    matrix-vector product over the space's documents, filters applied to the documents'
+    attributes, the best ``limit`` picked by ``numpy.argpartition``."""
 
     def __init__(self) -> None:
-        self._spaces: dict[SpaceId, dict[str, tuple[SearchDoc, Any]]] = {}
+        self._spaces: dict[SpaceId, _SpaceVectors] = {}
 
     def upsert(self, space_id: SpaceId, doc: SearchDoc, vector: Sequence[float]) -> None:
         """See the port. A vector whose dimension differs from the space's others
         replaces them all (the model changed): vectors of two models never mix."""
         array = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(array))
-        docs = self._spaces.setdefault(space_id, {})
-        if docs and next(iter(docs.values()))[1].shape != array.shape:
-            docs.clear()
-        docs[doc.doc_id] = (doc, array / norm if norm else array)
+        space = self._spaces.setdefault(space_id, _SpaceVectors())
+        if space.docs and next(iter(space.docs.values()))[1].shape != array.shape:
+            space.docs.clear()
+        space.docs[doc.doc_id] = (doc, array / norm if norm else array)
+        space.matrix = None
 
     def delete(self, space_id: SpaceId, doc_ids: Sequence[str]) -> None:
         """See the port."""
-        docs = self._spaces.get(space_id, {})
-        for doc_id in doc_ids:
-            docs.pop(doc_id, None)
+        space = self._spaces.get(space_id)
+        if space is not None:
+            for doc_id in doc_ids:
+                if space.docs.pop(doc_id, None) is not None:
+                    space.matrix = None
 
     def delete_group(self, space_id: SpaceId, group: str) -> None:
         """See the port."""
-        docs = self._spaces.get(space_id, {})
-        for doc_id in [i for i, (d, _) in docs.items() if d.group == group]:
-            del docs[doc_id]
+        space = self._spaces.get(space_id)
+        if space is not None:
+            self.delete(space_id, [i for i, (d, _) in space.docs.items() if d.group == group])
+
+    def clear(self, space_id: SpaceId) -> None:
+        """See the port."""
+        self._spaces.pop(space_id, None)
+
+    def count(self, space_id: SpaceId) -> int:
+        """See the port."""
+        space = self._spaces.get(space_id)
+        return len(space.docs) if space is not None else 0
+
+    def _scores(self, space_id: SpaceId, vector: Sequence[float]) -> tuple[_SpaceVectors, Any] | None:
+        """The space and every document's cosine to ``vector`` (rows in ``order``), or
+        None when the space has no vector of ``vector``'s dimension."""
+        space = self._spaces.get(space_id)
+        if space is None or not space.docs:
+            return None
+        if space.matrix is None:
+            space.order = list(space.docs)
+            space.matrix = np.stack([space.docs[i][1] for i in space.order])
+        query = np.asarray(vector, dtype=np.float32)
+        if space.matrix.shape[1:] != query.shape:
+            return None  # a query embedded by another model than the index's
+        norm = float(np.linalg.norm(query))
+        return space, space.matrix @ (query / norm if norm else query)
 
     def query(
         self, space_id: SpaceId, vector: Sequence[float], where: SearchFilter, limit: int
     ) -> list[tuple[SearchDoc, float]]:
         """See the port."""
-        rows = [(d, v) for d, v in self._spaces.get(space_id, {}).values() if _passes(d, where)]
-        if not rows or limit <= 0:
+        scored = self._scores(space_id, vector) if limit > 0 else None
+        if scored is None:
             return []
+        space, scores = scored
+        if where != SearchFilter():
+            keep = np.fromiter(
+                (_passes(space.docs[i][0], where) for i in space.order), bool, len(space.order)
+            )
+            scores = np.where(keep, scores, -np.inf)
+        count = min(limit, int(np.isfinite(scores).sum()))
+        if count == 0:
+            return []
+        # the best ``count`` plus every document tied with the last of them, then exact order
+        floor = np.partition(scores, -count)[-count]
+        rows = [(space.docs[space.order[i]][0], float(scores[i])) for i in np.flatnonzero(scores >= floor)]
+        rows.sort(key=lambda row: (-row[1], row[0].doc_id))
+        return [(doc, round(score, 6)) for doc, score in rows[:count]]
+
+    def similarities(
+        self, space_id: SpaceId, vector: Sequence[float], doc_ids: Sequence[str]
+    ) -> dict[str, float]:
+        """See the port."""
+        space = self._spaces.get(space_id)
+        if space is None:
+            return {}
         query = np.asarray(vector, dtype=np.float32)
-        if rows[0][1].shape != query.shape:
-            return []  # a query embedded by another model than the index's
         norm = float(np.linalg.norm(query))
-        scores = np.stack([v for _, v in rows]) @ (query / norm if norm else query)
-        order = sorted(range(len(rows)), key=lambda i: (-float(scores[i]), rows[i][0].doc_id))[:limit]
-        return [(rows[i][0], round(float(scores[i]), 6)) for i in order]
+        found = {}
+        for doc_id in doc_ids:
+            entry = space.docs.get(doc_id)
+            if entry is not None and entry[1].shape == query.shape:
+                found[doc_id] = round(float(entry[1] @ query) / (norm or 1.0), 6)
+        return found
 
 
 def _passes(doc: SearchDoc, where: SearchFilter) -> bool:

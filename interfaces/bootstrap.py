@@ -22,6 +22,7 @@ from application.consolidation.lock import SpaceLock
 from application.consolidation.supervision import Supervision
 from application.notefeed import ListedNoteRepository
 from application.ports import Clock
+from application.search import Embedder
 from application.services import (
     AuthService,
     BackupService,
@@ -231,7 +232,7 @@ def build_services(
             archive_max_bytes=tuning.export_max_bytes,
             grant=auth.add_space,
         ),
-        notes=NoteService(spaces, notes, clock, ids, work),
+        notes=NoteService(spaces, notes, clock, ids, work, written=search.note_written),
         work=work,
         presence=PresenceService(spaces=spaces, notes=notes, presence=presence, work=work, clock=clock),
         context=TaskContextService(spaces=spaces, bank=bank, work=work, search=search),
@@ -319,8 +320,15 @@ async def services_from_settings(settings: Settings) -> Services:
 
 
 def semantic_from_settings(settings: Settings, store: ObjectStore) -> Semantic | None:
-    """Hybrid search when ``EMBEDDINGS_API_URL`` and ``EMBEDDINGS_MODEL`` are set, else None."""
-    if not settings.embeddings_configured:
+    """Hybrid search by :attr:`Settings.embeddings_mode`: the local model (``local``), an
+    OpenAI-compatible endpoint (``api``), or None (``off``).
+
+    Raises:
+        SettingsError: ``EMBEDDINGS=local`` without the ``embed`` extra installed (the
+            message names the install command).
+    """
+    mode = settings.embeddings_mode
+    if mode == "off":
         return None
     from infrastructure.vectors import (  # noqa: PLC0415 - NumPy and openai only for hybrid search
         NumpyVectorIndex,
@@ -328,11 +336,20 @@ def semantic_from_settings(settings: Settings, store: ObjectStore) -> Semantic |
         StoreVectorRepository,
     )
 
-    embedder = OpenAICompatibleEmbedder(
-        base_url=settings.embeddings_api_url or "",
-        api_key=settings.embeddings_api_key or "",
-        model=settings.embeddings_model or "",
-    )
+    embedder: Embedder
+    if mode == "local":
+        from infrastructure.embed_local import LocalEmbedder, local_embedder_missing  # noqa: PLC0415
+
+        missing = local_embedder_missing()
+        if missing is not None:
+            raise SettingsError(missing)
+        embedder = LocalEmbedder(threads=settings.embeddings_threads)
+    else:
+        embedder = OpenAICompatibleEmbedder(
+            base_url=settings.embeddings_api_url or "",
+            api_key=settings.embeddings_api_key or "",
+            model=settings.embeddings_model or "",
+        )
     return Semantic(embedder, StoreVectorRepository(store), NumpyVectorIndex())
 
 

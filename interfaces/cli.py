@@ -62,7 +62,7 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
             )
         try:
             asyncio.run(run_stdio(settings))
-        except (DomainError, StoreError) as exc:
+        except (DomainError, StoreError, bootstrap.SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
         return
     if quickstart and not settings.admin_bootstrap_key:
@@ -87,7 +87,7 @@ def serve(stdio: bool, host: str | None, port: int | None, quickstart: bool) -> 
 
     try:
         asyncio.run(run_http(settings, on_ready=announce))
-    except (DomainError, StoreError) as exc:
+    except (DomainError, StoreError, bootstrap.SettingsError) as exc:
         raise click.ClickException(str(exc)) from None
 
 

@@ -57,6 +57,8 @@ def run_as(work: Callable[[Services, Identity], Awaitable[T]], token: str | None
 
     try:
         return asyncio.run(main())
+    except bootstrap.SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
     except (DomainError, StoreError) as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 

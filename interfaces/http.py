@@ -22,6 +22,7 @@ from application.services import Services
 from domain import AuthenticationFailed, hash_secret
 from interfaces.bearer import VERIFIED, BearerGate
 from interfaces.downloads import download_routes
+from interfaces.edge.shapes import embeddings_dict
 from interfaces.mcp.context import identity_claims
 from interfaces.mcp.server import build_mcp_server
 from interfaces.metrics import CONTENT_TYPE_LATEST, Metrics
@@ -150,6 +151,7 @@ def build_http_app(
             "tokens": "ok" if report.tokens == "ok" else "unreadable",
             "files": "exhausted" if exhausted else "ok",
             "llm": report.llm,
+            "embeddings": embeddings_dict(services.search.progress_all()),
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 

@@ -30,6 +30,11 @@ Rows:
 - memory_search: recall@5 and MRR of 100 queries built from the notes against the former
   substring search; warm p50 over 6,000 notes against a substring scan; cold index build;
   index size (``ops/bench_search.py``).
+- semantic search (``ops/bench_retrieval.py``): recall@5, recall@10 and MRR of the lexical,
+  dense and fused rankings on hand-written reworded questions and on exact-word queries,
+  against bm25s over the same documents; what the local embedding model costs (ms per note
+  and per query, RSS); ``memory_search`` p50/p95 with embeddings at 6,000 notes against
+  lexical only; the first query of a space with nothing embedded yet.
 - space_export of 32 MiB, one and eight at once: extra memory at the peak and the longest
   event-loop stall, against the former in-memory, base64-twice export (``ops/bench_export.py``).
 - Peak RSS of the server process: idle after start, and its high-water mark after
@@ -58,6 +63,7 @@ from ops.bench_agent import agent_rows
 from ops.bench_common import Row, concurrent, pct, sessions, timed
 from ops.bench_export import export_rows
 from ops.bench_listing import listing_rows
+from ops.bench_retrieval import retrieval_rows
 from ops.bench_search import search_rows
 from ops.bench_work import claim_rows
 from ops.dataset import RULES_FILE, load_notes
@@ -332,6 +338,7 @@ async def main(stores: list[str], quick: bool) -> None:
     rows += await agent_rows()
     rows += await scale_rows()
     rows += await search_rows()
+    rows += await retrieval_rows()
     rows += await export_rows()
     for kind in stores:
         rows += await run(kind, quick)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import attrs
@@ -20,6 +20,7 @@ from domain import (
     Note,
     NoteCategory,
     Permission,
+    SpaceId,
 )
 
 __all__ = ["READ_LIMIT_MAX", "NotePage", "NoteService", "Posted"]
@@ -54,8 +55,13 @@ class NoteService:
         clock: Clock,
         ids: IdGenerator,
         work: WorkService | None = None,
+        *,
+        written: Callable[[SpaceId], None] | None = None,
     ) -> None:
+        """``written`` is told of every stored note's space (the search service embeds
+        it in the background)."""
         self._work = work
+        self._written = written
         self._spaces = spaces
         self._notes = notes
         self._clock = clock
@@ -90,6 +96,8 @@ class NoteService:
         )
         await self._spaces.get(space)  # NotFound before anything is written
         await self._notes.add(note)
+        if self._written is not None:
+            self._written(space)
         effects = await self._work.note_written(note) if self._work is not None else NoteEffects()
         return Posted(note, effects)
 

@@ -7,19 +7,17 @@ files from one listing of ``bank/``, a file being re-read only when its ETag cha
 So two replicas on one bucket index the same documents and return the same rankings;
 a replica that starts builds its index from the store on the first query of a space.
 
-Semantic search is optional: with an embedder, every document is also embedded (in
-batches of ``EMBED_BATCH``; its vector kept in the store under its content hash, so no
-replica embeds a text twice) and a query fuses the BM25 ranking with the cosine ranking by
-reciprocal rank fusion, ``score = sum(1 / (RRF_K + rank))`` over the two lists (Cormack,
-Clarke and Büttcher, "Reciprocal rank fusion outperforms Condorcet and individual rank
-learning methods", SIGIR 2009; ``RRF_K = 60`` as there). When the endpoint fails, results
-are lexical and marked ``degraded``; never a failed search.
+Semantic search is optional: with an embedder, every document is also embedded, in the
+background after it is written (:mod:`application.services.embedding`), and a query fuses
+the BM25 ranking with the cosine ranking (:mod:`application.services.fusion`). A query
+never waits for the documents' vectors: it uses those that exist and says ``degraded``
+while some are missing. When the embedder fails, results are lexical and ``degraded``;
+never a failed search.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from typing import Final
 
@@ -28,23 +26,14 @@ import structlog
 
 from application.access import require_space_access
 from application.ports import BankRepository, NoteRepository, SpaceRepository
-from application.search import (
-    DocKind,
-    Embedder,
-    EmbeddingsUnavailable,
-    SearchDoc,
-    SearchFilter,
-    SearchHit,
-    SearchIndex,
-    VectorIndex,
-    VectorRepository,
-)
+from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter, SearchHit, SearchIndex
+from application.services.embedding import BackgroundEmbedding, EmbeddingProgress, Semantic
+from application.services.fusion import fuse
+from application.services.search_docs import file_docs, lead, note_doc
 from application.times import parse_since
-from domain import AgentName, BankFileName, Identity, InvalidInput, Note, NoteCategory, Permission, SpaceId
-from domain.consolidation import Document
-from domain.consolidation.archive import is_archive_name, read_archive
+from domain import AgentName, BankFileName, Identity, InvalidInput, NoteCategory, Permission, SpaceId
 
-__all__ = ["RRF_K", "SCOPES", "SearchResults", "SearchService", "Semantic"]
+__all__ = ["SCOPES", "SearchResults", "SearchService", "Semantic"]
 
 log = structlog.get_logger("live_mem.search")
 
@@ -56,12 +45,11 @@ SCOPES: Final = {
 }
 QUERY_MAX: Final = 500
 LIMIT_MAX: Final = 200
-RRF_K: Final = 60
-EMBED_BATCH: Final = 64
 QUERY_WAIT_SECONDS: Final = 3.0
-"""The longest a query waits for the embeddings endpoint (its own vector, and the
-space's documents not embedded yet); past it the answer is lexical and ``degraded``."""
+"""The longest a query waits for the embedder to embed the query itself; past it the
+answer is lexical and ``degraded``."""
 FUSION_DEPTH: Final = 50
+"""Candidates taken from each side before fusion."""
 BUILD_WAIT_SECONDS: Final = 2.0
 """The longest a query waits for its space's index to catch up with the store."""
 NOTE_READ_BATCH: Final = 50
@@ -83,80 +71,14 @@ class SearchResults:
 class _Indexed:
     notes: set[str] = attrs.Factory(set)
     files: dict[BankFileName, str] = attrs.Factory(dict)
-    unembedded: dict[str, SearchDoc] = attrs.Factory(dict)
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
     build: asyncio.Task[None] | None = None
-
-
-@attrs.frozen
-class Semantic:
-    """What semantic search needs: the embedder, the stored vectors, the vector index."""
-
-    embedder: Embedder
-    vectors: VectorRepository
-    index: VectorIndex
-
-
-def note_doc(note: Note) -> SearchDoc:
-    """A live note as a document; its tags and author are keywords."""
-    return SearchDoc(
-        doc_id=f"note:{note.note_id}",
-        kind=DocKind.NOTE,
-        ref=note.note_id,
-        text=note.content,
-        agent=note.agent.value,
-        category=note.category.value,
-        timestamp=note.created_at,
-        keywords=" ".join((*note.tags, note.agent.value)),
-    )
-
-
-def file_docs(space_id: SpaceId, name: BankFileName, text: str) -> list[SearchDoc]:
-    """A bank file's documents: one per section (``file#heading``), or for an archive
-    file one per entry (a note's entry is ``file#note_id``, with its author, category
-    and time)."""
-    if is_archive_name(name):
-        docs = []
-        for index, entry in enumerate(read_archive(space_id, text)):
-            heading, body, note = entry.heading, entry.text, entry.note
-            docs.append(
-                SearchDoc(
-                    doc_id=f"archive:{note.note_id}" if note else f"archive:{name}#{index}",
-                    kind=DocKind.ARCHIVE,
-                    ref=f"{name}#{note.note_id if note else heading}",
-                    text=body,
-                    agent=note.agent.value if note else "",
-                    category=note.category.value if note else "",
-                    timestamp=note.created_at if note else None,
-                    group=name.value,
-                    keywords=" ".join((*note.tags, note.agent.value)) if note else "",
-                )
-            )
-        return docs
-    document = Document.parse(text)
-    sections = [("", document.preamble), *((s.title, s.heading + s.body) for s in document.sections)]
-    return [
-        SearchDoc(
-            doc_id=f"bank:{name}#{index}",
-            kind=DocKind.BANK,
-            ref=f"{name}#{title}" if title else name.value,
-            text=body.strip(),
-            group=name.value,
-        )
-        for index, (title, body) in enumerate(sections)
-        if body.strip() and title.casefold() != "archive"
-    ]
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     """Retrieve a background build's error (a query that waited for it raised it too)."""
     if not task.cancelled() and task.exception() is not None:
         log.warning("search_build_failed", error=type(task.exception()).__name__)
-
-
-def _lead(text: str, width: int = 200) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[:width].rsplit(" ", 1)[0] + " …"
 
 
 class SearchService:
@@ -174,7 +96,7 @@ class SearchService:
         self._notes = notes
         self._bank = bank
         self._index = index
-        self._semantic = semantic
+        self._embedding = BackgroundEmbedding(semantic, self.refresh) if semantic is not None else None
         self._state: dict[SpaceId, _Indexed] = {}
 
     async def search(
@@ -212,10 +134,33 @@ class SearchService:
         )
         await self._spaces.get(space)
         partial = not await self._catch_up(space)
-        if self._semantic is None:
+        if self._embedding is None:
             hits = await asyncio.to_thread(self._index.query, space, query, where, limit)
             return SearchResults(hits, partial=partial)
-        return attrs.evolve(await self._hybrid(space, query, where, limit), partial=partial)
+        return attrs.evolve(await self._hybrid(self._embedding, space, query, where, limit), partial=partial)
+
+    def note_written(self, space: SpaceId) -> None:
+        """A note was stored in ``space``: embed it in the background (no-op without
+        semantic search). Called on the event loop by the note service."""
+        if self._embedding is not None:
+            self._embedding.schedule(space)
+
+    def progress(self, caller: Identity, space_id: str) -> EmbeddingProgress | None:
+        """How far this replica has embedded the space's documents (read permission);
+        None without semantic search. A space nobody searched or wrote to since the
+        replica started has not been indexed yet: 0 and 0."""
+        space = require_space_access(caller, Permission.READ, space_id)
+        return self._embedding.progress(space) if self._embedding is not None else None
+
+    def progress_all(self) -> EmbeddingProgress | None:
+        """Embedding progress over every space this replica has indexed; None without
+        semantic search."""
+        return self._embedding.progress() if self._embedding is not None else None
+
+    async def idle(self, space: SpaceId) -> None:
+        """Wait until the space's background embedding has caught up (tests, benchmarks)."""
+        if self._embedding is not None:
+            await self._embedding.idle(space)
 
     async def _catch_up(self, space: SpaceId) -> bool:
         """Bring the space's index up to date in a background task, waiting for it at
@@ -239,28 +184,25 @@ class SearchService:
             if ours:
                 return True
 
-    async def _hybrid(self, space: SpaceId, query: str, where: SearchFilter, limit: int) -> SearchResults:
-        assert self._semantic is not None
-        lexical = await asyncio.to_thread(self._index.query, space, query, where, max(limit, FUSION_DEPTH))
+    async def _hybrid(
+        self, embedding: BackgroundEmbedding, space: SpaceId, query: str, where: SearchFilter, limit: int
+    ) -> SearchResults:
+        semantic = embedding.semantic
+        depth = max(limit, FUSION_DEPTH)
+        lexical = await asyncio.to_thread(self._index.query, space, query, where, depth)
+        if embedding.pending(space):
+            embedding.schedule(space)  # e.g. notes another replica wrote: never waited for
         try:
             async with asyncio.timeout(QUERY_WAIT_SECONDS):
-                [vector] = await self._semantic.embedder.embed([query])
+                [vector] = await semantic.embedder.embed([query])
         except (EmbeddingsUnavailable, TimeoutError) as exc:
             log.warning("search_degraded", space=space.value, reason=str(exc) or "timed out")
             return SearchResults(lexical[:limit], degraded=True)
-        nearest = self._semantic.index.query(space, vector, where, max(limit, FUSION_DEPTH))
-        fused: dict[str, float] = {}
-        docs: dict[str, SearchDoc] = {}
-        snippets = {h.doc.doc_id: h.snippet for h in lexical}
-        for rank, doc in enumerate([h.doc for h in lexical], start=1):
-            fused[doc.doc_id] = fused.get(doc.doc_id, 0.0) + 1 / (RRF_K + rank)
-            docs[doc.doc_id] = doc
-        for rank, (doc, _score) in enumerate(nearest, start=1):
-            fused[doc.doc_id] = fused.get(doc.doc_id, 0.0) + 1 / (RRF_K + rank)
-            docs[doc.doc_id] = doc
-        best = sorted(fused, key=lambda d: (-fused[d], d))[:limit]
-        hits = [SearchHit(docs[d], round(fused[d], 6), snippets.get(d) or _lead(docs[d].text)) for d in best]
-        return SearchResults(hits, degraded=bool(self._state[space].unembedded))
+        nearest = [doc for doc, _ in semantic.index.query(space, vector, where, depth)]
+        candidates = list(dict.fromkeys([*(d.doc_id for d in nearest), *(h.doc.doc_id for h in lexical)]))
+        similarity = semantic.index.similarities(space, vector, candidates)
+        hits = fuse(lexical, nearest, similarity, limit, snippet_of={d.doc_id: lead(d.text) for d in nearest})
+        return SearchResults(hits, degraded=embedding.pending(space) > 0)
 
     async def refresh(self, space: SpaceId) -> None:
         """Bring the space's index up to date with the store (module docstring)."""
@@ -268,89 +210,37 @@ class SearchService:
         async with state.lock:
             await self._refresh_notes(space, state)
             await self._refresh_files(space, state)
-            if self._semantic is not None and state.unembedded:
-                try:
-                    async with asyncio.timeout(QUERY_WAIT_SECONDS):
-                        await self._embed(space, state, self._semantic)
-                except TimeoutError:  # what was embedded stays; the rest waits for next time
-                    log.warning("embedding_deferred", space=space.value, pending=len(state.unembedded))
 
-    async def _embed(self, space: SpaceId, state: _Indexed, semantic: Semantic) -> None:
-        """Vectors for the documents that have none yet: from the store when another
-        replica made them, else from the embedder (a failure leaves them for next time)."""
-        pending = list(state.unembedded.values())
-        hashes = {d.doc_id: hashlib.sha256(d.text.encode("utf-8")).hexdigest() for d in pending}
-        model = semantic.embedder.model
-        stored = await semantic.vectors.get_many(model, list(hashes.values()))
-
-        def indexed(doc: SearchDoc, vector: Sequence[float]) -> None:
-            semantic.index.upsert(space, doc, vector)
-            state.unembedded.pop(doc.doc_id, None)
-
-        missing = []
-        for doc in pending:
-            found = stored.get(hashes[doc.doc_id])
-            if found is None:
-                missing.append(doc)
-            else:
-                indexed(doc, found)  # another replica embedded it
-        try:
-            for start in range(0, len(missing), EMBED_BATCH):
-                batch = missing[start : start + EMBED_BATCH]
-                for doc, vector in zip(
-                    batch, await semantic.embedder.embed([d.text for d in batch]), strict=True
-                ):
-                    await semantic.vectors.put(model, hashes[doc.doc_id], vector)
-                    indexed(doc, vector)  # usable at once, even if the wait is cut short
-        except EmbeddingsUnavailable as exc:
-            log.warning("embedding_failed", space=space.value, pending=len(missing), reason=str(exc))
-
-    def _vector_indexed(
-        self, space: SpaceId, state: _Indexed, doc: SearchDoc, vector: Sequence[float]
-    ) -> None:
-        assert self._semantic is not None
-        self._semantic.index.upsert(space, doc, vector)
-        state.unembedded.pop(doc.doc_id, None)
-
-    async def _added(self, space: SpaceId, state: _Indexed, docs: Sequence[SearchDoc]) -> None:
+    async def _added(self, space: SpaceId, docs: Sequence[SearchDoc]) -> None:
         await asyncio.to_thread(self._index.upsert, space, docs)  # off the event loop
-        if self._semantic is not None:
-            state.unembedded.update({d.doc_id: d for d in docs})
+        if self._embedding is not None:
+            self._embedding.added(space, docs)
 
-    async def _removed(
-        self, space: SpaceId, state: _Indexed, doc_ids: Sequence[str] = (), group: str = ""
-    ) -> None:
+    async def _removed(self, space: SpaceId, doc_ids: Sequence[str] = (), group: str = "") -> None:
         if group:
             await asyncio.to_thread(self._index.delete_group, space, group)
-            stale = [i for i, d in state.unembedded.items() if d.group == group]
         else:
             await asyncio.to_thread(self._index.delete, space, doc_ids)
-            stale = list(doc_ids)
-        for doc_id in stale:
-            state.unembedded.pop(doc_id, None)
-        if self._semantic is not None:
-            if group:
-                self._semantic.index.delete_group(space, group)
-            else:
-                self._semantic.index.delete(space, doc_ids)
+        if self._embedding is not None:
+            self._embedding.removed(space, doc_ids, group)
 
     async def _refresh_notes(self, space: SpaceId, state: _Indexed) -> None:
         refs = await self._notes.refs(space)
         live = {r.note_id for r in refs}
         gone = state.notes - live
         if gone:
-            await self._removed(space, state, [f"note:{i}" for i in gone])
+            await self._removed(space, [f"note:{i}" for i in gone])
             state.notes -= gone
         fresh = [r for r in refs if r.note_id not in state.notes]
         for start in range(0, len(fresh), NOTE_READ_BATCH):
             notes = await self._notes.get_many(fresh[start : start + NOTE_READ_BATCH])
-            await self._added(space, state, [note_doc(n) for n in notes])
+            await self._added(space, [note_doc(n) for n in notes])
             state.notes.update(n.note_id for n in notes)
 
     async def _refresh_files(self, space: SpaceId, state: _Indexed) -> None:
         listed = {info.name: info.etag for info in await self._bank.list(space)}
         for name in [n for n in state.files if n not in listed]:
-            await self._removed(space, state, group=name.value)
+            await self._removed(space, group=name.value)
             del state.files[name]
         changed: Sequence[BankFileName] = [n for n, etag in listed.items() if state.files.get(n) != etag]
         for name in changed:
@@ -358,9 +248,9 @@ class SearchService:
                 file = await self._bank.get(space, name)
             except LookupError:  # removed since the listing
                 continue
-            await self._removed(space, state, group=name.value)
+            await self._removed(space, group=name.value)
             docs = await asyncio.to_thread(file_docs, space, name, file.content)
-            await self._added(space, state, docs)
+            await self._added(space, docs)
             state.files[name] = listed[name]
 
     def forget(self, space: SpaceId) -> None:
@@ -369,3 +259,5 @@ class SearchService:
         if state is not None and state.build is not None:
             state.build.cancel()
         self._index.clear(space)
+        if self._embedding is not None:
+            self._embedding.forget(space)

@@ -12,6 +12,7 @@ from application.consolidation import JobRecord
 from application.ports import BackupInfo
 from application.search import SearchHit
 from application.services.downloads import Download
+from application.services.embedding import EmbeddingProgress
 from application.work.listing import ItemView
 from application.work.presence import AgentActivity
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
@@ -215,4 +216,17 @@ def activity_dict(activity: AgentActivity) -> dict[str, Any]:
         "last_note_category": activity.last_note_category.value if activity.last_note_category else None,
         "items": list(activity.items),
         "resources": list(activity.resources),
+    }
+
+
+def embeddings_dict(progress: EmbeddingProgress | None) -> dict[str, Any] | None:
+    """Semantic search's embedding progress (None when it is off): the model, documents
+    with a vector, documents waiting for one, the last failure ("" if none)."""
+    if progress is None:
+        return None
+    return {
+        "model": progress.model,
+        "embedded": progress.embedded,
+        "pending": progress.pending,
+        "error": progress.error,
     }

@@ -10,7 +10,7 @@ from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
 from domain import AlreadyExists, InvalidInput, Permission, SpaceRules
 from domain.work import ITEM_CATEGORIES
-from interfaces.edge.shapes import csv, hit_dict, meta_dict, note_dict
+from interfaces.edge.shapes import csv, embeddings_dict, hit_dict, meta_dict, note_dict
 from interfaces.mcp.context import ToolContext
 
 __all__ = ["live_tools", "space_tools", "system_tools"]
@@ -38,6 +38,7 @@ def system_tools(mcp: MCPServer, ctx: ToolContext) -> None:
                 "conditional_writes": health.conditional_writes,
             },
             "llm": health.llm,
+            "embeddings": embeddings_dict(s.search.progress_all()),
         }
 
     @mcp.tool()
@@ -136,6 +137,7 @@ def space_tools(mcp: MCPServer, ctx: ToolContext) -> None:
                 "files": [f.name.value for f in o.bank_files],
             },
             "synthesis_exists": bool(o.synthesis),
+            "embeddings": embeddings_dict(s.search.progress(me, space_id)),
         }
 
     @mcp.tool()
