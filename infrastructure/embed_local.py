@@ -81,7 +81,9 @@ class LocalEmbedder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import torch  # noqa: PLC0415 - heavy: only once semantic search is used
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415
+        from transformers.utils import logging as transformers_logging  # noqa: PLC0415
 
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet stderr
         torch.set_num_threads(self._threads)
         return SentenceTransformer(str(_model_dir()), device="cpu", local_files_only=True)
 

@@ -12,7 +12,7 @@ A second column, weighted half, holds the parts of camel-case identifiers
 identifier too, and the document's keywords (a note's tags and author).
 
 A query matches documents holding any of its words (OR), English stop words left out
-(the ``stopwords`` package's English list: 174 function words such as "how", "the",
+(the ``stopwords`` package's English list: 175 function words such as "how", "the",
 "were"; a query of nothing but stop words keeps them), so that a question's function
 words neither match every document nor dilute the ranking. Each hit also says whether
 the document holds every one of the query's words (one more FTS5 query with AND).

@@ -20,6 +20,7 @@ async def test_system_tools() -> None:
         me = payload(await client.call_tool("system_whoami", {}))
     assert health["status"] == "healthy"
     assert health["llm"] == "extractive (no model)"
+    assert health["embeddings"] is None  # semantic search is off
     assert about["tools_count"] == 51
     assert {"live_note", "bank_read_all", "admin_create_token"} <= {t["name"] for t in about["tools"]}
     assert me == {
@@ -56,6 +57,7 @@ async def test_space_lifecycle() -> None:
     assert (created["status"], created["owner"]) == ("created", "alice")
     assert [s["space_id"] for s in listed["spaces"]] == ["alpha", "beta", "gamma"]
     assert info["live"]["notes_count"] == 1
+    assert info["embeddings"] is None
     assert info["bank"]["files"] == ["progress.md"]
     assert got_rules["files"] == ["brief.md", "log.md"]
     assert "## projectContext.md" in summary["rules"]
