@@ -260,7 +260,7 @@ def build_services(
             tokens_probe=tokens.all,
         ),
         jobs=jobs,
-        imports=ImportService(spaces, notes, bank, clock),
+        imports=ImportService(spaces, notes, bank, clock, written=search.note_written),
         search=search,
         audit=audit,
         feed=ChangeFeed(spaces, notes, interval=tuning.feed_poll_seconds),

@@ -147,3 +147,20 @@ def test_a_server_without_local_embeddings_never_imports_the_model_runtime() -> 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+async def test_imported_notes_are_embedded_in_the_background_too() -> None:
+    embedder = HeldEmbedder()
+    embedder.release.set()
+    services, index = _services(MemoryObjectStore(), embedder)
+    admin = await services.auth.authenticate(KEY)
+    await services.spaces.create(admin, "proj", "", "")
+    lines = "\n".join(
+        f'{{"timestamp": "2026-01-0{i + 1}T10:00:00Z", "agent": "ann", "category": "decision", '
+        f'"content": "{text}"}}'
+        for i, text in enumerate(NOTES)
+    )
+    report = await services.imports.import_notes(admin, "proj", lines)
+    assert report.imported == 3
+    await services.search.idle(PROJ)  # no query was made: the import started the embedding
+    assert index.count(PROJ) == 3

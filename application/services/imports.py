@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Final
 
@@ -10,7 +11,7 @@ import attrs
 
 from application.access import require_space_access
 from application.ports import BankRepository, Clock, NoteRepository, SpaceRepository
-from domain import AlreadyExists, Identity, Note, Permission
+from domain import AlreadyExists, Identity, Note, Permission, SpaceId
 from domain.consolidation import Archive
 from domain.imports import parse_import
 
@@ -42,7 +43,12 @@ class ImportService:
         notes: NoteRepository,
         bank: BankRepository,
         clock: Clock,
+        *,
+        written: Callable[[SpaceId], None] | None = None,
     ) -> None:
+        """``written`` is told of a space that received notes (the search service embeds
+        them in the background)."""
+        self._written = written
         self._clock = clock
         self._spaces = spaces
         self._notes = notes
@@ -76,4 +82,6 @@ class ImportService:
                 return True
 
         written = sum(await asyncio.gather(*(write(n) for n in fresh)))
+        if written and self._written is not None:
+            self._written(space)
         return ImportReport(imported=written, skipped=len(parsed) - written, notes=len(parsed))
