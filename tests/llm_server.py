@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,6 +31,10 @@ class Answer:
         finish_reason: ``stop`` or ``length``.
         make: builds the content from the prompt (the user message) instead.
         error: the error object a failing status sends (default: "scripted failure").
+        accounts: a plan's content gets an outcome for every note of the prompt it does
+            not name (``discarded``, "no lasting value (scripted)"), as a model that follows
+            the instructions does; False sends the plan as written (a model that leaves
+            notes out).
     """
 
     content: str = ""
@@ -39,6 +44,7 @@ class Answer:
     finish_reason: str = "stop"
     make: Callable[[str], str] | None = None
     error: dict[str, Any] | None = None
+    accounts: bool = True
 
 
 def plan_json(operations: list[dict[str, Any]], synthesis: str = "carried forward") -> str:
@@ -67,7 +73,10 @@ class ScriptedLLM:
             if answer.error is not None:
                 return JSONResponse({"error": answer.error}, status_code=answer.status)
             return _error(answer.status, "scripted failure")
-        content = answer.make(body["messages"][-1]["content"]) if answer.make else answer.content
+        prompt = body["messages"][-1]["content"]
+        content = answer.make(prompt) if answer.make else answer.content
+        if answer.accounts:
+            content = _accounted(content, prompt)
         return JSONResponse(
             {
                 "id": "chatcmpl-1",
@@ -84,6 +93,28 @@ class ScriptedLLM:
                 "usage": {"prompt_tokens": 120, "completion_tokens": 45, "total_tokens": 165},
             }
         )
+
+
+_NOTE_LINE = re.compile(r"^- \[([0-9a-f]{8,}) \d{4}-\d{2}-\d{2} ", re.MULTILINE)
+
+
+def _accounted(content: str, prompt: str) -> str:
+    """``content`` with an outcome for every note of ``prompt`` it does not name, when it
+    is a JSON plan; anything else as it is."""
+    try:
+        plan = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(plan, dict) or "operations" not in plan:
+        return content
+    outcomes = list(plan.get("outcomes") or [])
+    named = {o.get("note_id") for o in outcomes if isinstance(o, dict)}
+    outcomes += [
+        {"note_id": note_id, "outcome": "discarded", "detail": "no lasting value (scripted)"}
+        for note_id in _NOTE_LINE.findall(prompt)
+        if note_id not in named
+    ]
+    return json.dumps({**plan, "outcomes": outcomes})
 
 
 def _error(status: int, message: str) -> Response:

@@ -152,6 +152,8 @@ class ConsolidationJobs:
                         "agent": c.agent.value,
                         "category": c.category.value,
                         "timestamp": c.created_at.isoformat(),
+                        "outcome": c.outcome,
+                        "detail": c.detail,
                     }
                     for c in j.consumed
                 ],
@@ -199,6 +201,8 @@ class ConsolidationJobs:
                     "category": c.category.value,
                     "timestamp": c.created_at.isoformat(),
                     "content": c.content,
+                    "outcome": c.outcome,
+                    "detail": c.detail,
                 }
                 for c in run.consumed
             ],

@@ -26,6 +26,7 @@ from domain.consolidation import (
     extractive_views,
 )
 from domain.consolidation.attribution import Sources
+from domain.consolidation.coverage import NoteOutcome, OutcomeKind
 from domain.consolidation.markdown import Document
 from domain.work import Claim, WorkItem, ordered_open
 
@@ -76,12 +77,14 @@ class PlanRequest:
 @attrs.frozen
 class PlannedBatch:
     """A plan and what it cost. ``guarded``: a model wrote it, so the plan guards apply
-    in full (no empty plan, no shrinking a file by half)."""
+    in full (no empty plan, no shrinking a file by half, every note accounted for).
+    ``outcomes``: what became of each note of the batch, once checked."""
 
     plan: EditPlan
     tokens_in: int = 0
     tokens_out: int = 0
     guarded: bool = True
+    outcomes: tuple[NoteOutcome, ...] = ()
 
 
 class Planner(Protocol):
@@ -164,7 +167,11 @@ class ExtractivePlanner:
             f"Extractive consolidation filed {len(run)} notes from {len(agents)} agents ({span}) "
             f"in this run; the archive holds {len(notes)} notes."
         )
-        return PlannedBatch(EditPlan(tuple(ops), synthesis), guarded=False)
+        placed = tuple(
+            NoteOutcome(n.note_id, OutcomeKind.INTEGRATED, request.table.route(n)[0].value)
+            for n in request.notes
+        )
+        return PlannedBatch(EditPlan(tuple(ops), synthesis), guarded=False, outcomes=placed)
 
 
 SYSTEM_PROMPT: Final = """You maintain the memory bank of a team of AI agents: Markdown files whose
@@ -176,6 +183,10 @@ the bank by answering with an edit plan in JSON:
   delete_section. file is a file named by the rules. section is the exact text of an
   existing heading (for add_section: the new heading's text). content is Markdown.
 - synthesis: a short summary of the state of the work to carry forward.
+- outcomes: one {note_id, outcome, detail} for every new note: outcome integrated (detail:
+  the file it is in), merged (detail: the entry it was merged into) or discarded (detail:
+  why: duplicate of which note, superseded by which note, or no lasting value). A note
+  said integrated must have its references, numbers and key words in that file.
 Rules: never invent facts no note states; name people, versions, issue numbers and dates
 exactly as the notes do; merge duplicates; replace what later notes supersede; keep each
 file to its role; never drop most of a file. Answer with the JSON object only."""
@@ -205,7 +216,8 @@ def render_prompt(request: PlanRequest, needed: Sequence[BankFileName]) -> str:
     parts += ["", "# New notes (oldest first)"]
     for note in request.notes:
         parts.append(
-            f"- [{note.created_at.date()} {note.agent} {note.category.value}] {note.content.strip()}"
+            f"- [{note.note_id} {note.created_at.date()} {note.agent} {note.category.value}] "
+            f"{note.content.strip()}"
         )
     parts += _work_items(request)
     if request.budgets:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
+
+from domain.consolidation.coverage import NoteOutcome
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport"]
 
@@ -27,6 +30,9 @@ class ConsolidationReport:
             ``bank_read_all`` returns); 0 when no batch ran.
         notes_unreadable: keys of live notes that could not be decoded: skipped, left
             in place for an admin (see ``note_unreadable`` in the logs).
+        outcomes: how many consumed notes were integrated, merged, discarded, or kept
+            (filed by the extractive placement because the model's plan left them out);
+            ``bank_history`` gives each note's.
     """
 
     notes_consumed: int = 0
@@ -42,6 +48,14 @@ class ConsolidationReport:
     archive_files: tuple[str, ...] = ()
     hot_tokens: int = 0
     notes_unreadable: tuple[str, ...] = ()
+    outcomes: dict[str, int] = attrs.field(factory=dict)
+
+    def counted(self, outcomes: Iterable[NoteOutcome]) -> dict[str, int]:
+        """:attr:`outcomes` with ``outcomes`` added."""
+        counts = dict(self.outcomes)
+        for outcome in outcomes:
+            counts[outcome.outcome.value] = counts.get(outcome.outcome.value, 0) + 1
+        return counts
 
     def spent(self, tokens_in: int, tokens_out: int) -> ConsolidationReport:
         """This report with more model tokens counted (those of plans that failed too)."""

@@ -57,6 +57,7 @@ from domain.consolidation import (
     fit_bank,
     pack_batches,
 )
+from domain.consolidation.coverage import NoteOutcome
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
@@ -297,6 +298,7 @@ class ConsolidationService:
             planned, changed, new_synthesis, duration = await plan_batch(
                 self._planner, request, report, seconds=self._lease_seconds
             )
+            outcomes = {o.note_id: o for o in planned.outcomes}
             stamp = self._clock.now()
             planned_bank = {**bank, **{name: file.content for name, file in changed.items()}}
             fitted = fit_bank(bank, planned_bank, budgets, archive, stamp)
@@ -312,7 +314,7 @@ class ConsolidationService:
                 mode=self.mode,
                 files={name.value: text for name, text in written.items()},
                 synthesis=new_synthesis.text,
-                consumed=tuple(_consumed(n, keys[n.note_id]) for n in batch),
+                consumed=tuple(_consumed(n, keys[n.note_id], outcomes.get(n.note_id)) for n in batch),
                 tokens_in=planned.tokens_in,
                 tokens_out=planned.tokens_out,
                 started_at=stamp,
@@ -331,6 +333,7 @@ class ConsolidationService:
                 archive_files=tuple(sorted(archived)),
                 batches=report.batches + 1,
                 run_ids=(*report.run_ids, journal.run_id),
+                outcomes=report.counted(planned.outcomes),
                 tokens_in=report.tokens_in + planned.tokens_in,
                 tokens_out=report.tokens_out + planned.tokens_out,
                 hot_tokens=sum(estimate_tokens(text) for text in bank.values()),
@@ -374,5 +377,14 @@ class ConsolidationService:
         await self._journals.mark_committed(attrs.evolve(journal, state=JournalState.COMMITTED))
 
 
-def _consumed(note: Note, key: str) -> ConsumedNote:
-    return ConsumedNote(key, note.note_id, note.agent, note.category, note.created_at, note.content)
+def _consumed(note: Note, key: str, outcome: NoteOutcome | None) -> ConsumedNote:
+    return ConsumedNote(
+        key,
+        note.note_id,
+        note.agent,
+        note.category,
+        note.created_at,
+        note.content,
+        outcome=outcome.outcome.value if outcome is not None else "",
+        detail=outcome.detail if outcome is not None else "",
+    )

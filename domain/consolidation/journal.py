@@ -32,7 +32,9 @@ class JournalState(enum.StrEnum):
 
 @attrs.frozen
 class ConsumedNote:
-    """A note a batch carried into the bank: its key, identity and text."""
+    """A note a batch carried into the bank: its key, identity and text, and what became
+    of it (:class:`coverage.OutcomeKind`: integrated, merged, discarded, kept; "" in
+    journals written before outcomes were kept) with its detail (file, entry, reason)."""
 
     key: str
     note_id: str
@@ -40,6 +42,8 @@ class ConsumedNote:
     category: NoteCategory
     created_at: datetime
     content: str
+    outcome: str = ""
+    detail: str = ""
 
 
 @attrs.frozen

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import attrs
 
+from domain.consolidation.coverage import PlanOutcome
 from domain.consolidation.markdown import Document
 from domain.errors import DomainError, InvalidInput, PlanRejected
 from domain.model import BankFile, SpaceRules, Synthesis
@@ -65,16 +66,18 @@ class EditOp:
 
 @attrs.frozen
 class EditPlan:
-    """A batch's edits and the synthesis to carry forward to the next batch."""
+    """A batch's edits, the synthesis to carry forward to the next batch, and what became
+    of each note (a model's plan; checked by :func:`coverage.check_coverage`)."""
 
     operations: tuple[EditOp, ...]
     synthesis: str = ""
+    outcomes: tuple[PlanOutcome, ...] = ()
 
 
 EDIT_PLAN_SCHEMA: Final[dict[str, Any]] = {
     "type": "object",
     "additionalProperties": False,
-    "required": ["operations", "synthesis"],
+    "required": ["operations", "synthesis", "outcomes"],
     "properties": {
         "operations": {
             "type": "array",
@@ -92,6 +95,19 @@ EDIT_PLAN_SCHEMA: Final[dict[str, Any]] = {
             },
         },
         "synthesis": {"type": "string"},
+        "outcomes": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["note_id", "outcome", "detail"],
+                "properties": {
+                    "note_id": {"type": "string"},
+                    "outcome": {"type": "string", "enum": ["integrated", "merged", "discarded"]},
+                    "detail": {"type": "string"},
+                },
+            },
+        },
     },
 }
 """JSON Schema (draft 2020-12 subset accepted by OpenAI structured outputs) of an edit plan."""
