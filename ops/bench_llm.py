@@ -28,7 +28,7 @@ import asyncio
 import json
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from application.consolidation import AbstractivePlanner, ExtractivePlanner, Planner
@@ -71,9 +71,13 @@ async def _consolidate(planner: Planner, settings: Settings, lines: list[str]) -
     hot = "\n".join(bank.values())
     report = done.report or {}
     references = sorted({r for n in notes for r in refs(n.content)})
-    given = (f"{n.note_id} {n.agent} {n.created_at.isoformat()}\n{n.content}" for n in notes)
-    # the archive pointer live-mem itself writes names the tool to read it with
-    sources = [rules, "MCP Python SDK history", "bank_read", *given]
+    given = (
+        f"{n.note_id} {n.agent} {n.created_at.isoformat()} {n.created_at.astimezone(UTC).isoformat()}\n"
+        f"{n.content}"
+        for n in notes
+    )
+    # the pointers live-mem itself writes name the tools to read more with
+    sources = [rules, "MCP Python SDK history", "bank_read work_items", *given]
     return {
         "state": done.state.value,
         "error": (done.error or "")[:200],

@@ -182,3 +182,33 @@ async def test_a_plan_that_accounts_for_every_note_is_taken_at_once() -> None:
     assert len(llm.requests) == 1
     assert done.report is not None
     assert done.report["outcomes"] == {"integrated": 1, "discarded": 9}
+
+
+async def test_a_retry_over_the_window_keeps_the_first_plan_and_files_the_rest() -> None:
+    """Measured with the 1.5B model: the refusal listing 60 notes pushed the retry's prompt
+    over the 8,192-token window and the job failed; now the first plan is taken and the
+    notes it left out are filed by the extractive placement."""
+    from tests.test_model_errors import LLAMA_OVERFLOW
+
+    script = [Answer(GOOD, accounts=False), Answer(status=400, error=LLAMA_OVERFLOW)]
+    async with scripted_llm(script) as (base, llm):
+        done, bank, live = await _run(_services(base))
+    assert len(llm.requests) == 2
+    assert done.state.value == "succeeded", done.error
+    assert live == 0
+    assert done.report is not None
+    assert done.report["outcomes"] == {"integrated": 1, "kept": 9}
+    assert "## Storage\n\n- 2026-03-02: everything in S3, no database (alice)" in bank["decisions.md"]
+    for _agent, _category, content in NOTES:
+        assert _carried_by(bank, content), content
+
+
+def test_a_long_refusal_lists_a_dozen_problems_and_the_rest_by_id() -> None:
+    notes = tuple(_note(n, f"Decision number {n} about the cache layer (#{900 + n}).") for n in range(1, 29))
+    coverage = check_coverage(notes, [], {})
+    from application.consolidation.planning import REFUSAL_PROBLEMS, _refusal
+
+    text = _refusal(coverage)
+    assert text.startswith("28 notes are not accounted for")
+    assert text.count("has no outcome") == REFUSAL_PROBLEMS
+    assert text.endswith(", ".join(n.note_id for n in notes[REFUSAL_PROBLEMS:]))
