@@ -117,6 +117,29 @@ def _accounted(content: str, prompt: str) -> str:
     return json.dumps({**plan, "outcomes": outcomes})
 
 
+def filed_by_halves() -> Callable[[str], str]:
+    """A scripted model that files every note of its prompt into a new section of
+    progress.md (``Part N``), each said integrated there; ``made`` counts the notes of
+    each prompt."""
+    made: list[int] = []
+
+    def filed(prompt: str) -> str:
+        notes = re.findall(r"^- \[([0-9a-f]+) [^\]]*\] (.*)$", prompt, flags=re.MULTILINE)
+        made.append(len(notes))
+        section = {
+            "op": "add_section",
+            "file": "progress.md",
+            "section": f"Part {len(made)}",
+            "level": 2,
+            "content": "\n".join(f"- {text}" for _, text in notes),
+        }
+        outcomes = [{"note_id": i, "outcome": "integrated", "detail": "progress.md"} for i, _ in notes]
+        return json.dumps({"operations": [section], "synthesis": "filed", "outcomes": outcomes})
+
+    filed.made = made  # type: ignore[attr-defined]
+    return filed
+
+
 def _error(status: int, message: str) -> Response:
     return JSONResponse(
         {"error": {"message": message, "type": "invalid_request_error", "code": None}}, status_code=status

@@ -8,7 +8,7 @@ from application.consolidation import AbstractivePlanner, JobRecord
 from application.services import Services
 from infrastructure.llm import OpenAICompatibleModel
 from tests.consolidation_support import KEY
-from tests.llm_server import Answer, plan_json, scripted_llm
+from tests.llm_server import Answer, filed_by_halves, plan_json, scripted_llm
 from tests.test_abstractive import GOOD, SPACE, _run, _services
 
 LLAMA_OVERFLOW = {  # llama.cpp's server, -c 8192, a 9,269-token prompt
@@ -33,18 +33,28 @@ async def _again(services: Services) -> JobRecord:
     return await services.jobs.status(admin, job.job_id)
 
 
-async def test_an_overflow_fails_with_the_servers_reason_learns_the_window_keeps_the_format() -> None:
-    script = [Answer(status=400, error=LLAMA_OVERFLOW), Answer(GOOD)]
+async def test_an_overflow_learns_the_window_keeps_the_format_and_splits_the_batch() -> None:
+    script = [Answer(status=400, error=LLAMA_OVERFLOW), Answer(make=filed_by_halves())]
     async with scripted_llm(script) as (base, llm):
         services = _services(base)
         done, _, live = await _run(services)
-        assert done.state.value == "failed"
-        assert "exceeds the available context size (8192 tokens)" in (done.error or "")
-        assert live > 0  # the batch's notes stay in live/
         assert _model(services).context_tokens == 8192  # later batches are packed to it
-        again = await _again(services)
-    assert again.state.value == "succeeded", again.error
-    assert [r["response_format"]["type"] for r in llm.requests] == ["json_schema", "json_schema"]
+    assert done.state.value == "succeeded", done.error
+    assert live == 0  # the two halves were planned in the same run
+    assert [r["response_format"]["type"] for r in llm.requests] == ["json_schema"] * 3
+
+
+async def test_an_overflow_on_a_single_note_fails_with_the_servers_reason() -> None:
+    async with scripted_llm([Answer(status=400, error=LLAMA_OVERFLOW)]) as (base, _llm):
+        services = _services(base)
+        admin = await services.auth.authenticate(KEY)
+        await services.spaces.create(admin, SPACE, "", "")
+        await services.notes.write(admin, SPACE, "decision", "One very long decision.")
+        done = await _again(services)
+        live = (await services.notes.read(admin, SPACE)).total_matching
+    assert done.state.value == "failed"
+    assert "exceeds the available context size (8192 tokens)" in (done.error or "")
+    assert live == 1  # the note stays in live/
 
 
 async def test_another_refusal_is_an_error_with_its_reason_and_no_switch_to_json_mode() -> None:

@@ -16,7 +16,7 @@ from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRu
 from domain.consolidation import EditOp, EditPlan, OpKind, apply_plan
 from domain.consolidation.coverage import OutcomeKind, PlanOutcome, carried, check_coverage
 from tests.consolidation_support import NOTES, RULES
-from tests.llm_server import Answer, plan_json, scripted_llm
+from tests.llm_server import Answer, filed_by_halves, plan_json, scripted_llm
 from tests.test_abstractive import GOOD, _run, _services
 
 SPACE = SpaceId("proj")
@@ -212,3 +212,23 @@ def test_a_long_refusal_lists_a_dozen_problems_and_the_rest_by_id() -> None:
     assert text.startswith("28 notes are not accounted for")
     assert text.count("has no outcome") == REFUSAL_PROBLEMS
     assert text.endswith(", ".join(n.note_id for n in notes[REFUSAL_PROBLEMS:]))
+
+
+async def test_a_batch_over_the_window_is_split_and_each_half_planned() -> None:
+    """A context overflow on a batch's first call splits the batch in two and plans each
+    half on its own; no note waits for another run."""
+    from tests.test_model_errors import LLAMA_OVERFLOW
+
+    filed = filed_by_halves()
+    script = [Answer(status=400, error=LLAMA_OVERFLOW), Answer(make=filed)]
+    async with scripted_llm(script) as (base, llm):
+        done, bank, live = await _run(_services(base))
+    assert done.state.value == "succeeded", done.error
+    assert len(llm.requests) == 3
+    assert filed.made == [5, 5]  # type: ignore[attr-defined]
+    assert live == 0
+    assert done.report is not None
+    assert done.report["batches"] == 2
+    assert done.report["outcomes"] == {"integrated": 10}
+    assert "## Part 1" in bank["progress.md"]
+    assert "## Part 2" in bank["progress.md"]

@@ -18,6 +18,7 @@ Protocol (see ``docs/consolidation.md``):
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -31,6 +32,7 @@ from application.consolidation.planning import plan_batch
 from application.consolidation.ports import (
     JournalRepository,
     LeaseRepository,
+    ModelContextOverflow,
 )
 from application.consolidation.report import ConsolidationFailed, ConsolidationReport
 from application.ports import BankRepository, Clock, NoteRef, NoteRepository, SpaceRepository
@@ -57,7 +59,6 @@ from domain.consolidation import (
     fit_bank,
     pack_batches,
 )
-from domain.consolidation.coverage import NoteOutcome
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
@@ -279,7 +280,10 @@ class ConsolidationService:
         files: set[str] = set(report.files_changed)
         archived: set[str] = set(report.archive_files)
         run_notes: list[Note] = []
-        for index, batch in enumerate(batches):
+        queue, index = deque(batches), 0
+        while queue:
+            batch = queue.popleft()
+            before = dict(archive.files)  # to undo this batch's archive entries if it is split
             archive.changed.clear()
             archive.add_notes(batch, {n.note_id: table.route(n)[0] for n in batch})
             request = PlanRequest(
@@ -295,11 +299,15 @@ class ConsolidationService:
                 items=items,
             )
             await held.renew()  # the batch's time starts now, within a lease of its own length
-            planned, changed, new_synthesis, duration = await plan_batch(
-                self._planner, request, report, seconds=self._lease_seconds
-            )
-            outcomes = {o.note_id: o for o in planned.outcomes}
-            stamp = self._clock.now()
+            try:
+                planned, changed, new_synthesis, duration = await plan_batch(
+                    self._planner, request, report, seconds=self._lease_seconds
+                )
+            except ConsolidationFailed as exc:
+                report = _split(exc, batch, queue)  # or raised again
+                archive = Archive(space_id, before)
+                continue
+            outcomes, stamp = {o.note_id: o for o in planned.outcomes}, self._clock.now()
             planned_bank = {**bank, **{name: file.content for name, file in changed.items()}}
             fitted = fit_bank(bank, planned_bank, budgets, archive, stamp)
             written = {name: text for name, text in fitted.items() if bank.get(name) != text}
@@ -314,13 +322,14 @@ class ConsolidationService:
                 mode=self.mode,
                 files={name.value: text for name, text in written.items()},
                 synthesis=new_synthesis.text,
-                consumed=tuple(_consumed(n, keys[n.note_id], outcomes.get(n.note_id)) for n in batch),
+                consumed=tuple(ConsumedNote.of(n, keys[n.note_id], outcomes.get(n.note_id)) for n in batch),
                 tokens_in=planned.tokens_in,
                 tokens_out=planned.tokens_out,
                 started_at=stamp,
                 duration_s=duration,
             )
             await self._write(held, journal)
+            index += 1
             bank.update(fitted)
             run_notes.extend(batch)
             synthesis = new_synthesis.text
@@ -377,14 +386,17 @@ class ConsolidationService:
         await self._journals.mark_committed(attrs.evolve(journal, state=JournalState.COMMITTED))
 
 
-def _consumed(note: Note, key: str, outcome: NoteOutcome | None) -> ConsumedNote:
-    return ConsumedNote(
-        key,
-        note.note_id,
-        note.agent,
-        note.category,
-        note.created_at,
-        note.content,
-        outcome=outcome.outcome.value if outcome is not None else "",
-        detail=outcome.detail if outcome is not None else "",
-    )
+def _split(exc: ConsolidationFailed, batch: list[Note], queue: deque[list[Note]]) -> ConsolidationReport:
+    """A batch whose prompt was over the model's window goes back as two halves, each
+    planned on its own (the adapter has learnt the window when the server named it);
+    returns the report with what the refused call cost.
+
+    Raises:
+        ConsolidationFailed: ``exc`` again, for any other failure or a batch of one note.
+    """
+    if not isinstance(exc.__cause__, ModelContextOverflow) or len(batch) < 2:
+        raise exc
+    half = len(batch) // 2
+    queue.extendleft([batch[half:], batch[:half]])
+    log.warning("batch_split", notes=len(batch), reason=str(exc)[:200])
+    return exc.report

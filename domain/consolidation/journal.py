@@ -14,6 +14,8 @@ from datetime import datetime
 
 import attrs
 
+from domain.consolidation.coverage import NoteOutcome
+from domain.model import Note
 from domain.values import AgentName, NoteCategory, SpaceId
 
 __all__ = ["ConsumedNote", "Journal", "JournalState"]
@@ -44,6 +46,20 @@ class ConsumedNote:
     content: str
     outcome: str = ""
     detail: str = ""
+
+    @classmethod
+    def of(cls, note: Note, key: str, outcome: NoteOutcome | None) -> ConsumedNote:
+        """The record of ``note`` (stored under ``key``) with what became of it."""
+        return cls(
+            key,
+            note.note_id,
+            note.agent,
+            note.category,
+            note.created_at,
+            note.content,
+            outcome=outcome.outcome.value if outcome is not None else "",
+            detail=outcome.detail if outcome is not None else "",
+        )
 
 
 @attrs.frozen
