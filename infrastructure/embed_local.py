@@ -83,7 +83,7 @@ class LocalEmbedder:
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415
         from transformers.utils import logging as transformers_logging  # noqa: PLC0415
 
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # quiet stderr
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call,unused-ignore]
         torch.set_num_threads(self._threads)
         return SentenceTransformer(str(_model_dir()), device="cpu", local_files_only=True)
 
