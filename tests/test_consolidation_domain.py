@@ -223,3 +223,18 @@ def test_claims_are_urls_dates_figures_references_and_identifiers() -> None:
     source = "On 2026-03-02T09:00:00+00:00 alice fixed #58 in ClientSession.call_tool; snake_case stays."
     assert unattributed(text, [source]) == ["4,312", "https://x.example/a"]
     assert unattributed("Prose without figures, reworded freely.", []) == []
+
+
+_CLOCKS = st.datetimes(datetime(1000, 1, 1), datetime(9999, 12, 31), timezones=st.just(UTC))
+
+
+@given(_CLOCKS, _CLOCKS, st.integers(0, 999))
+def test_run_ids_sort_by_time_and_name_their_first_batch(a: datetime, b: datetime, batch: int) -> None:
+    from domain.consolidation.journal import EDIT_BATCH, first_batch, run_id
+
+    early, late = sorted((a, b))
+    if early < late:
+        assert run_id(early, "job-aaaaaaaaaaaaaaaa", 5) < run_id(late, "job-b", 0)
+    assert first_batch(run_id(a, "job", batch)) == (batch == 0)
+    assert not first_batch(run_id(a, "job", EDIT_BATCH))
+    assert run_id(a, "0123456789abcdef", batch).split("-")[1] == "0123456789ab"

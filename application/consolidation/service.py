@@ -59,6 +59,7 @@ from domain.consolidation import (
     fit_bank,
     pack_batches,
 )
+from domain.consolidation.journal import EDIT_BATCH, first_batch, run_id
 
 __all__ = ["ConsolidationFailed", "ConsolidationReport", "ConsolidationService"]
 
@@ -207,7 +208,7 @@ class ConsolidationService:
         async def write(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
             stamp = self._clock.now()
             journal = Journal(
-                run_id=f"{utc_stamp(stamp)}-{job_id[:12]}-edit",
+                run_id=run_id(stamp, job_id, EDIT_BATCH),
                 space_id=space_id,
                 job_id=job_id,
                 state=JournalState.PREPARED,
@@ -315,7 +316,7 @@ class ConsolidationService:
             if not written and not batch:
                 break  # a compaction with nothing to do writes no journal
             journal = Journal(
-                run_id=f"{utc_stamp(stamp)}-{job_id[:12]}-{index:03d}",
+                run_id=run_id(stamp, job_id, index),
                 space_id=space_id,
                 job_id=job_id,
                 state=JournalState.PREPARED,
@@ -372,10 +373,9 @@ class ConsolidationService:
         def count(meta: SpaceMeta) -> SpaceMeta:
             if meta.last_run_id == journal.run_id:
                 return meta
-            first_batch = journal.run_id.endswith("-000")  # a run's batches are -000, -001, ...
             return attrs.evolve(
                 meta,
-                consolidations=meta.consolidations + (1 if first_batch else 0),
+                consolidations=meta.consolidations + (1 if first_batch(journal.run_id) else 0),
                 last_consolidation_at=journal.started_at,
                 last_run_id=journal.run_id,
             )

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Final
 
 import attrs
 
 from domain.consolidation.coverage import NoteOutcome
-from domain.model import Note
+from domain.model import Note, utc_stamp
 from domain.values import AgentName, NoteCategory, SpaceId
 
 __all__ = ["ConsumedNote", "Journal", "JournalState"]
@@ -30,6 +31,23 @@ class JournalState(enum.StrEnum):
     PREPARED = "prepared"
     COMMITTED = "committed"
     ABANDONED = "abandoned"
+
+
+EDIT_BATCH: Final = "edit"
+"""The batch part of a hand edit's run id (a consolidation's batches are numbered)."""
+
+
+def run_id(at: datetime, job_id: str, batch: int | str) -> str:
+    """A journal's id: ``{YYYYMMDDTHHMMSSffffffZ}-{job id, 12 chars}-{batch}``, the batch
+    ``000``, ``001``, ... for a consolidation's batches and ``edit`` for a hand edit, so
+    journals sort by time."""
+    part = f"{batch:03d}" if isinstance(batch, int) else batch
+    return f"{utc_stamp(at)}-{job_id[:12]}-{part}"
+
+
+def first_batch(run: str) -> bool:
+    """True when ``run`` (a :func:`run_id`) is the first batch of a consolidation run."""
+    return run.endswith("-000")
 
 
 @attrs.frozen
