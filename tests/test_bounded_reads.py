@@ -28,7 +28,13 @@ class _CountingStore(MemoryObjectStore):
 
     async def get(self, key: str) -> StoredObject:
         kind = (
-            "job" if key.startswith("_system/jobs/") else "journal" if "/_consolidations/" in key else "other"
+            "job"
+            if key.startswith("_system/jobs/")
+            else "journal"
+            if "/_consolidations/" in key
+            else "meta"
+            if key.endswith("/_meta.json")
+            else "other"
         )
         self.gets[kind] += 1
         return await super().get(key)
@@ -95,3 +101,16 @@ async def test_journals_older_than_the_retention_are_pruned_but_never_a_prepared
     assert await journals.run_ids(SpaceId("proj")) == [stuck.run_id]
     await services.jobs.service.consolidate(SpaceId("proj"), "now")  # prunes once a day
     assert stuck.run_id not in await journals.run_ids(SpaceId("proj"))  # rolled forward, then old
+
+
+async def test_a_run_reads_the_space_metadata_once_before_its_batches() -> None:
+    """One home for what a run knows of its space: ``_meta.json`` is read once for the run
+    (its description came from a second read), once by the synthesis read (which checks
+    the space exists) and once per batch by the commit's conditional update."""
+    clock, store = FakeClock(), _CountingStore()
+    services = services_over(store, clock)
+    await seed(services, clock)
+    store.gets.clear()
+    report = await services.jobs.service.consolidate(SpaceId("proj"), "run")
+    assert report.batches == 1
+    assert store.gets["meta"] == 3

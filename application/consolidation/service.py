@@ -134,13 +134,15 @@ class ConsolidationService:
             StoreError: the store failed; whatever was prepared is rolled forward next time.
         """
 
-        async def select(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
+        async def select(
+            held: LeaseHandle, report: ConsolidationReport, meta: SpaceMeta
+        ) -> ConsolidationReport:
             # The notes that exist now; any written while the run goes on are left alone.
             refs = [r for r in await self._notes.refs(space_id) if agent is None or r.agent == agent]
             selected, remaining = refs[: self._max_notes], max(0, len(refs) - self._max_notes)
             report = attrs.evolve(report, notes_remaining=remaining)
             if selected:
-                return await self._run(space_id, job_id, selected, held, report, on_batch=on_batch)
+                return await self._run(meta, job_id, selected, held, report, on_batch=on_batch)
             return report
 
         return await self._leased(space_id, job_id, select)
@@ -154,8 +156,8 @@ class ConsolidationService:
             NotFound, Conflict, StoreError: as :meth:`consolidate`.
         """
 
-        async def fit(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
-            return await self._run(space_id, job_id, [], held, report)
+        async def fit(held: LeaseHandle, report: ConsolidationReport, meta: SpaceMeta) -> ConsolidationReport:
+            return await self._run(meta, job_id, [], held, report)
 
         return await self._leased(space_id, job_id, fit)
 
@@ -163,17 +165,17 @@ class ConsolidationService:
         self,
         space_id: SpaceId,
         job_id: str,
-        work: Callable[[LeaseHandle, ConsolidationReport], Awaitable[ConsolidationReport]],
+        work: Callable[[LeaseHandle, ConsolidationReport, SpaceMeta], Awaitable[ConsolidationReport]],
     ) -> ConsolidationReport:
-        """Take the lease, roll forward what a crash left, do ``work``, release the
-        lease as last renewed however the work ended (a failed commit included); the
-        report carries the wall time."""
+        """Take the lease, roll forward what a crash left, do ``work`` (given the space's
+        metadata, read once for the run), release the lease as last renewed however the
+        work ended (a failed commit included); the report carries the wall time."""
         started = time.perf_counter()
-        await self._spaces.get(space_id)
+        meta = await self._spaces.get(space_id)
         async with self._lock.hold(space_id, job_id) as held:
             recovered = await self.roll_forward(space_id)
             try:
-                report = await work(held, ConsolidationReport(mode=self.mode, recovered=recovered))
+                report = await work(held, ConsolidationReport(mode=self.mode, recovered=recovered), meta)
             except ConsolidationFailed as exc:  # a failed run reports how long it ran too
                 exc.report = attrs.evolve(exc.report, duration_s=round(time.perf_counter() - started, 4))
                 raise
@@ -205,7 +207,7 @@ class ConsolidationService:
         """
         committed: list[Journal] = []
 
-        async def write(held: LeaseHandle, report: ConsolidationReport) -> ConsolidationReport:
+        async def write(held: LeaseHandle, report: ConsolidationReport, _: SpaceMeta) -> ConsolidationReport:
             stamp = self._clock.now()
             journal = Journal(
                 run_id=run_id(stamp, job_id, EDIT_BATCH),
@@ -250,7 +252,7 @@ class ConsolidationService:
 
     async def _run(
         self,
-        space_id: SpaceId,
+        meta: SpaceMeta,
         job_id: str,
         refs: Sequence[NoteRef],
         held: LeaseHandle,
@@ -259,10 +261,10 @@ class ConsolidationService:
         on_batch: Progress | None = None,
     ) -> ConsolidationReport:
         """Plan and commit every batch, renewing the lease before each; return the report."""
+        space_id, description = meta.space_id, meta.description
         rules = await self._spaces.rules(space_id)
         table = RoutingTable.from_rules(rules)
         budgets = file_budgets(rules, self._bank_budget)
-        description = (await self._spaces.get(space_id)).description
         synthesis = (await self._spaces.synthesis(space_id)).text
         bank = {file.name: file.content for file in await self._bank.get_all(space_id)}
         archive = Archive(space_id, {f.name: f.content for f in await self._bank.get_archive(space_id)})
