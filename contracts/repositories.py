@@ -275,6 +275,19 @@ class TokenRepositoryContract(WithBackend):
         await asyncio.gather(*(tokens.update(adder(i)) for i in range(20)))
         assert sorted(t.token_id for t in await tokens.all()) == sorted(token(i).token_id for i in range(20))
 
+    async def test_another_replicas_change_counts_at_once(
+        self, tokens: TokenRepository, backend: Backend
+    ) -> None:
+        """A repository may keep what it decoded, but never over the store: a token
+        another replica revokes or adds is seen on the next read."""
+        await tokens.update(lambda r: [*r, token(1)])
+        assert await tokens.find_by_hash(token(1).token_hash) == token(1)  # read (and kept) once
+        other = StoreTokenRepository(backend.store)
+        await other.update(lambda r: [token(2)])  # token 1 gone, token 2 in
+        assert await tokens.find_by_hash(token(1).token_hash) is None
+        assert await tokens.find_by_hash(token(2).token_hash) == token(2)
+        assert await tokens.all() == [token(2)]
+
     async def test_a_failing_change_writes_nothing(self, tokens: TokenRepository) -> None:
         await tokens.update(lambda r: [*r, token(1)])
 

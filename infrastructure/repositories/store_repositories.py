@@ -318,17 +318,29 @@ class StoreTokenRepository:
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
+        self._decoded: tuple[str, list[TokenRecord], dict[str, TokenRecord]] | None = None
+
+    async def _read(self) -> tuple[list[TokenRecord], dict[str, TokenRecord]]:
+        """The records and an index by hash, decoded again only when the object's ETag
+        changed: every request authenticates, and decoding every token on each one cost
+        work that grew with the number of tokens. The object is still read each time, so
+        a revocation by any replica counts from the next request."""
+        try:
+            stored = await self._store.get(layout.TOKENS_KEY)
+        except ObjectNotFound:
+            return [], {}
+        if self._decoded is None or self._decoded[0] != stored.etag:
+            records = codecs.decode_tokens(stored.data)
+            self._decoded = (stored.etag, records, {r.token_hash: r for r in records})
+        return self._decoded[1], self._decoded[2]
 
     async def all(self) -> list[TokenRecord]:
         """See :class:`application.ports.TokenRepository`."""
-        try:
-            return codecs.decode_tokens((await self._store.get(layout.TOKENS_KEY)).data)
-        except ObjectNotFound:
-            return []
+        return list((await self._read())[0])
 
     async def find_by_hash(self, token_hash: str) -> TokenRecord | None:
         """See :class:`application.ports.TokenRepository`."""
-        return next((r for r in await self.all() if r.token_hash == token_hash), None)
+        return (await self._read())[1].get(token_hash)
 
     async def update(self, change: Callable[[list[TokenRecord]], list[TokenRecord]]) -> list[TokenRecord]:
         """See :class:`application.ports.TokenRepository`."""
