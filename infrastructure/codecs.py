@@ -50,6 +50,10 @@ T = TypeVar("T")
 _FENCE: Final = "---\n"
 _SAFE_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it (its wheels are), else the pure one."""
+_SAFE_DUMPER: Final = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+"""libyaml's emitter likewise (a note's front matter in ~40 µs instead of ~240): the same
+YAML but for characters outside the Basic Multilingual Plane, which it writes as
+backslash-U escapes; both read back to the same note."""
 
 
 def _enum_value(value: enum.StrEnum) -> str:
@@ -100,7 +104,7 @@ def encode_note(note: Note) -> bytes:
     header: dict[str, Any] = converter.unstructure(note)
     content: str = header.pop("content")
     header["tags"] = list(header["tags"])
-    front = yaml.safe_dump(header, sort_keys=False, allow_unicode=True)
+    front = yaml.dump(header, Dumper=_SAFE_DUMPER, sort_keys=False, allow_unicode=True)
     return (_FENCE + front + _FENCE + content).encode("utf-8")
 
 
