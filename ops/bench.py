@@ -5,8 +5,9 @@ measured in the same run, on the local directory store and on SeaweedFS.
 
 Rows:
 - live_note over MCP streamable HTTP at 1, 8, 32 and 64 concurrent agents: p50/p99 latency
-  and throughput, against the floor = a no-op tool round trip (``system_whoami``, which
-  still verifies the bearer token) + one store PUT of a note-sized object, same
+  and throughput, and the server's CPU per note (/proc utime + stime over the level's
+  calls) beside its CPU per no-op tool call; against the floor = a no-op tool round trip
+  (``system_whoami``, which still verifies the bearer token) + one store PUT of a note-sized object, same
   concurrency; ratio = live_note p50 / floor p50.
 - work_claim over MCP at 1 and 32 concurrent agents, each renewing its own claim, and 32
   agents racing for one resource (one holds it, the others are refused), against live_note
@@ -46,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import secrets
 import tempfile
 import time
@@ -74,7 +76,16 @@ from tests.s3_servers import seaweedfs_server  # the same SeaweedFS setup as the
 NOTE_TEXT = "Decided to keep the storage layer behind one port; see the design notes. " * 3
 
 
-async def latency_rows(base: str, key: str, store: ObjectStore, label: str, quick: bool) -> list[Row]:
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system, from /proc/PID/stat), in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def latency_rows(
+    base: str, key: str, store: ObjectStore, label: str, quick: bool, pid: int
+) -> list[Row]:
     rows: list[Row] = []
     async with mcp_client(base, key) as admin:
         await call(admin, "space_create", {"space_id": "bench", "description": "benchmark"})
@@ -104,8 +115,12 @@ async def latency_rows(base: str, key: str, store: ObjectStore, label: str, quic
                 client = clients[i]
                 return lambda: call(client, "system_whoami", {})
 
+            cpu = cpu_seconds(pid)
             notes, wall = await concurrent(level, per, note_call)
+            note_cpu = (cpu_seconds(pid) - cpu) / len(notes)
+            cpu = cpu_seconds(pid)
             noops, _ = await concurrent(level, per, noop_call)
+            noop_cpu = (cpu_seconds(pid) - cpu) / len(noops)
 
         async def put_call(i: int) -> Callable[[], Awaitable[Any]]:
             return lambda: store.put(f"bench-floor/{secrets.token_hex(8)}.md", NOTE_TEXT.encode())
@@ -120,6 +135,14 @@ async def latency_rows(base: str, key: str, store: ObjectStore, label: str, quic
                 f"{len(notes) / wall:.0f}/s",
                 f"floor p50 {floor50 * 1000:.1f} ms, p99 {floor99 * 1000:.1f} ms",
                 f"{pct(notes, 0.5) / floor50:.2f}x",
+            )
+        )
+        rows.append(
+            (
+                f"[{label}] server CPU per live_note, {level} agents",
+                f"{note_cpu * 1000:.2f} ms",
+                f"per no-op tool call (system_whoami) {noop_cpu * 1000:.2f} ms",
+                f"{note_cpu / max(noop_cpu, 1e-9):.2f}x",
             )
         )
     return rows
@@ -288,7 +311,7 @@ async def run(kind: str, quick: bool) -> list[Row]:
         idle = rss_kib(process.pid, "VmRSS")
         store = await open_store()
         try:
-            rows = await latency_rows(base, key, store, kind, quick)
+            rows = await latency_rows(base, key, store, kind, quick, process.pid)
             rows += await claim_rows(base, key, kind, quick)
             rows += await bank_rows(base, key, store, kind)
             rows += await listing_rows(store, kind, quick)
