@@ -72,11 +72,11 @@ def query_words(text: str) -> list[str]:
     return ([w for w in words if w not in stop] or words)[:_MAX_QUERY_WORDS]
 
 
-def match_expression(text: str, operator: str = "OR") -> str:
-    """An FTS5 query for ``text``'s :func:`query_words`: each word quoted (so no word is
+def match_expression(words: Sequence[str], operator: str = "OR") -> str:
+    """An FTS5 query for ``words`` (:func:`query_words`): each word quoted (so no word is
     taken for an operator), joined by ``operator`` (OR: any word; AND: every word); ""
-    when ``text`` has no word."""
-    return f" {operator} ".join(f'"{w}"' for w in query_words(text))
+    when there is no word."""
+    return f" {operator} ".join(f'"{w}"' for w in words)
 
 
 def _locked(
@@ -207,7 +207,8 @@ class SqliteSearchIndex:
     @_locked
     def query(self, space_id: SpaceId, text: str, where: SearchFilter, limit: int) -> list[SearchHit]:
         """See the port."""
-        expression = match_expression(text)
+        words = query_words(text)
+        expression = match_expression(words)
         if not expression or limit <= 0:
             return []
         sql = [
@@ -216,7 +217,7 @@ class SqliteSearchIndex:
             " fts.rowid IN (SELECT rowid FROM fts WHERE fts MATCH ?) AS every",
             " FROM fts JOIN meta m ON m.id = fts.rowid WHERE fts MATCH ? AND m.space = ?",
         ]
-        args: list[object] = [match_expression(text, "AND"), expression, space_id.value]
+        args: list[object] = [match_expression(words, "AND"), expression, space_id.value]
         if where.kinds:
             kinds = sorted(k.value for k in where.kinds)
             sql.append(f" AND m.kind IN ({', '.join('?' * len(kinds))})")

@@ -22,15 +22,10 @@ from application.store import ObjectNotFound, ObjectStore
 from domain import SpaceId
 from infrastructure import layout
 
-__all__ = ["NumpyVectorIndex", "OpenAICompatibleEmbedder", "StoreVectorRepository", "content_hash"]
+__all__ = ["NumpyVectorIndex", "OpenAICompatibleEmbedder", "StoreVectorRepository"]
 
 _PREFIX: Final = layout.VECTORS_PREFIX
 _READ_CONCURRENCY: Final = 16
-
-
-def content_hash(text: str) -> str:
-    """The SHA-256 hex digest of a document's text: its vector's key."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _model_folder(model: str) -> str:
@@ -108,7 +103,7 @@ class _SpaceVectors:
 class NumpyVectorIndex:
     """:class:`application.search.VectorIndex`: unit vectors in memory, cosine by one
     matrix-vector product over the space's documents, filters applied to the documents'
-    attributes, the best ``limit`` picked by ``numpy.argpartition``."""
+    attributes, the best ``limit`` picked by ``numpy.partition``."""
 
     def __init__(self) -> None:
         self._spaces: dict[SpaceId, _SpaceVectors] = {}

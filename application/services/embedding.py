@@ -26,7 +26,14 @@ import structlog
 from application.search import Embedder, EmbeddingsUnavailable, SearchDoc, VectorIndex, VectorRepository
 from domain import SpaceId
 
-__all__ = ["EMBED_BATCH", "EMBED_CONCURRENCY", "BackgroundEmbedding", "EmbeddingProgress", "Semantic"]
+__all__ = [
+    "EMBED_BATCH",
+    "EMBED_CONCURRENCY",
+    "BackgroundEmbedding",
+    "EmbeddingProgress",
+    "Semantic",
+    "log_failure",
+]
 
 log = structlog.get_logger("live_mem.search")
 
@@ -65,11 +72,15 @@ class _Space:
     error: str = ""
 
 
-def _retrieve(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.warning(
-            "embedding_task_failed", error=type(task.exception()).__name__, reason=str(task.exception())
-        )
+def log_failure(event: str) -> Callable[[asyncio.Task[None]], None]:
+    """A done-callback that retrieves a background task's error and logs it as ``event``
+    (its type and message), so that no failure of a task nobody awaits goes unseen."""
+
+    def retrieve(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            log.warning(event, error=type(error).__name__, reason=str(error)[:300])
+
+    return retrieve
 
 
 class BackgroundEmbedding:
@@ -133,7 +144,7 @@ class BackgroundEmbedding:
             return
         state.again = False
         state.task = asyncio.get_running_loop().create_task(self._run(space, state))
-        state.task.add_done_callback(_retrieve)
+        state.task.add_done_callback(log_failure("embedding_task_failed"))
 
     async def idle(self, space: SpaceId) -> None:
         """Wait until the space's embedding task has nothing more to do (tests,

@@ -27,7 +27,7 @@ import structlog
 from application.access import require_space_access
 from application.ports import BankRepository, NoteRepository, SpaceRepository
 from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter, SearchHit, SearchIndex
-from application.services.embedding import BackgroundEmbedding, EmbeddingProgress, Semantic
+from application.services.embedding import BackgroundEmbedding, EmbeddingProgress, Semantic, log_failure
 from application.services.fusion import fuse
 from application.services.search_docs import file_docs, lead, note_doc
 from application.times import parse_since
@@ -73,12 +73,6 @@ class _Indexed:
     files: dict[BankFileName, str] = attrs.Factory(dict)
     lock: asyncio.Lock = attrs.Factory(asyncio.Lock)
     build: asyncio.Task[None] | None = None
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    """Retrieve a background build's error (a query that waited for it raised it too)."""
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("search_build_failed", error=type(task.exception()).__name__)
 
 
 class SearchService:
@@ -174,7 +168,7 @@ class SearchService:
             task, ours = state.build, False
             if task is None or task.done():
                 task = state.build = loop.create_task(self.refresh(space))
-                task.add_done_callback(_log_failure)
+                task.add_done_callback(log_failure("search_build_failed"))  # a waiting query raises it too
                 ours = True
             done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
             if not done:
@@ -198,9 +192,11 @@ class SearchService:
         except (EmbeddingsUnavailable, TimeoutError) as exc:
             log.warning("search_degraded", space=space.value, reason=str(exc) or "timed out")
             return SearchResults(lexical[:limit], degraded=True)
-        nearest = [doc for doc, _ in semantic.index.query(space, vector, where, depth)]
-        candidates = list(dict.fromkeys([*(d.doc_id for d in nearest), *(h.doc.doc_id for h in lexical)]))
-        similarity = semantic.index.similarities(space, vector, candidates)
+        scored = semantic.index.query(space, vector, where, depth)
+        nearest = [doc for doc, _ in scored]
+        similarity = {doc.doc_id: score for doc, score in scored}
+        others = [h.doc.doc_id for h in lexical if h.doc.doc_id not in similarity]
+        similarity.update(semantic.index.similarities(space, vector, others))  # lexical-only hits
         hits = fuse(lexical, nearest, similarity, limit, snippet_of={d.doc_id: lead(d.text) for d in nearest})
         return SearchResults(hits, degraded=embedding.pending(space) > 0)
 
