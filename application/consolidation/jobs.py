@@ -21,7 +21,7 @@ from application.consolidation.report import ConsolidationReport
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
 from application.ports import Clock, IdGenerator
 from domain import AgentName, Conflict, DomainError, Identity, NotFound, Permission, SpaceId
-from domain.consolidation import Journal, JournalState
+from domain.consolidation import ConsumedNote, Journal, JournalState
 
 __all__ = ["ConsolidationJobs"]
 
@@ -146,17 +146,7 @@ class ConsolidationJobs:
                 "at": j.started_at.isoformat(),
                 "mode": j.mode,
                 "notes_consumed": len(j.consumed),
-                "notes": [
-                    {
-                        "note_id": c.note_id,
-                        "agent": c.agent.value,
-                        "category": c.category.value,
-                        "timestamp": c.created_at.isoformat(),
-                        "outcome": c.outcome,
-                        "detail": c.detail,
-                    }
-                    for c in j.consumed
-                ],
+                "notes": [_consumed_dict(c) for c in j.consumed],
                 "files_changed": sorted(j.files),
                 "tokens_in": j.tokens_in,
                 "tokens_out": j.tokens_out,
@@ -194,18 +184,7 @@ class ConsolidationJobs:
             "job_id": run.job_id,
             "at": run.started_at.isoformat(),
             "mode": run.mode,
-            "notes": [
-                {
-                    "note_id": c.note_id,
-                    "agent": c.agent.value,
-                    "category": c.category.value,
-                    "timestamp": c.created_at.isoformat(),
-                    "content": c.content,
-                    "outcome": c.outcome,
-                    "detail": c.detail,
-                }
-                for c in run.consumed
-            ],
+            "notes": [{**_consumed_dict(c), "content": c.content} for c in run.consumed],
             "files": files,
             "synthesis": run.synthesis,
         }
@@ -338,3 +317,15 @@ class ConsolidationJobs:
         """Wait for every job started by this instance (tests, graceful shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _consumed_dict(note: ConsumedNote) -> dict[str, Any]:
+    """A consumed note as ``bank_history`` and its detail show it (without its text)."""
+    return {
+        "note_id": note.note_id,
+        "agent": note.agent.value,
+        "category": note.category.value,
+        "timestamp": note.created_at.isoformat(),
+        "outcome": note.outcome,
+        "detail": note.detail,
+    }

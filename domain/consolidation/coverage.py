@@ -71,10 +71,9 @@ class Coverage:
     unaccounted: tuple[Note, ...]
 
 
-def _missing(note: Note, text: str) -> list[str]:
-    """What of ``note`` is not in ``text``: its references, and its key terms when fewer
-    than half of them are there."""
-    folded = text.casefold()
+def _missing(note: Note, folded: str) -> list[str]:
+    """What of ``note`` is not in ``folded`` (a text already case-folded): its
+    references, and its key terms when fewer than half of them are there."""
     missing = sorted(r for r in claims(note.content) if r.casefold() not in folded)
     terms = sorted({t.casefold() for t in _TERM.findall(note.content)})
     absent = [t for t in terms if t not in folded]
@@ -86,7 +85,7 @@ def _missing(note: Note, text: str) -> list[str]:
 def carried(note: Note, text: str) -> bool:
     """True when ``text`` names the note's id, or holds all its references and at least
     half of its key terms (module docstring)."""
-    return note.note_id in text or not _missing(note, text)
+    return note.note_id in text or not _missing(note, text.casefold())
 
 
 def _label(note: Note) -> str:
@@ -116,11 +115,12 @@ def check_coverage(
             problems.append(f"an outcome names {outcome.note_id!r}, which is not a note of this batch")
         else:
             said[outcome.note_id] = outcome
-    everything = "\n".join(hot.values())
+    folded = {name.value: text.casefold() for name, text in hot.items()}  # once, not per note
+    everything = "\n".join(folded.values())
     outcomes: list[NoteOutcome] = []
     unaccounted: list[Note] = []
     for note in notes:
-        judged = _judge(note, said.get(note.note_id), hot, everything)
+        judged = _judge(note, said.get(note.note_id), folded, everything)
         if isinstance(judged, NoteOutcome):
             outcomes.append(judged)
         else:
@@ -130,11 +130,15 @@ def check_coverage(
 
 
 def _judge(
-    note: Note, said: PlanOutcome | None, hot: Mapping[BankFileName, str], everything: str
+    note: Note, said: PlanOutcome | None, folded: Mapping[str, str], everything: str
 ) -> NoteOutcome | str:
-    """The note's checked outcome, or the problem that leaves it unaccounted for."""
+    """The note's checked outcome, or the problem that leaves it unaccounted for;
+    ``folded`` holds each hot file's text case-folded (note ids are lower-case hex), and
+    ``everything`` all of them."""
     if said is None:
-        home = next((name.value for name, text in hot.items() if carried(note, text)), None)
+        home = next(
+            (name for name, text in folded.items() if note.note_id in text or not _missing(note, text)), None
+        )
         if home is None:
             return f"note {_label(note)} has no outcome and the bank does not carry it"
         return NoteOutcome(note.note_id, OutcomeKind.INTEGRATED, home)
@@ -145,7 +149,7 @@ def _judge(
         return NoteOutcome(note.note_id, OutcomeKind.DISCARDED, detail)
     if kind not in (OutcomeKind.INTEGRATED, OutcomeKind.MERGED):
         return f"note {_label(note)} has the outcome {kind!r}: use integrated, merged or discarded"
-    target = next((text for name, text in hot.items() if name.value == detail), None)
+    target = folded.get(detail)
     missing = _missing(note, target if target is not None else everything)
     if note.note_id in everything or not missing:
         return NoteOutcome(note.note_id, OutcomeKind(kind), detail)
