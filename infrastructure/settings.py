@@ -85,14 +85,10 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 def _embeddings(env: Mapping[str, str]) -> str:
     """``EMBEDDINGS``: "" (decided by ``EMBEDDINGS_API_URL``), ``off``, ``local`` or ``api``
-    (which then needs the endpoint's URL and model)."""
+    (which then needs the endpoint: :meth:`Settings.from_mapping` checks it)."""
     value = env.get("EMBEDDINGS", "").strip().lower()
     if value not in ("", "off", "local", "api"):
         raise SettingsError(f"EMBEDDINGS must be off, local or api, got {value[:40]!r}")
-    if value == "api" and not (
-        env.get("EMBEDDINGS_API_URL", "").strip() and env.get("EMBEDDINGS_MODEL", "").strip()
-    ):
-        raise SettingsError("EMBEDDINGS=api needs EMBEDDINGS_API_URL and EMBEDDINGS_MODEL")
     return value
 
 
@@ -212,7 +208,7 @@ class Settings:
                 read_timeout=_float(env, "S3_READ_TIMEOUT", 10.0, 0.1, 600.0),
                 call_timeout=_float(env, "S3_CALL_TIMEOUT", 20.0, 0.5, 3600.0),
             )
-        return cls(
+        settings = cls(
             s3=s3,
             data_dir=Path(env.get("LIVE_MEM_DATA_DIR", "").strip() or "data"),
             port=_int(env, "MCP_SERVER_PORT", d.port, 1, 65535),
@@ -261,6 +257,9 @@ class Settings:
             rate_limits=_rate_limits(env),
             hypercorn_config=env.get("HYPERCORN_CONFIG", "").strip() or None,
         )
+        if settings.embeddings == "api" and not settings.embeddings_configured:
+            raise SettingsError("EMBEDDINGS=api needs EMBEDDINGS_API_URL and EMBEDDINGS_MODEL")
+        return settings
 
 
 _OUR_PREFIXES: Final = (
