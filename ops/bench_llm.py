@@ -28,7 +28,7 @@ import asyncio
 import json
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from application.consolidation import AbstractivePlanner, ExtractivePlanner, Planner
@@ -42,7 +42,7 @@ from infrastructure.stores import MemoryObjectStore
 from infrastructure.topics import TfidfTopics
 from interfaces.bootstrap import build_services, model_from_settings
 from ops.bench_common import Row
-from ops.dataset import NOTES_FILE, RULES_FILE
+from ops.dataset import RULES_FILE, load_notes
 
 __all__ = ["llm_rows"]
 
@@ -126,9 +126,8 @@ async def llm_rows(count: int) -> list[Row]:
     model = model_from_settings(settings)
     if model is None:
         raise SystemExit("set LLMAAS_API_URL and LLMAAS_MODEL (an OpenAI-compatible endpoint)")
-    rows = [json.loads(line) for line in NOTES_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows.sort(key=lambda r: datetime.fromisoformat(r["timestamp"]))
-    lines = [json.dumps(r) for r in rows[:count]]
+    added = ("at", "agent_name")  # what load_notes adds to each line's fields
+    lines = [json.dumps({k: v for k, v in r.items() if k not in added}) for r in load_notes()[:count]]
     extractive = await _consolidate(ExtractivePlanner(TfidfTopics()), settings, lines)
     abstractive = await _consolidate(AbstractivePlanner(model), settings, lines)
     return [

@@ -33,7 +33,7 @@ import time
 from asyncio.subprocess import DEVNULL, PIPE
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from application.search import Embedder, SearchFilter
 from application.services import Services, fusion
@@ -46,22 +46,13 @@ from infrastructure.vectors import NumpyVectorIndex, StoreVectorRepository
 from interfaces.bootstrap import build_services
 from ops.bench_common import Row, pct
 from ops.bench_search import archived_notes, build_queries
-from ops.dataset import NOTES_FILE
+from ops.dataset import load_notes
 from ops.scale import KEY, SPACE, scale_run
 
 __all__ = ["retrieval_rows"]
 
 QUERIES: Final = Path(__file__).with_name("retrieval_queries.json")
 DEPTH: Final = 10
-Ranker = Callable[[str], "Any"]
-
-
-def _rss_mib() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _local_embedder() -> Embedder | None:
@@ -92,11 +83,7 @@ def _figures(quality: tuple[float, float, float]) -> str:
 def _query_sets(notes: list[Note]) -> dict[str, list[tuple[str, str]]]:
     """``(query, target note id)`` per set: test, dev (reworded) and exact."""
     by_content = {n.content.strip(): n.note_id for n in notes}
-    commit_content = {}
-    for line in NOTES_FILE.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            commit_content[row["source"][7:15]] = row["content"]
+    commit_content = {row["source"][7:15]: row["content"] for row in load_notes()}
     sets: dict[str, list[tuple[str, str]]] = {"test": [], "dev": []}
     for q in json.loads(QUERIES.read_text(encoding="utf-8"))["queries"]:
         note_id = by_content.get(commit_content[q["target"]].strip())
