@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from application.services import Services
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import EditOp, EditPlan, OpKind, apply_plan
 from domain.consolidation.coverage import OutcomeKind, PlanOutcome, carried, check_coverage
-from tests.consolidation_support import NOTES, RULES
+from tests.consolidation_support import KEY, NOTES, RULES
 from tests.llm_server import Answer, filed_by_halves, plan_json, scripted_llm
 from tests.test_abstractive import GOOD, _run, _services
 
@@ -97,6 +98,16 @@ def test_sound_outcomes_are_kept_and_silent_notes_inferred() -> None:
     assert carried(BATCH[2], f"see {BATCH[2].note_id}")  # a pointer by id carries it too
 
 
+async def _outcomes(services: Services) -> list[tuple[str, str]]:
+    """Each consumed note's outcome and detail, as ``bank_history`` gives them."""
+    admin = await services.auth.authenticate(KEY)
+    return [
+        (n["outcome"], n["detail"])
+        for run in await services.jobs.history(admin, "proj")
+        for n in run["notes"]
+    ]
+
+
 def _carried_by(bank: dict[str, str], content: str) -> bool:
     words = [w.casefold() for w in re.findall(r"[A-Za-z0-9-]{5,}", content)]
     text = "\n".join(bank.values()).casefold()
@@ -126,8 +137,7 @@ async def test_a_plan_that_carries_no_note_is_replaced_by_the_extractive_placeme
     async with scripted_llm([Answer(answer, accounts=False)]) as (base, llm):
         services = _services(base)
         done, bank, live = await _run(services)
-        admin = await services.auth.authenticate("Rt5yU8iO2pA4sD6fG1hJ3kL9zX7cV0bNmQ")
-        history = await services.jobs.history(admin, "proj")
+        outcomes = await _outcomes(services)
     assert done.state.value == "succeeded", done.error
     assert live == 0
     assert done.report is not None
@@ -139,8 +149,7 @@ async def test_a_plan_that_carries_no_note_is_replaced_by_the_extractive_placeme
     for _agent, _category, content in NOTES:
         assert _carried_by(bank, content), content
     assert "Fold the notes" not in "".join(bank.values())  # the model's plan was dropped
-    notes = [n for run in history for n in run["notes"]]
-    assert {n["outcome"] for n in notes} == {"kept"}
+    assert {outcome for outcome, _ in outcomes} == {"kept"}
 
 
 async def test_notes_a_plan_leaves_out_keep_their_extractive_placement() -> None:
@@ -149,8 +158,7 @@ async def test_notes_a_plan_leaves_out_keep_their_extractive_placement() -> None
     async with scripted_llm([Answer(GOOD, accounts=False)]) as (base, _llm):
         services = _services(base)
         done, bank, live = await _run(services)
-        admin = await services.auth.authenticate("Rt5yU8iO2pA4sD6fG1hJ3kL9zX7cV0bNmQ")
-        history = await services.jobs.history(admin, "proj")
+        outcomes = await _outcomes(services)
     assert done.state.value == "succeeded", done.error
     assert live == 0
     assert done.report is not None
@@ -158,10 +166,7 @@ async def test_notes_a_plan_leaves_out_keep_their_extractive_placement() -> None
     assert "## Storage\n\n- 2026-03-02: everything in S3, no database (alice)" in bank["decisions.md"]
     for _agent, _category, content in NOTES:
         assert _carried_by(bank, content), content
-    outcomes = {
-        n["outcome"]: n["detail"] for run in history for n in run["notes"] if n["outcome"] == "integrated"
-    }
-    assert outcomes == {"integrated": "decisions.md"}
+    assert [o for o in outcomes if o[0] == "integrated"] == [("integrated", "decisions.md")]
 
 
 def _integrating_the_storage_decision(prompt: str) -> str:
