@@ -253,7 +253,7 @@ async def test_a_token_holds_a_bounded_number_of_sessions_its_oldest_closed_firs
 
 @pytest.mark.parametrize("transport", ["streamable", "sse"])
 async def test_tools_list_over_http_is_the_tokens_own(transport: str) -> None:
-    from interfaces.mcp.permissions import TOOL_PERMISSIONS
+    from interfaces.mcp.catalog import TOOL_PERMISSIONS
 
     deployment = await deploy()
     make = streamable_client if transport == "streamable" else sse_mcp_client

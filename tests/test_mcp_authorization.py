@@ -172,7 +172,7 @@ async def test_an_admin_token_limited_to_one_space_cannot_use_another() -> None:
 
 
 def test_the_tools_permissions_are_the_matrixs() -> None:
-    from interfaces.mcp.permissions import TOOL_PERMISSIONS
+    from interfaces.mcp.catalog import TOOL_PERMISSIONS
 
     assert {tool: needed for tool, (needed, _, _) in TABLE.items()} == TOOL_PERMISSIONS
 

@@ -77,3 +77,35 @@ async def test_finished_job_records_expire_after_the_retention() -> None:
     assert (await jobs.get(recent.job_id)).state.value == "succeeded"
     with pytest.raises(NotFound):
         await jobs.get(old.job_id)
+
+
+async def test_every_tool_is_authenticated_and_rate_limited_before_it_runs() -> None:
+    """Each tool's wrapper, not its body, authenticates the caller and counts the call
+    in its family: with one call a minute per family, the first tool of each family
+    runs and every later one is refused RateLimited whatever it is (no tool can skip
+    the limit); an unknown token is refused on every tool."""
+    from mcp import Client
+
+    from interfaces.mcp.catalog import TOOLS
+
+    d = await deploy()
+    one = dict.fromkeys(("notes", "reads", "consolidate", "export", "admin"), "1/minute")
+    server = build_mcp_server(d.services, Metrics(), local_token=BOOTSTRAP_KEY, limiter=ToolRateLimiter(one))
+    stranger = build_mcp_server(d.services, Metrics(), local_token="lm_" + "0" * 40)
+    samples = {"string": "x", "integer": 1, "boolean": False}
+    seen: set[str] = set()
+    async with Client(server) as client, Client(stranger) as outsider:
+        for tool in (await client.list_tools()).tools:
+            schema = tool.input_schema
+            args = {
+                name: samples.get(prop.get("type", "string"), "x")
+                for name, prop in schema.get("properties", {}).items()
+                if name in schema.get("required", [])
+            }
+            limited = "RateLimited" in error_text(await client.call_tool(tool.name, args))
+            assert limited == (family(tool.name) in seen), tool.name
+            seen.add(family(tool.name))
+            refused = error_text(await outsider.call_tool(tool.name, args))
+            assert refused.startswith("AuthenticationFailed"), tool.name
+    assert len(seen) == 5
+    assert {t.name for t in TOOLS} == {t.name for t in await server.list_tools()}

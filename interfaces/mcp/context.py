@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, Final, ParamSpec, TypeVar, cast
+from typing import Any, Final, ParamSpec, TypeVar
 
+import attrs
 import structlog
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
@@ -24,7 +27,7 @@ from interfaces.edge.shapes import archive
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
-__all__ = ["ToolContext", "error_result", "identity_claims"]
+__all__ = ["Call", "Tool", "ToolContext", "error_result", "identity_claims", "tool"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,36 +36,6 @@ _CURRENT_TOOL: contextvars.ContextVar[str] = contextvars.ContextVar("live_mem_to
 _CURRENT_CALLER: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
     "live_mem_caller", default=None
 )
-AUDITED: Final = frozenset(
-    {
-        "space_create",
-        "space_update",
-        "space_delete",
-        "backup_create",
-        "backup_restore",
-        "backup_delete",
-        "bank_consolidate",
-        "bank_compact",
-        "admin_create_token",
-        "admin_update_token",
-        "admin_revoke_token",
-        "admin_delete_token",
-        "admin_import_notes",
-        "space_update_rules",
-        "bank_write",
-        "bank_delete",
-        "bank_repair",
-        "admin_gc_notes",
-        "admin_purge_tokens",
-        "admin_bulk_update_tokens",
-        "admin_break_lease",
-        "space_export",
-        "backup_download",
-        "work_release",
-        "work_drop",
-    }
-)
-"""The tools whose every call, allowed or refused, is appended to the audit log."""
 _TARGETS: Final = ("token_hash", "token_hashes", "backup_id", "target_space_id", "filename", "name")
 _BODIES: Final = frozenset({"content", "jsonl", "rules", "description"})
 """Arguments recorded by their length only."""
@@ -112,6 +85,56 @@ def _identity_from_claims(claims: dict[str, Any]) -> Identity:
     )
 
 
+@attrs.frozen
+class Tool:
+    """An MCP tool as its module declares it (:func:`tool`): the function, whose first
+    parameter receives the :class:`Call` and whose other parameters are the tool's
+    input schema; the permission ``tools/list`` offers it to; whether every call is
+    audited. The services still authorize each call."""
+
+    fn: Callable[..., Awaitable[Any]]
+    permission: Permission
+    audited: bool = False
+
+    @property
+    def name(self) -> str:
+        """The tool's name: its function's."""
+        return self.fn.__name__
+
+    @property
+    def summary(self) -> str:
+        """The first line of its description."""
+        return (self.fn.__doc__ or "").split("\n")[0]
+
+
+def tool(permission: Permission, *, audited: bool = False) -> Callable[[Callable[..., Awaitable[Any]]], Tool]:
+    """Declare a top-level function an MCP tool (registered by :meth:`ToolContext.register`).
+
+    Args:
+        permission: the least permission whose tokens are offered the tool in ``tools/list``.
+        audited: append every call, allowed or refused, to the audit log.
+    """
+
+    def declare(fn: Callable[..., Awaitable[Any]]) -> Tool:
+        return Tool(fn, permission, audited)
+
+    return declare
+
+
+@attrs.frozen
+class Call:
+    """One tool call, authenticated and within its rate limit: who calls (``me``), the
+    use cases (``services``) and the MCP edge (``context``)."""
+
+    me: Identity
+    services: Services
+    context: ToolContext
+
+    async def deliver(self, download: Download) -> dict[str, Any]:
+        """See :meth:`ToolContext.deliver`."""
+        return await self.context.deliver(download)
+
+
 def error_result(kind: str, message: str) -> CallToolResult:
     """A refused or failed call: an MCP tool error (``isError: true``, MCP spec,
     "Error Handling" of tools) whose text is the JSON object
@@ -147,6 +170,8 @@ class ToolContext:
         self._local_token = local_token
         self._limiter = limiter or ToolRateLimiter()
         self._download_base = download_base.rstrip("/") if download_base else None
+        self.tools: list[Tool] = []
+        """Every registered tool, in registration order."""
 
     async def deliver(self, download: Download) -> dict[str, Any]:
         """The tool answer for an archive: a single-use link to ``/downloads/{ticket}``
@@ -265,47 +290,61 @@ class ToolContext:
 
         return wrap
 
-    def tool(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-        """Wrap a tool: request id and space in the logs, metrics, and every error turned
-        into a tool error result (:func:`error_result`) that carries no stack trace or
-        internal detail."""
-        name = fn.__name__
+    def register(self, mcp: MCPServer, declared: Tool) -> None:
+        """Add a declared tool to ``mcp``. Each call gets a request id and the space in
+        the logs, is authenticated and rate-limited (:meth:`caller`) before the tool's
+        function runs, is counted in the metrics, audited when the tool says so, and
+        every error becomes a tool error result (:func:`error_result`) that carries no
+        stack trace or internal detail. The SDK sees the function's signature without
+        its first parameter (the :class:`Call`)."""
+        name = declared.name
+        signature = inspect.signature(declared.fn, eval_str=True)
+        parameters = list(signature.parameters.values())[1:]
 
-        @functools.wraps(fn)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            request_id = uuid.uuid4().hex[:12]
-            space = kwargs.get("space_id")
-            _CURRENT_TOOL.set(name)
-            _CURRENT_CALLER.set(None)
-            _AUDIT_FACTS.set({})
-            with structlog.contextvars.bound_contextvars(
-                request_id=request_id, tool=name, space=space if isinstance(space, str) else None
-            ):
-                started = time.perf_counter()
-                outcome = "ok"
-                try:
-                    return await fn(*args, **kwargs)
-                except ToolError:
-                    outcome = "error"
-                    raise
-                except (DomainError, StoreError) as exc:
-                    outcome = type(exc).__name__
-                    log.info("tool_refused", error=type(exc).__name__, message=str(exc)[:300])
-                    return cast("R", error_result(*kind_and_message(exc)))
-                except (ValueError, TypeError) as exc:
-                    outcome = "InvalidInput"
-                    log.info("tool_bad_input", error=type(exc).__name__)
-                    return cast("R", error_result("InvalidInput", "invalid parameters"))
-                except Exception:
-                    outcome = "InternalError"
-                    log.exception("tool_failed", request_id=request_id)
-                    message = f"unexpected server error (request {request_id})"
-                    return cast("R", error_result("InternalError", message))
-                finally:
-                    elapsed = time.perf_counter() - started
-                    self.metrics.observe_tool(name, outcome, elapsed)
-                    log.info("tool_call", outcome=outcome, duration_ms=round(elapsed * 1000, 2))
-                    if name in AUDITED:
-                        await self._audit(name, kwargs, outcome, request_id)
+        async def entry(**kwargs: Any) -> Any:
+            return await self._call(declared, kwargs)
 
-        return wrapper
+        entry.__name__ = entry.__qualname__ = name
+        entry.__doc__ = declared.fn.__doc__
+        entry.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        entry.__annotations__ = {p.name: p.annotation for p in parameters}
+        entry.__annotations__["return"] = signature.return_annotation
+        mcp.add_tool(entry, name=name, description=declared.fn.__doc__)
+        self.tools.append(declared)
+
+    async def _call(self, declared: Tool, kwargs: dict[str, Any]) -> Any:
+        """One call of a registered tool (:meth:`register`)."""
+        name = declared.name
+        request_id = uuid.uuid4().hex[:12]
+        space = kwargs.get("space_id")
+        _CURRENT_TOOL.set(name)
+        _CURRENT_CALLER.set(None)
+        _AUDIT_FACTS.set({})
+        with structlog.contextvars.bound_contextvars(
+            request_id=request_id, tool=name, space=space if isinstance(space, str) else None
+        ):
+            started = time.perf_counter()
+            outcome = "ok"
+            try:
+                return await declared.fn(Call(await self.caller(), self.services, self), **kwargs)
+            except ToolError:
+                outcome = "error"
+                raise
+            except (DomainError, StoreError) as exc:
+                outcome = type(exc).__name__
+                log.info("tool_refused", error=type(exc).__name__, message=str(exc)[:300])
+                return error_result(*kind_and_message(exc))
+            except (ValueError, TypeError) as exc:
+                outcome = "InvalidInput"
+                log.info("tool_bad_input", error=type(exc).__name__)
+                return error_result("InvalidInput", "invalid parameters")
+            except Exception:
+                outcome = "InternalError"
+                log.exception("tool_failed", request_id=request_id)
+                return error_result("InternalError", f"unexpected server error (request {request_id})")
+            finally:
+                elapsed = time.perf_counter() - started
+                self.metrics.observe_tool(name, outcome, elapsed)
+                log.info("tool_call", outcome=outcome, duration_ms=round(elapsed * 1000, 2))
+                if declared.audited:
+                    await self._audit(name, kwargs, outcome, request_id)

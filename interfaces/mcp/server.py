@@ -24,14 +24,11 @@ from application.services import Services
 from application.store import StoreError
 from domain import DomainError, Permission
 from interfaces.edge.errors import message_of
+from interfaces.mcp.catalog import TOOL_PERMISSIONS, TOOLS
 from interfaces.mcp.context import ToolContext, error_result
 from interfaces.mcp.listen import ListenWatch, live_resources, space_resources
-from interfaces.mcp.permissions import TOOL_PERMISSIONS
-from interfaces.mcp.tools_admin import admin_tools, backup_tools
-from interfaces.mcp.tools_bank import bank_tools
-from interfaces.mcp.tools_context import context_tools
-from interfaces.mcp.tools_core import live_tools, space_tools, system_tools
-from interfaces.mcp.tools_work import work_tools
+from interfaces.mcp.tools_bank import bank_resources
+from interfaces.mcp.tools_context import context_prompts
 from interfaces.metrics import Metrics
 from interfaces.ratelimit import ToolRateLimiter
 
@@ -179,13 +176,9 @@ def build_mcp_server(
         middleware=[ListenWatch(ctx, bus)],
     )
     mcp.tool_context = ctx
-    system_tools(mcp, ctx)
-    space_tools(mcp, ctx)
-    live_tools(mcp, ctx)
-    bank_tools(mcp, ctx)
-    backup_tools(mcp, ctx)
-    admin_tools(mcp, ctx)
-    work_tools(mcp, ctx)
-    context_tools(mcp, ctx)
+    for declared in TOOLS:
+        ctx.register(mcp, declared)
+    bank_resources(mcp, ctx)
+    context_prompts(mcp, ctx)
     live_resources(mcp, ctx)
     return mcp

@@ -3,15 +3,15 @@ and as MCP prompts (``start_task``, and ``end_task`` for what to write down at t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from mcp.server.mcpserver import MCPServer
 
 from application.services.context import BUDGET_DEFAULT, TaskContext
-from domain import InvalidInput
-from interfaces.mcp.context import ToolContext
+from domain import InvalidInput, Permission
+from interfaces.mcp.context import Call, Tool, ToolContext, tool
 
-__all__ = ["END_TASK", "context_tools"]
+__all__ = ["CONTEXT_TOOLS", "END_TASK", "context_prompts"]
 
 END_TASK = """You are finishing a task in the live-mem space {space}. Before you stop, write
 down what the team will need, one short note each (live_note):
@@ -42,20 +42,21 @@ def _budget(text: str) -> int:
         raise InvalidInput("budget_tokens must be a whole number") from None
 
 
-def context_tools(mcp: MCPServer, ctx: ToolContext) -> None:
-    s = ctx.services
+@tool(Permission.READ)
+async def memory_context(
+    call: Call, space_id: str, task: str = "", budget_tokens: int = BUDGET_DEFAULT
+) -> dict[str, Any]:
+    """Everything to load at the start of a task, in one call within budget_tokens
+    (default 4000; 200-32000; UTF-8 bytes/4): the rules in brief, activeContext, open
+    work items and your claims, then what memory_search finds for task. Each part
+    says what it left out and which tool reads it (needs read)."""
+    me, s = call.me, call.services
+    return _context_dict(await s.context.start(me, space_id, task, budget_tokens))
 
-    @mcp.tool()
-    @ctx.tool
-    async def memory_context(
-        space_id: str, task: str = "", budget_tokens: int = BUDGET_DEFAULT
-    ) -> dict[str, Any]:
-        """Everything to load at the start of a task, in one call within budget_tokens
-        (default 4000; 200-32000; UTF-8 bytes/4): the rules in brief, activeContext, open
-        work items and your claims, then what memory_search finds for task. Each part
-        says what it left out and which tool reads it (needs read)."""
-        me = await ctx.caller()
-        return _context_dict(await s.context.start(me, space_id, task, budget_tokens))
+
+def context_prompts(mcp: MCPServer, ctx: ToolContext) -> None:
+    """Register the prompts ``start_task`` and ``end_task``."""
+    s = ctx.services
 
     @mcp.prompt(
         name="start_task",
@@ -75,3 +76,6 @@ def context_tools(mcp: MCPServer, ctx: ToolContext) -> None:
         claims = [c.resource for c in await s.work.held_by(me, space_id)]
         held = f"You hold: {', '.join(claims)}." if claims else "You hold no claim."
         return END_TASK.format(space=space_id, claims=held)
+
+
+CONTEXT_TOOLS: Final[tuple[Tool, ...]] = (memory_context,)
