@@ -15,9 +15,11 @@ from typing import Any, Final, TypeVar
 
 import cattrs
 import yaml
+from cattrs.gen import make_dict_structure_fn
 from cattrs.preconf.json import make_converter
 
 from application.consolidation.ports import JobState
+from application.consolidation.report import ConsolidationReport
 from application.store import CorruptObject
 from domain import (
     AgentName,
@@ -72,6 +74,12 @@ def _build_converter() -> cattrs.Converter:
     conv.register_structure_hook(NoteCategory, lambda v, _t: NoteCategory.parse(v))
     conv.register_unstructure_hook(Permission, lambda v: v.label)
     conv.register_structure_hook(Permission, lambda v, _t: Permission.parse(v))
+    # a job's report says what its run did; a newer server may say more, which an older
+    # replica reading the job skips rather than calling the record corrupt
+    conv.register_structure_hook(
+        ConsolidationReport,
+        make_dict_structure_fn(ConsolidationReport, conv, _cattrs_forbid_extra_keys=False),
+    )
     return conv
 
 

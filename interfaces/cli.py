@@ -31,6 +31,7 @@ from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
 from interfaces.cli_tokens import tokens
 from interfaces.cli_work import work
+from interfaces.edge.shapes import report_dict
 
 __all__ = ["main"]
 
@@ -276,7 +277,7 @@ def consolidate(space_id: str, agent: str, token: str | None, as_json: bool) -> 
         "state": job.state.value,
         "runner": job.runner,
         "error": job.error,
-        "report": job.report,
+        "report": report_dict(job.report) if job.report is not None else None,
     }
     _emit(as_json, data, _describe_job)
     sys.exit(0 if job.state.value == "succeeded" else 1)

@@ -31,7 +31,7 @@ import time
 from datetime import UTC
 from typing import Any
 
-from application.consolidation import AbstractivePlanner, ExtractivePlanner, Planner
+from application.consolidation import AbstractivePlanner, ConsolidationReport, ExtractivePlanner, Planner
 from domain import SpaceId
 from domain.consolidation.attribution import unattributed
 from domain.consolidation.coverage import carried
@@ -67,9 +67,9 @@ async def _consolidate(planner: Planner, settings: Settings, lines: list[str]) -
     done = await services.jobs.status(admin, job.job_id)
     bank = {f.name.value: f.content for f in await services.bank.read_all(admin, SPACE)}
     history = await services.jobs.history(admin, SPACE, limit=500)
-    consumed = [n for run in history for n in run["notes"]]
+    consumed = [n for run in history for n in run.consumed]
     hot = "\n".join(bank.values())
-    report = done.report or {}
+    report = done.report or ConsolidationReport()
     references = sorted({r for n in notes for r in refs(n.content)})
     given = (
         f"{n.note_id} {n.agent} {n.created_at.isoformat()} {n.created_at.astimezone(UTC).isoformat()}\n"
@@ -83,12 +83,12 @@ async def _consolidate(planner: Planner, settings: Settings, lines: list[str]) -
         "error": (done.error or "")[:200],
         "notes": len(notes),
         "consumed": len(consumed),
-        "unaccounted": sum(1 for n in consumed if not n["outcome"]),
-        "outcomes": report.get("outcomes", {}),
+        "unaccounted": sum(1 for n in consumed if not n.outcome),
+        "outcomes": report.outcomes,
         "carried": sum(1 for n in notes if carried(n, hot)),
         "references": (sum(1 for r in references if r in hot), len(references)),
         "invented": unattributed(hot, sources),
-        "tokens": (report.get("tokens_in", 0), report.get("tokens_out", 0)),
+        "tokens": (report.tokens_in, report.tokens_out),
         "seconds": round(seconds, 1),
         "hot_bytes": len(hot.encode()),
     }

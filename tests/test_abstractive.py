@@ -73,8 +73,8 @@ async def test_json_schema_answers_are_applied_and_tokens_counted() -> None:
     )
     assert live == 0
     assert done.report is not None
-    assert (done.report["tokens_in"], done.report["tokens_out"]) == (120, 45)
-    assert done.report["mode"] == "abstractive (scripted-model)"
+    assert (done.report.tokens_in, done.report.tokens_out) == (120, 45)
+    assert done.report.mode == "abstractive (scripted-model)"
     assert llm.paths == ["/v1/chat/completions"]  # LLMAAS_API_URL used as given
     request = llm.requests[0]
     assert request["model"] == "scripted-model"

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from application.consolidation import ConsolidationReport
 from application.services import Services
 from domain import InvalidInput, SpaceId
 from domain.consolidation import JournalState, estimate_tokens
@@ -25,7 +26,7 @@ async def _hot_tokens(services: Services) -> int:
     return sum(estimate_tokens(f.content) for f in await services.bank.read_all(admin, SPACE.value))
 
 
-async def _consolidate(services: Services) -> dict[str, object]:
+async def _consolidate(services: Services) -> ConsolidationReport:
     admin = await services.auth.authenticate(KEY)
     job = await services.jobs.submit(admin, SPACE.value)
     await services.jobs.drain()
@@ -45,7 +46,7 @@ async def test_eight_notes_of_32_kib_from_one_token_no_longer_wedge_the_space() 
     for i in range(8):
         await services.notes.write(flooder, "proj", "decision", f"{i} " + "y" * (32 * 1024 - 4))
     report = await _consolidate(services)
-    assert report["notes_consumed"] == 18
+    assert report.notes_consumed == 18
     assert (await services.notes.read(admin, "proj")).total_matching == 0
     assert await _hot_tokens(services) <= 8000
     archive = await StoreBankRepository(services.store).get_archive(SPACE)
@@ -54,7 +55,7 @@ async def test_eight_notes_of_32_kib_from_one_token_no_longer_wedge_the_space() 
         (await services.auth.create(admin, "later", "write", ["proj"])).secret
     )
     await services.notes.write(writer, "proj", "progress", "The space keeps consolidating.")
-    assert (await _consolidate(services))["notes_consumed"] == 1
+    assert (await _consolidate(services)).notes_consumed == 1
 
 
 async def test_compaction_applies_a_smaller_budget_through_a_journal_and_is_idempotent() -> None:
@@ -74,15 +75,15 @@ async def test_compaction_applies_a_smaller_budget_through_a_journal_and_is_idem
     assert await _hot_tokens(services) > 1500
     smaller = services_over(store, clock, bank_budget_tokens=1500)
     report = await smaller.jobs.compact(admin, "proj")
-    assert report["batches"] == 1
-    assert report["notes_consumed"] == 0
+    assert report.batches == 1
+    assert report.notes_consumed == 0
     assert await _hot_tokens(smaller) <= 1500
     [compaction] = [
         j for j in await StoreJournalRepository(store).list(SPACE) if j.job_id.startswith("compact-")
     ]
     assert compaction.state is JournalState.COMMITTED
     assert compaction.consumed == ()
-    assert (await smaller.jobs.compact(admin, "proj"))["batches"] == 0
+    assert (await smaller.jobs.compact(admin, "proj")).batches == 0
 
 
 async def test_space_create_refuses_rules_whose_tables_name_an_undeclared_file_and_writes_nothing() -> None:

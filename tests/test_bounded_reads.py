@@ -78,7 +78,7 @@ async def test_history_and_backups_read_only_the_journals_they_need() -> None:
     await services.backups.create(admin, "proj")  # a process reads every journal once
     store.gets.clear()
     latest = await services.jobs.history(admin, "proj", limit=1)
-    assert [r["job_id"] for r in latest] == ["first"]
+    assert [r.job_id for r in latest] == ["first"]
     assert store.gets["journal"] == 1
     store.gets.clear()
     assert await services.jobs.service.roll_forward(SpaceId("proj")) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from application.audit import AuditRecord
+from application.consolidation import ConsolidationReport
 from application.consolidation.ports import JobRecord, JobState
 from application.store import CorruptObject
 from domain import AgentName, Note, NoteCategory, Permission, SpaceId, SpaceMeta, TokenRecord
@@ -156,7 +158,15 @@ _jobs = st.builds(
     updated_at=_times,
     attempts=st.integers(0, 100),
     error=st.none() | _word,
-    report=st.none() | st.dictionaries(st.sampled_from(["batches", "notes_consumed"]), st.integers(0, 99)),
+    report=st.none()
+    | st.builds(
+        ConsolidationReport,
+        notes_consumed=st.integers(0, 99),
+        files_changed=st.lists(_word, max_size=3).map(tuple),
+        batches=st.integers(0, 99),
+        duration_s=st.floats(0, 1e4, allow_nan=False),
+        outcomes=st.dictionaries(st.sampled_from(["integrated", "kept"]), st.integers(0, 99)),
+    ),
     runner=st.none() | _word,
 )
 _items = st.builds(
@@ -203,3 +213,20 @@ _audit = st.builds(
 @given(st.one_of(_journals, _jobs, _items, _claims, _presence, _audit))
 def test_every_json_record_round_trips(record: object) -> None:
     assert codecs.decode_json(codecs.encode_json(record), type(record), "record") == record
+
+
+def test_a_job_report_from_a_newer_server_is_read_without_what_it_does_not_know() -> None:
+    """Reports were free-form dicts: a field a newer server adds to its report must not
+    make an older replica call the whole job record corrupt."""
+    stored = {
+        "job_id": "j1",
+        "space_id": "proj",
+        "requested_by": "alice",
+        "agent_scope": None,
+        "state": "succeeded",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "updated_at": "2026-01-01T00:00:01+00:00",
+        "report": {"notes_consumed": 2, "files_changed": ["progress.md"], "said_by_a_newer_server": 1},
+    }
+    job = codecs.decode_json(json.dumps(stored).encode(), JobRecord, "job j1")
+    assert job.report == ConsolidationReport(notes_consumed=2, files_changed=("progress.md",))

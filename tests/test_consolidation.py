@@ -48,9 +48,9 @@ async def test_extractive_run_files_every_note_and_consumes_it() -> None:
     done = await services.jobs.status(admin, job.job_id)
     assert done.state.value == "succeeded", done.error
     assert done.report is not None
-    assert done.report["notes_consumed"] == 10
-    assert done.report["files_changed"] == ["activeContext.md", "decisions.md", "progress.md"]
-    assert done.report["archive_files"] == [
+    assert done.report.notes_consumed == 10
+    assert list(done.report.files_changed) == ["activeContext.md", "decisions.md", "progress.md"]
+    assert list(done.report.archive_files) == [
         "archive/activeContext/2026.md",
         "archive/decisions/2026.md",
         "archive/progress/2026.md",
@@ -70,7 +70,7 @@ async def test_extractive_run_files_every_note_and_consumes_it() -> None:
     assert "- archive/progress/2026.md: 6 entries" in bank["progress.md"]
     assert await _live_ids(services) == set()
     history = await services.jobs.history(admin, SPACE.value)
-    assert sum(run["notes_consumed"] for run in history) == 10
+    assert sum(len(run.consumed) for run in history) == 10
     meta = await services.spaces.overview(admin, SPACE.value)
     assert meta.meta.consolidations == 1
     assert meta.synthesis.startswith("Extractive consolidation filed 10 notes")

@@ -143,8 +143,8 @@ async def test_a_corrupt_note_is_skipped_reported_and_kept_while_the_others_are_
     done = await deployment.services.jobs.status(admin, job.job_id)
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.report is not None
-    assert done.report["notes_consumed"] == 2
-    assert done.report["notes_unreadable"] == [bad]
+    assert done.report.notes_consumed == 2
+    assert list(done.report.notes_unreadable) == [bad]
     assert deployment.store._objects[bad][0] == b"\x00garbage{"  # kept for an admin, not lost
 
 

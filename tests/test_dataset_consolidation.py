@@ -40,7 +40,7 @@ async def test_the_dataset_gives_a_bounded_current_bank_and_a_complete_archive(t
     done = await services.jobs.status(admin, job.job_id)
     assert done.state.value == "succeeded", done.error
     assert done.report is not None
-    assert done.report["notes_consumed"] == 600
+    assert done.report.notes_consumed == 600
     assert (await services.notes.read(admin, SPACE)).total_matching == 0
 
     files = {f.name.value: f.content for f in await services.bank.read_all(admin, SPACE)}
@@ -48,7 +48,7 @@ async def test_the_dataset_gives_a_bounded_current_bank_and_a_complete_archive(t
     assert set(files) == declared  # all six files exist
     assert all(text.strip() for text in files.values())
     assert sum(estimate_tokens(text) for text in files.values()) <= 8000
-    assert done.report["hot_tokens"] == sum(estimate_tokens(text) for text in files.values())
+    assert done.report.hot_tokens == sum(estimate_tokens(text) for text in files.values())
 
     active = files["activeContext.md"]
     assert len(active.splitlines()) <= 40

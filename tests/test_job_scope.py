@@ -37,7 +37,7 @@ async def test_requests_of_different_scope_get_their_own_jobs_and_every_note_is_
     assert again.job_id == everything.job_id
     done = {j.job_id: await services.jobs.status(admin, j.job_id) for j in (bobs, carols, everything)}
     assert all(j.state.value == "succeeded" for j in done.values()), [j.error for j in done.values()]
-    consumed = {i: (j.report or {}).get("notes_consumed") for i, j in done.items()}
+    consumed = {i: j.report.notes_consumed if j.report else None for i, j in done.items()}
     assert consumed[bobs.job_id] == 1
     assert consumed[carols.job_id] == 1
     assert (await services.notes.read(admin, "proj")).notes == []  # the rest went in the third

@@ -77,5 +77,5 @@ async def test_a_failed_job_reports_the_tokens_it_spent_and_how_long_it_ran() ->
         done, _, _ = await _run(_services(base))
     assert done.state.value == "failed"
     assert done.report is not None
-    assert (done.report["tokens_in"], done.report["tokens_out"]) == (240, 90)  # two refused plans
-    assert done.report["duration_s"] > 0
+    assert (done.report.tokens_in, done.report.tokens_out) == (240, 90)  # two refused plans
+    assert done.report.duration_s > 0

@@ -101,11 +101,7 @@ def test_sound_outcomes_are_kept_and_silent_notes_inferred() -> None:
 async def _outcomes(services: Services) -> list[tuple[str, str]]:
     """Each consumed note's outcome and detail, as ``bank_history`` gives them."""
     admin = await services.auth.authenticate(KEY)
-    return [
-        (n["outcome"], n["detail"])
-        for run in await services.jobs.history(admin, "proj")
-        for n in run["notes"]
-    ]
+    return [(n.outcome, n.detail) for run in await services.jobs.history(admin, "proj") for n in run.consumed]
 
 
 def _carried_by(bank: dict[str, str], content: str) -> bool:
@@ -141,8 +137,8 @@ async def test_a_plan_that_carries_no_note_is_replaced_by_the_extractive_placeme
     assert done.state.value == "succeeded", done.error
     assert live == 0
     assert done.report is not None
-    assert done.report["outcomes"] == {"kept": 10}
-    assert done.report["tokens_in"] == 240  # both attempts counted
+    assert done.report.outcomes == {"kept": 10}
+    assert done.report.tokens_in == 240  # both attempts counted
     refusal = llm.requests[1]["messages"][1]["content"]
     assert "10 notes are not accounted for" in refusal
     assert len(re.findall(r"has no outcome and the bank does not carry it", refusal)) == 10
@@ -162,7 +158,7 @@ async def test_notes_a_plan_leaves_out_keep_their_extractive_placement() -> None
     assert done.state.value == "succeeded", done.error
     assert live == 0
     assert done.report is not None
-    assert done.report["outcomes"] == {"integrated": 1, "kept": 9}
+    assert done.report.outcomes == {"integrated": 1, "kept": 9}
     assert "## Storage\n\n- 2026-03-02: everything in S3, no database (alice)" in bank["decisions.md"]
     for _agent, _category, content in NOTES:
         assert _carried_by(bank, content), content
@@ -186,7 +182,7 @@ async def test_a_plan_that_accounts_for_every_note_is_taken_at_once() -> None:
     assert done.state.value == "succeeded", done.error
     assert len(llm.requests) == 1
     assert done.report is not None
-    assert done.report["outcomes"] == {"integrated": 1, "discarded": 9}
+    assert done.report.outcomes == {"integrated": 1, "discarded": 9}
 
 
 async def test_a_retry_over_the_window_keeps_the_first_plan_and_files_the_rest() -> None:
@@ -202,7 +198,7 @@ async def test_a_retry_over_the_window_keeps_the_first_plan_and_files_the_rest()
     assert done.state.value == "succeeded", done.error
     assert live == 0
     assert done.report is not None
-    assert done.report["outcomes"] == {"integrated": 1, "kept": 9}
+    assert done.report.outcomes == {"integrated": 1, "kept": 9}
     assert "## Storage\n\n- 2026-03-02: everything in S3, no database (alice)" in bank["decisions.md"]
     for _agent, _category, content in NOTES:
         assert _carried_by(bank, content), content
@@ -233,7 +229,7 @@ async def test_a_batch_over_the_window_is_split_and_each_half_planned() -> None:
     assert filed.made == [5, 5]  # type: ignore[attr-defined]
     assert live == 0
     assert done.report is not None
-    assert done.report["batches"] == 2
-    assert done.report["outcomes"] == {"integrated": 10}
+    assert done.report.batches == 2
+    assert done.report.outcomes == {"integrated": 10}
     assert "## Part 1" in bank["progress.md"]
     assert "## Part 2" in bank["progress.md"]

@@ -7,7 +7,6 @@ import asyncio
 import difflib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 import attrs
 import structlog
@@ -21,13 +20,32 @@ from application.consolidation.report import ConsolidationReport
 from application.consolidation.service import ConsolidationFailed, ConsolidationService
 from application.ports import Clock, IdGenerator
 from domain import AgentName, Conflict, DomainError, Identity, NotFound, Permission, SpaceId
-from domain.consolidation import ConsumedNote, Journal, JournalState
+from domain.consolidation import Journal, JournalState
 
-__all__ = ["ConsolidationJobs"]
+__all__ = ["ConsolidationJobs", "FileChange", "RunDetail"]
 
 DETAIL_LOOKBACK = 200
 """Earlier journals a run's detail reads at most to find its files' previous content."""
 log = structlog.get_logger("live_mem.jobs")
+
+
+@attrs.frozen
+class FileChange:
+    """A bank file as one batch changed it: its content before and after, and the
+    unified diff between them (lines, without line ends)."""
+
+    filename: str
+    before: str
+    after: str
+    diff: tuple[str, ...]
+
+
+@attrs.frozen
+class RunDetail:
+    """One committed batch (its journal) and each file it changed, sorted by name."""
+
+    run: Journal
+    files: tuple[FileChange, ...]
 
 
 class ConsolidationJobs:
@@ -114,7 +132,7 @@ class ConsolidationJobs:
         self._start(job)
         return job
 
-    async def compact(self, caller: Identity, space_id: str) -> dict[str, Any]:
+    async def compact(self, caller: Identity, space_id: str) -> ConsolidationReport:
         """Apply the budget policy to the space's bank now (manage), through a journal,
         consuming no note; return the run's report (``batches`` 0: nothing to change).
 
@@ -125,7 +143,7 @@ class ConsolidationJobs:
         space = require_space_access(caller, Permission.MANAGE, space_id)
         report = await self._service.compact(space, f"compact-{self._ids.new_id()}")
         log.info("bank_compacted", space=space.value, batches=report.batches, hot_tokens=report.hot_tokens)
-        return report.as_dict()
+        return report
 
     async def status(self, caller: Identity, job_id: str) -> JobRecord:
         """A job's record (read permission on its space). Raises ``NotFound``."""
@@ -133,33 +151,23 @@ class ConsolidationJobs:
         require_space_access(caller, Permission.READ, job.space_id.value)
         return job
 
-    async def history(self, caller: Identity, space_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        """Committed batches, newest first: notes consumed (which ones), files changed,
-        tokens in/out, duration (read)."""
+    async def history(self, caller: Identity, space_id: str, limit: int = 50) -> list[Journal]:
+        """The space's committed batches, newest first, at most ``limit`` (1-500) (read):
+        each journal names the notes it consumed (with each note's outcome), the files
+        it changed, tokens in/out and duration.
+
+        Raises:
+            PermissionDenied, InvalidInput, NotFound.
+        """
         space = require_space_access(caller, Permission.READ, space_id)
         await self._service.space_exists(space)
-        journals = await newest_committed(self._journals, space, max(1, min(limit, 500)))
-        return [
-            {
-                "run_id": j.run_id,
-                "job_id": j.job_id,
-                "at": j.started_at.isoformat(),
-                "mode": j.mode,
-                "notes_consumed": len(j.consumed),
-                "notes": [_consumed_dict(c) for c in j.consumed],
-                "files_changed": sorted(j.files),
-                "tokens_in": j.tokens_in,
-                "tokens_out": j.tokens_out,
-                "duration_s": j.duration_s,
-            }
-            for j in journals
-        ]
+        return await newest_committed(self._journals, space, max(1, min(limit, 500)))
 
-    async def run_detail(self, caller: Identity, space_id: str, run_id: str) -> dict[str, Any]:
-        """One committed batch with its provenance (read): the notes it consumed with
-        their text, and for every file it changed the content before (the same file in
-        the latest earlier committed batch, "" when none) and after, with a unified diff
-        (``difflib``, 3 lines of context).
+    async def run_detail(self, caller: Identity, space_id: str, run_id: str) -> RunDetail:
+        """One committed batch with its provenance (read): its journal (the notes it
+        consumed, with their text) and, for every file it changed, the content before
+        (the same file in the latest earlier committed batch, "" when none) and after,
+        with a unified diff (``difflib``, 3 lines of context).
 
         Raises:
             PermissionDenied, InvalidInput, NotFound (no such space or committed run).
@@ -171,23 +179,15 @@ class ConsolidationJobs:
         if run is None:
             raise NotFound(f"no committed consolidation run {str(run_id)[:80]!r} in space {space.value!r}")
         earlier = await self._earlier_files(space, run)
-        files = []
+        changes = []
         for name in sorted(run.files):
             before = earlier.get(name, "")
             after = run.files[name]
             diff = difflib.unified_diff(
                 before.splitlines(), after.splitlines(), f"{name} (before)", f"{name} (after)", lineterm=""
             )
-            files.append({"filename": name, "before": before, "after": after, "diff": list(diff)})
-        return {
-            "run_id": run.run_id,
-            "job_id": run.job_id,
-            "at": run.started_at.isoformat(),
-            "mode": run.mode,
-            "notes": [{**_consumed_dict(c), "content": c.content} for c in run.consumed],
-            "files": files,
-            "synthesis": run.synthesis,
-        }
+            changes.append(FileChange(name, before, after, tuple(diff)))
+        return RunDetail(run, tuple(changes))
 
     async def _earlier_files(self, space: SpaceId, run: Journal) -> dict[str, str]:
         """Each file of ``run`` as the latest earlier committed batch left it, reading
@@ -256,12 +256,12 @@ class ConsolidationJobs:
         running = job
 
         async def progress(so_far: ConsolidationReport) -> None:  # shown by bank_consolidation_status
-            await heart.put(attrs.evolve(running, report=so_far.as_dict()))
+            await heart.put(attrs.evolve(running, report=so_far))
 
         try:
             report = await self._service.consolidate(job.space_id, job.job_id, scope, progress)
         except ConsolidationFailed as exc:
-            job = attrs.evolve(job, state=JobState.FAILED, error=str(exc), report=exc.report.as_dict())
+            job = attrs.evolve(job, state=JobState.FAILED, error=str(exc), report=exc.report)
         except Conflict as exc:
             job = attrs.evolve(job, state=JobState.FAILED, error=f"Conflict: {exc}")
         except DomainError as exc:
@@ -275,7 +275,7 @@ class ConsolidationJobs:
                 "prepared work is rolled forward by the next run",
             )
         else:
-            job = attrs.evolve(job, state=JobState.SUCCEEDED, report=report.as_dict())
+            job = attrs.evolve(job, state=JobState.SUCCEEDED, report=report)
         job = await heart.put(job, final=True)
         if job.state is JobState.FAILED:
             log.warning("consolidation_failed", job_id=job.job_id, space=job.space_id.value, error=job.error)
@@ -317,15 +317,3 @@ class ConsolidationJobs:
         """Wait for every job started by this instance (tests, graceful shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-def _consumed_dict(note: ConsumedNote) -> dict[str, Any]:
-    """A consumed note as ``bank_history`` and its detail show it (without its text)."""
-    return {
-        "note_id": note.note_id,
-        "agent": note.agent.value,
-        "category": note.category.value,
-        "timestamp": note.created_at.isoformat(),
-        "outcome": note.outcome,
-        "detail": note.detail,
-    }

@@ -10,6 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
+from application.consolidation.report import ConsolidationReport
 from domain import SpaceId
 from domain.consolidation import Journal
 
@@ -208,7 +209,7 @@ class JobRecord:
     """A consolidation job as stored in ``_system/jobs/{job_id}.json``.
 
     Attributes:
-        report: the consolidation report once finished (see ``ConsolidationReport``).
+        report: what the run did (so far, while it runs; up to the failure when it failed).
         error: why it failed, fit for the caller.
         attempts: how many times a server started it (a restart resumes it).
         runner: the server that holds it (``host:pid``), set by its heartbeat.
@@ -223,7 +224,7 @@ class JobRecord:
     updated_at: datetime
     attempts: int = 0
     error: str | None = None
-    report: dict[str, Any] | None = None
+    report: ConsolidationReport | None = None
     runner: str | None = None
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import attrs
 
@@ -62,16 +61,6 @@ class ConsolidationReport:
         return attrs.evolve(
             self, tokens_in=self.tokens_in + tokens_in, tokens_out=self.tokens_out + tokens_out
         )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            **attrs.asdict(self),
-            "files_changed": list(self.files_changed),
-            "run_ids": list(self.run_ids),
-            "archive_files": list(self.archive_files),
-            "notes_unreadable": list(self.notes_unreadable),
-        }
 
 
 class ConsolidationFailed(Exception):

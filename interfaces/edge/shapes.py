@@ -8,7 +8,10 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from application.consolidation import JobRecord
+import attrs
+
+from application.consolidation import ConsolidationReport, JobRecord
+from application.consolidation.jobs import RunDetail
 from application.ports import BackupInfo
 from application.search import SearchHit
 from application.services.downloads import Download
@@ -16,6 +19,7 @@ from application.services.embedding import EmbeddingProgress
 from application.work.listing import ItemView
 from application.work.presence import AgentActivity
 from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
+from domain.consolidation import ConsumedNote, Journal
 from domain.work import Claim, WorkItem
 
 __all__ = [
@@ -102,6 +106,60 @@ def backup_dict(info: BackupInfo) -> dict[str, Any]:
     }
 
 
+def report_dict(report: ConsolidationReport) -> dict[str, Any]:
+    """What a consolidation run did (a job's ``report``, ``bank_compact``'s answer)."""
+    return {
+        **attrs.asdict(report),
+        "files_changed": list(report.files_changed),
+        "run_ids": list(report.run_ids),
+        "archive_files": list(report.archive_files),
+        "notes_unreadable": list(report.notes_unreadable),
+    }
+
+
+def consumed_dict(note: ConsumedNote) -> dict[str, Any]:
+    """A note a consolidation batch consumed, and what became of it (without its text)."""
+    return {
+        "note_id": note.note_id,
+        "agent": note.agent.value,
+        "category": note.category.value,
+        "timestamp": note.created_at.isoformat(),
+        "outcome": note.outcome,
+        "detail": note.detail,
+    }
+
+
+def run_dict(run: Journal) -> dict[str, Any]:
+    """A committed consolidation batch, as ``bank_history`` lists it."""
+    return {
+        "run_id": run.run_id,
+        "job_id": run.job_id,
+        "at": run.started_at.isoformat(),
+        "mode": run.mode,
+        "notes_consumed": len(run.consumed),
+        "notes": [consumed_dict(c) for c in run.consumed],
+        "files_changed": sorted(run.files),
+        "tokens_in": run.tokens_in,
+        "tokens_out": run.tokens_out,
+        "duration_s": run.duration_s,
+    }
+
+
+def run_detail_dict(detail: RunDetail) -> dict[str, Any]:
+    """A committed batch with its provenance: the notes with their text, each changed
+    file before and after with the diff, the synthesis."""
+    run = detail.run
+    return {
+        "run_id": run.run_id,
+        "job_id": run.job_id,
+        "at": run.started_at.isoformat(),
+        "mode": run.mode,
+        "notes": [{**consumed_dict(c), "content": c.content} for c in run.consumed],
+        "files": [{**attrs.asdict(f), "diff": list(f.diff)} for f in detail.files],
+        "synthesis": run.synthesis,
+    }
+
+
 def job_dict(job: JobRecord) -> dict[str, Any]:
     """A consolidation job."""
     return {
@@ -116,7 +174,7 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
         "runner": job.runner,
         "age_seconds": round((datetime.now(UTC) - job.created_at).total_seconds(), 1),
         "error": job.error,
-        "report": job.report,
+        "report": report_dict(job.report) if job.report is not None else None,
     }
 
 

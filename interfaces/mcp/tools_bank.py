@@ -7,7 +7,7 @@ from typing import Any, Final
 from mcp.server.mcpserver import MCPServer
 
 from domain import Permission
-from interfaces.edge.shapes import csv, job_dict
+from interfaces.edge.shapes import csv, job_dict, report_dict, run_dict
 from interfaces.mcp.context import Call, Tool, ToolContext, tool
 
 __all__ = ["BANK_TOOLS", "bank_resources"]
@@ -81,7 +81,7 @@ async def bank_compact(call: Call, space_id: str) -> dict[str, Any]:
     Returns the report (batches 0 when nothing had to change). Errors: Conflict while
     the space is being consolidated, backed up or deleted."""
     me, s = call.me, call.services
-    return {"status": "ok", "space_id": space_id, "report": await s.jobs.compact(me, space_id)}
+    return {"status": "ok", "space_id": space_id, "report": report_dict(await s.jobs.compact(me, space_id))}
 
 
 @tool(Permission.READ)
@@ -101,7 +101,7 @@ async def bank_history(call: Call, space_id: str, limit: int = 20) -> dict[str, 
     """Past consolidation batches, newest first: when, mode, notes consumed (which
     ones), files changed, LLM tokens in and out, duration (needs read)."""
     me, s = call.me, call.services
-    runs = await s.jobs.history(me, space_id, limit)
+    runs = [run_dict(r) for r in await s.jobs.history(me, space_id, limit)]
     return {"status": "ok", "space_id": space_id, "runs": runs, "count": len(runs)}
 
 

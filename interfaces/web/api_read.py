@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from domain import Identity, InvalidInput, Permission
 from domain.consolidation.batching import estimate_tokens, tokens_for_bytes
-from interfaces.edge.shapes import hit_dict, meta_dict, note_dict
+from interfaces.edge.shapes import hit_dict, meta_dict, note_dict, run_detail_dict, run_dict
 from interfaces.web.common import WebContext
 from interfaces.web.render import render_markdown
 
@@ -103,12 +103,12 @@ def read_routes(web: WebContext) -> list[Route]:
     @web.endpoint("bank_history")
     async def history(request: Request, me: Identity) -> dict[str, Any]:
         runs = await s.jobs.history(me, request.path_params["space_id"], _int(request, "limit", 50))
-        return {"status": "ok", "runs": runs}
+        return {"status": "ok", "runs": [run_dict(r) for r in runs]}
 
     @web.endpoint("bank_history")
     async def run_detail(request: Request, me: Identity) -> dict[str, Any]:
         p = request.path_params
-        return {"status": "ok", **await s.jobs.run_detail(me, p["space_id"], p["run_id"])}
+        return {"status": "ok", **run_detail_dict(await s.jobs.run_detail(me, p["space_id"], p["run_id"]))}
 
     @web.endpoint("memory_search")
     async def search(request: Request, me: Identity) -> dict[str, Any]:
