@@ -60,7 +60,7 @@ async def test_job_calls_read_only_the_records_they_answer_with() -> None:
     assert submitted <= 2  # the unfinished ones only: none but its own
     store.gets.clear()
     lanes = await services.supervision.queues(admin, ["proj"])
-    assert lanes["lanes"][0]["lane_state"] == "idle"
+    assert lanes.lanes[0].lane_state == "idle"
     assert store.gets["job"] <= 3  # LATEST_JOBS records
 
 

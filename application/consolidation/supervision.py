@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+
+import attrs
 
 from application.access import require_space_access
 from application.consolidation.jobs import ConsolidationJobs
@@ -22,9 +23,94 @@ from application.consolidation.ports import (
 from application.ports import Clock, NoteRepository, SpaceRepository
 from domain import ALL_SPACES, DomainError, Identity, InvalidInput, NotFound, Permission, SpaceId
 
-__all__ = ["Supervision"]
+__all__ = ["Backlog", "GcReport", "Lane", "Lanes", "LeaseView", "OldNotes", "StaleSpaces", "Supervision"]
 
 LATEST_JOBS = 3
+
+
+@attrs.frozen
+class LeaseView:
+    """A space's consolidation lease (:meth:`Supervision.lease`): ``state`` ``free``,
+    ``held`` or ``expired``; ``holder`` and ``expires_at`` (None when free); whether
+    this call ``broken`` it; the ``prepared`` journals left (run ids); the one
+    ``discarded`` by this call."""
+
+    space_id: str
+    state: str = "free"
+    holder: str | None = None
+    expires_at: datetime | None = None
+    broken: bool = False
+    unfinished_journals: tuple[str, ...] = ()
+    discarded: str | None = None
+
+
+@attrs.frozen
+class Lane:
+    """A space's consolidation lane: ``lane_state`` idle, queued, running or failed (its
+    newest job failed), the running job's id, how many wait, the newest job records."""
+
+    space_id: str
+    lane_state: str
+    running_job: str | None
+    queued_count: int
+    latest_jobs: tuple[JobRecord, ...]
+
+
+@attrs.frozen
+class Lanes:
+    """Every lane asked for (:meth:`Supervision.queues`) and the spaces refused."""
+
+    lanes: tuple[Lane, ...]
+    denied_spaces: tuple[str, ...]
+
+    def count(self, *states: str) -> int:
+        """How many lanes are in one of ``states``."""
+        return sum(1 for lane in self.lanes if lane.lane_state in states)
+
+
+@attrs.frozen
+class Backlog:
+    """A space's live notes waiting for consolidation: how many, the oldest's age in
+    days (truncated to 2 decimals) and time, and whether that makes it stale."""
+
+    space_id: str
+    live_notes_count: int
+    oldest_note_age_days: float
+    oldest_note_at: datetime | None
+    is_stale: bool
+
+
+@attrs.frozen
+class StaleSpaces:
+    """:meth:`Supervision.stale`: the stale spaces (most notes first), every space
+    scanned, the thresholds used, the spaces refused."""
+
+    spaces: tuple[Backlog, ...]
+    scanned: tuple[Backlog, ...]
+    min_notes: int
+    min_age_days: int
+    denied_spaces: tuple[str, ...]
+
+
+@attrs.frozen
+class OldNotes:
+    """A space's notes older than the cutoff: how many, and what was done: ``deleted``
+    (delete_only) or the consolidation ``job_id`` started; neither on a dry run."""
+
+    space_id: str
+    old_notes: int
+    deleted: int | None = None
+    job_id: str | None = None
+
+
+@attrs.frozen
+class GcReport:
+    """:meth:`Supervision.gc_notes`: the spaces holding old notes and what was done."""
+
+    dry_run: bool
+    delete_only: bool
+    older_than_days: int
+    spaces: tuple[OldNotes, ...]
 
 
 def _whole(value: object, name: str, low: int, high: int) -> int:
@@ -57,7 +143,7 @@ class Supervision:
 
     async def lease(
         self, caller: Identity, space_id: str, *, break_it: bool = False, discard_journal: str = ""
-    ) -> dict[str, Any]:
+    ) -> LeaseView:
         """The space's consolidation lease (admin): ``state`` ``free``, ``held`` or
         ``expired``, its ``holder`` (a job id, ``backup-...``, ``delete-...``, or
         ``unreadable`` for a corrupt lease) and ``expires_at``, and the journals left
@@ -83,26 +169,16 @@ class Supervision:
         held = await (self._leases.break_lease(space) if break_it else self._leases.current(space))
         if discard_journal:
             await self._journals.mark_abandoned(unfinished.pop(discard_journal))
-        answer: dict[str, Any] = {
-            "space_id": space.value,
-            "state": "free",
-            "holder": None,
-            "expires_at": None,
-            "broken": False,
-            "unfinished_journals": sorted(unfinished),
-            "discarded": discard_journal or None,
-        }
+        answer = LeaseView(
+            space.value, unfinished_journals=tuple(sorted(unfinished)), discarded=discard_journal or None
+        )
         if held is None:
             return answer
         holder, expires_at = held
         live = expires_at is not None and expires_at > self._clock.now()
-        return {
-            **answer,
-            "state": "held" if live else "expired",
-            "holder": holder,
-            "expires_at": expires_at.isoformat() if expires_at else None,
-            "broken": break_it,
-        }
+        return attrs.evolve(
+            answer, state="held" if live else "expired", holder=holder, expires_at=expires_at, broken=break_it
+        )
 
     async def _scope(
         self, caller: Identity, space_ids: Sequence[str], permission: Permission
@@ -129,17 +205,17 @@ class Supervision:
                 denied.append(space.value)
         return allowed, denied
 
-    async def queues(self, caller: Identity, space_ids: Sequence[str] = ()) -> dict[str, Any]:
+    async def queues(self, caller: Identity, space_ids: Sequence[str] = ()) -> Lanes:
         """One lane per space (read): ``lane_state`` (idle, queued, running, failed: its
         newest job failed), ``running_job``, ``queued_count``, ``latest_jobs`` (the
-        newest ``LATEST_JOBS`` job records), with totals and ``denied_spaces``. One
+        newest ``LATEST_JOBS`` job records), and ``denied_spaces``. One
         server runs one job per space at a time; spaces run in parallel.
 
         Raises:
             PermissionDenied.
         """
         spaces, denied = await self._scope(caller, space_ids, Permission.READ)
-        lanes: list[dict[str, Any]] = []
+        lanes: list[Lane] = []
         unfinished = await self._jobs.unfinished()  # one read of the index for every lane
         for space in spaces:
             mine: list[JobRecord] = await self._jobs.recent(space, LATEST_JOBS)
@@ -156,28 +232,19 @@ class Supervision:
                 else "idle"
             )
             lanes.append(
-                {
-                    "space_id": space.value,
-                    "lane_state": state,
-                    "running_job": running.job_id if running else None,
-                    "queued_count": len(queued),
-                    "latest_jobs": mine[:LATEST_JOBS],
-                }
+                Lane(
+                    space.value,
+                    state,
+                    running.job_id if running else None,
+                    len(queued),
+                    tuple(mine[:LATEST_JOBS]),
+                )
             )
-        return {
-            "lanes": lanes,
-            "total_spaces": len(lanes),
-            "active_spaces": sum(1 for lane in lanes if lane["lane_state"] in ("queued", "running")),
-            "running_spaces": sum(1 for lane in lanes if lane["lane_state"] == "running"),
-            "queued_jobs": sum(int(lane["queued_count"]) for lane in lanes),
-            "failed_recent": sum(1 for lane in lanes if lane["lane_state"] == "failed"),
-            "parallelism_model": "one job per space at a time; spaces in parallel",
-            "denied_spaces": denied,
-        }
+        return Lanes(tuple(lanes), tuple(denied))
 
     async def stale(
         self, caller: Identity, min_notes: int = 5, min_age_days: int = 5, space_ids: Sequence[str] = ()
-    ) -> dict[str, Any]:
+    ) -> StaleSpaces:
         """Spaces whose consolidation fell behind (read): a space is stale when it holds
         at least ``min_notes`` live notes and its oldest one is at least ``min_age_days``
         old (both inclusive). Ages come from the notes' own timestamps (their keys), not
@@ -190,33 +257,24 @@ class Supervision:
         min_age_days = _whole(min_age_days, "min_age_days", 0, 36_500)
         spaces, denied = await self._scope(caller, space_ids, Permission.READ)
         now = self._clock.now()
-        scanned: list[dict[str, Any]] = []
+        scanned: list[Backlog] = []
         for space in spaces:
             refs = await self._notes.refs(space)
             oldest = refs[0] if refs else None
             age = (now - oldest.created_at).total_seconds() / 86_400 if oldest else 0.0
             scanned.append(
-                {
-                    "space_id": space.value,
-                    "live_notes_count": len(refs),
-                    "oldest_note_age_days": math.floor(age * 100) / 100,
-                    "oldest_note_timestamp": oldest.created_at.isoformat() if oldest else None,
-                    "is_stale": len(refs) >= min_notes and age >= min_age_days,
-                }
+                Backlog(
+                    space.value,
+                    len(refs),
+                    math.floor(age * 100) / 100,
+                    oldest.created_at if oldest else None,
+                    len(refs) >= min_notes and age >= min_age_days,
+                )
             )
         stale = sorted(
-            (s for s in scanned if s["is_stale"]),
-            key=lambda s: (-int(s["live_notes_count"]), -float(s["oldest_note_age_days"])),
+            (s for s in scanned if s.is_stale), key=lambda s: (-s.live_notes_count, -s.oldest_note_age_days)
         )
-        return {
-            "spaces": stale,
-            "scanned": scanned,
-            "total_spaces": len(scanned),
-            "total_stale": len(stale),
-            "min_notes": min_notes,
-            "min_age_days": min_age_days,
-            "denied_spaces": denied,
-        }
+        return StaleSpaces(tuple(stale), tuple(scanned), min_notes, min_age_days, tuple(denied))
 
     async def gc_notes(
         self,
@@ -226,7 +284,7 @@ class Supervision:
         *,
         delete_only: bool = False,
         dry_run: bool = True,
-    ) -> dict[str, Any]:
+    ) -> GcReport:
         """Notes older than ``older_than_days`` left in live/ (admin). ``dry_run``
         (default): count them per space. Otherwise each space holding some gets a
         consolidation job (which carries every live note of the space into the bank and
@@ -250,18 +308,14 @@ class Supervision:
             old = [r for r in await self._notes.refs(space) if r.created_at < cutoff]
             if not old:
                 continue
-            entry: dict[str, Any] = {"space_id": space.value, "old_notes": len(old)}
+            entry = OldNotes(space.value, len(old))
             if not dry_run and delete_only:
                 for ref in old:
                     await self._notes.delete(ref)
-                entry["deleted"] = len(old)
+                entry = attrs.evolve(entry, deleted=len(old))
             elif not dry_run:
-                entry["job_id"] = (await self._consolidation.submit(caller, space.value)).job_id
+                entry = attrs.evolve(
+                    entry, job_id=(await self._consolidation.submit(caller, space.value)).job_id
+                )
             report.append(entry)
-        return {
-            "dry_run": dry_run,
-            "delete_only": delete_only,
-            "older_than_days": older_than_days,
-            "spaces": report,
-            "total_old_notes": sum(int(e["old_notes"]) for e in report),
-        }
+        return GcReport(dry_run, delete_only, older_than_days, tuple(report))

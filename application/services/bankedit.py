@@ -5,7 +5,7 @@ consolidation batch, so that a crash mid-edit is rolled forward and every edit s
 
 from __future__ import annotations
 
-from typing import Any
+import attrs
 
 from application.access import require_space_access
 from application.consolidation.service import ConsolidationService
@@ -14,7 +14,37 @@ from domain import BankFile, BankFileName, Identity, InvalidInput, Permission
 from domain.consolidation import ARCHIVE_FOLDER
 from domain.consolidation.repair import merge_duplicate_sections
 
-__all__ = ["BankEditService"]
+__all__ = ["BankEdit", "BankEditService", "BankRepair", "SectionsMerged"]
+
+
+@attrs.frozen
+class BankEdit:
+    """A hand edit's journal (``run_id``) and the file it wrote (``size`` in bytes) or
+    deleted (``size`` None)."""
+
+    run_id: str
+    filename: str
+    size: int | None = None
+
+
+@attrs.frozen
+class SectionsMerged:
+    """A file whose duplicate sections were (or, on a dry run, would be) merged."""
+
+    filename: str
+    merged_sections: tuple[str, ...]
+
+
+@attrs.frozen
+class BankRepair:
+    """What ``bank_repair`` found and, unless ``dry_run``, fixed: files with duplicate
+    sections, files the rules do not declare, and the journal (``run_id``) when
+    something was written."""
+
+    dry_run: bool
+    repairs: tuple[SectionsMerged, ...]
+    undeclared: tuple[str, ...]
+    run_id: str | None = None
 
 
 def _hot(name: str) -> BankFileName:
@@ -39,7 +69,7 @@ class BankEditService:
         self._consolidation = consolidation
         self._ids = ids
 
-    async def write(self, caller: Identity, space_id: str, filename: str, content: str) -> dict[str, Any]:
+    async def write(self, caller: Identity, space_id: str, filename: str, content: str) -> BankEdit:
         """Create or replace a hot bank file (admin). Returns the run id and size.
 
         Raises:
@@ -51,9 +81,9 @@ class BankEditService:
         journal = await self._consolidation.edit(
             space, f"w{self._ids.new_id()}", {file.name.value: file.content}, (), "manual (bank_write)"
         )
-        return {"run_id": journal.run_id, "filename": file.name.value, "size": file.size}
+        return BankEdit(journal.run_id, file.name.value, file.size)
 
-    async def delete(self, caller: Identity, space_id: str, filename: str) -> dict[str, Any]:
+    async def delete(self, caller: Identity, space_id: str, filename: str) -> BankEdit:
         """Delete a hot bank file (admin); the archive keeps every consolidated note.
 
         Raises:
@@ -65,17 +95,13 @@ class BankEditService:
         journal = await self._consolidation.edit(
             space, f"d{self._ids.new_id()}", {}, (name.value,), "manual (bank_delete)"
         )
-        return {"run_id": journal.run_id, "filename": name.value}
+        return BankEdit(journal.run_id, name.value)
 
-    async def repair(self, caller: Identity, space_id: str, *, dry_run: bool = True) -> dict[str, Any]:
+    async def repair(self, caller: Identity, space_id: str, *, dry_run: bool = True) -> BankRepair:
         """Find (and unless ``dry_run`` fix) what hand edits leave in a bank (manage):
         duplicate sections in a file are merged into the first one
         (:func:`~domain.consolidation.repair.merge_duplicate_sections`); files the rules
         do not declare are flagged, never deleted (``bank_delete`` does that).
-
-        Returns:
-            ``repairs`` (file and merged section titles), ``undeclared`` (file names),
-            ``dry_run``, and ``run_id`` when something was written.
 
         Raises:
             PermissionDenied, InvalidInput, NotFound, Conflict.
@@ -91,12 +117,12 @@ class BankEditService:
             text, merged = merge_duplicate_sections(file.content)
             if merged:
                 fixed[file.name.value] = text
-                repairs.append({"filename": file.name.value, "merged_sections": merged})
+                repairs.append(SectionsMerged(file.name.value, tuple(merged)))
         undeclared = sorted(f.name.value for f in files if f.name.value not in declared)
-        answer: dict[str, Any] = {"dry_run": dry_run, "repairs": repairs, "undeclared": undeclared}
+        answer = BankRepair(dry_run, tuple(repairs), tuple(undeclared))
         if fixed and not dry_run:
             journal = await self._consolidation.edit(
                 space, f"r{self._ids.new_id()}", fixed, (), "manual (bank_repair)"
             )
-            answer["run_id"] = journal.run_id
+            answer = attrs.evolve(answer, run_id=journal.run_id)
         return answer

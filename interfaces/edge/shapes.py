@@ -12,8 +12,10 @@ import attrs
 
 from application.consolidation import ConsolidationReport, JobRecord
 from application.consolidation.jobs import RunDetail
+from application.consolidation.supervision import Backlog, GcReport, Lanes, LeaseView, StaleSpaces
 from application.ports import BackupInfo
 from application.search import SearchHit
+from application.services.bankedit import BankEdit, BankRepair
 from application.services.downloads import Download
 from application.services.embedding import EmbeddingProgress
 from application.work.listing import ItemView
@@ -175,6 +177,88 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
         "age_seconds": round((datetime.now(UTC) - job.created_at).total_seconds(), 1),
         "error": job.error,
         "report": report_dict(job.report) if job.report is not None else None,
+    }
+
+
+def edit_dict(edit: BankEdit) -> dict[str, Any]:
+    """A hand edit of the bank (``bank_write``, ``bank_delete``): its run id, the file
+    and, for a write, its size."""
+    return {k: v for k, v in attrs.asdict(edit).items() if v is not None}
+
+
+def repair_dict(repair: BankRepair) -> dict[str, Any]:
+    """What ``bank_repair`` found and fixed (``run_id`` only when it wrote)."""
+    answer: dict[str, Any] = {
+        "dry_run": repair.dry_run,
+        "repairs": [
+            {"filename": r.filename, "merged_sections": list(r.merged_sections)} for r in repair.repairs
+        ],
+        "undeclared": list(repair.undeclared),
+    }
+    if repair.run_id is not None:
+        answer["run_id"] = repair.run_id
+    return answer
+
+
+def lease_dict(lease: LeaseView) -> dict[str, Any]:
+    """A space's consolidation lease (``admin_break_lease``)."""
+    return {
+        **attrs.asdict(lease),
+        "expires_at": lease.expires_at.isoformat() if lease.expires_at else None,
+        "unfinished_journals": list(lease.unfinished_journals),
+    }
+
+
+def lanes_dict(found: Lanes) -> dict[str, Any]:
+    """The consolidation lanes with their totals (``bank_consolidation_queues``)."""
+    lanes = [
+        {**attrs.asdict(lane, recurse=False), "latest_jobs": [job_dict(j) for j in lane.latest_jobs]}
+        for lane in found.lanes
+    ]
+    return {
+        "lanes": lanes,
+        "total_spaces": len(lanes),
+        "active_spaces": found.count("queued", "running"),
+        "running_spaces": found.count("running"),
+        "queued_jobs": sum(lane.queued_count for lane in found.lanes),
+        "failed_recent": found.count("failed"),
+        "parallelism_model": "one job per space at a time; spaces in parallel",
+        "denied_spaces": list(found.denied_spaces),
+    }
+
+
+def _backlog_dict(space: Backlog) -> dict[str, Any]:
+    return {
+        "space_id": space.space_id,
+        "live_notes_count": space.live_notes_count,
+        "oldest_note_age_days": space.oldest_note_age_days,
+        "oldest_note_timestamp": space.oldest_note_at.isoformat() if space.oldest_note_at else None,
+        "is_stale": space.is_stale,
+    }
+
+
+def stale_dict(found: StaleSpaces) -> dict[str, Any]:
+    """Spaces whose consolidation fell behind (``bank_stale_spaces``)."""
+    return {
+        "spaces": [_backlog_dict(s) for s in found.spaces],
+        "scanned": [_backlog_dict(s) for s in found.scanned],
+        "total_spaces": len(found.scanned),
+        "total_stale": len(found.spaces),
+        "min_notes": found.min_notes,
+        "min_age_days": found.min_age_days,
+        "denied_spaces": list(found.denied_spaces),
+    }
+
+
+def gc_dict(report: GcReport) -> dict[str, Any]:
+    """Old live notes per space and what was done with them (``admin_gc_notes``)."""
+    spaces = [{k: v for k, v in attrs.asdict(e).items() if v is not None} for e in report.spaces]
+    return {
+        "dry_run": report.dry_run,
+        "delete_only": report.delete_only,
+        "older_than_days": report.older_than_days,
+        "spaces": spaces,
+        "total_old_notes": sum(e.old_notes for e in report.spaces),
     }
 
 

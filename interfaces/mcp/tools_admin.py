@@ -7,7 +7,15 @@ from typing import Any, Final
 import attrs
 
 from domain import InvalidInput, Permission
-from interfaces.edge.shapes import backup_dict, csv, highest_permission, split_backup_id, token_dict
+from interfaces.edge.shapes import (
+    backup_dict,
+    csv,
+    gc_dict,
+    highest_permission,
+    lease_dict,
+    split_backup_id,
+    token_dict,
+)
 from interfaces.mcp.context import Call, Tool, audit_fact, tool
 
 __all__ = ["ADMIN_TOOLS"]
@@ -179,8 +187,8 @@ async def admin_gc_notes(
     live note goes into the bank and the archive), or with delete_only the old notes
     are deleted unconsolidated (lost). space_id: one space, or every one."""
     me, s = call.me, call.services
-    report = await s.supervision.gc_notes(
-        me, space_id, older_than_days, delete_only=delete_only, dry_run=dry_run
+    report = gc_dict(
+        await s.supervision.gc_notes(me, space_id, older_than_days, delete_only=delete_only, dry_run=dry_run)
     )
     audit_fact(**{k: v for k, v in report.items() if isinstance(v, int | str | bool)})
     return {"status": "ok", **report}
@@ -199,8 +207,8 @@ async def admin_break_lease(
     journal is abandoned, for one that can never commit: its live notes stay live."""
     me, s = call.me, call.services
     lease = await s.supervision.lease(me, space_id, break_it=confirm is True, discard_journal=discard_journal)
-    audit_fact(state=lease["state"], holder=lease["holder"] or "", broken=lease["broken"])
-    return {"status": "ok", **lease}
+    audit_fact(state=lease.state, holder=lease.holder or "", broken=lease.broken)
+    return {"status": "ok", **lease_dict(lease)}
 
 
 @tool(Permission.ADMIN, audited=True)

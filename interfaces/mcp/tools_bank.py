@@ -7,7 +7,16 @@ from typing import Any, Final
 from mcp.server.mcpserver import MCPServer
 
 from domain import Permission
-from interfaces.edge.shapes import csv, job_dict, report_dict, run_dict
+from interfaces.edge.shapes import (
+    csv,
+    edit_dict,
+    job_dict,
+    lanes_dict,
+    repair_dict,
+    report_dict,
+    run_dict,
+    stale_dict,
+)
 from interfaces.mcp.context import Call, Tool, ToolContext, tool
 
 __all__ = ["BANK_TOOLS", "bank_resources"]
@@ -114,7 +123,7 @@ async def bank_write(call: Call, space_id: str, filename: str, content: str) -> 
     return {
         "status": "ok",
         "space_id": space_id,
-        **await s.bank_edit.write(me, space_id, filename, content),
+        **edit_dict(await s.bank_edit.write(me, space_id, filename, content)),
     }
 
 
@@ -123,7 +132,11 @@ async def bank_delete(call: Call, space_id: str, filename: str) -> dict[str, Any
     """Delete a hot bank file (needs admin), through a journal; the archive keeps the
     full text of every consolidated note. Errors: NotFound, InvalidInput."""
     me, s = call.me, call.services
-    return {"status": "deleted", "space_id": space_id, **await s.bank_edit.delete(me, space_id, filename)}
+    return {
+        "status": "deleted",
+        "space_id": space_id,
+        **edit_dict(await s.bank_edit.delete(me, space_id, filename)),
+    }
 
 
 @tool(Permission.MANAGE, audited=True)
@@ -135,7 +148,7 @@ async def bank_repair(call: Call, space_id: str, dry_run: bool = True) -> dict[s
     return {
         "status": "ok",
         "space_id": space_id,
-        **await s.bank_edit.repair(me, space_id, dry_run=dry_run),
+        **repair_dict(await s.bank_edit.repair(me, space_id, dry_run=dry_run)),
     }
 
 
@@ -146,10 +159,7 @@ async def bank_consolidation_queues(call: Call, space_ids: str | list[str] = "")
     space_ids: comma-separated, empty for every space you can use; ones you cannot
     are listed in denied_spaces."""
     me, s = call.me, call.services
-    found = await s.supervision.queues(me, csv(space_ids))
-    for lane in found["lanes"]:
-        lane["latest_jobs"] = [job_dict(j) for j in lane["latest_jobs"]]
-    return {"status": "ok", **found}
+    return {"status": "ok", **lanes_dict(await s.supervision.queues(me, csv(space_ids)))}
 
 
 @tool(Permission.READ)
@@ -160,7 +170,10 @@ async def bank_stale_spaces(
     notes, the oldest at least min_age_days old (both inclusive). Returns spaces (the
     stale ones, most notes first), scanned (every space looked at) and denied_spaces."""
     me, s = call.me, call.services
-    return {"status": "ok", **await s.supervision.stale(me, min_notes, min_age_days, csv(space_ids))}
+    return {
+        "status": "ok",
+        **stale_dict(await s.supervision.stale(me, min_notes, min_age_days, csv(space_ids))),
+    }
 
 
 def bank_resources(mcp: MCPServer, ctx: ToolContext) -> None:
