@@ -6,6 +6,7 @@ from __future__ import annotations
 import click
 
 from interfaces.cli_common import emit, json_option, run_as, token_option
+from interfaces.edge.shapes import report_dict
 
 __all__ = ["bank"]
 
@@ -32,7 +33,7 @@ def bank_list(space_id: str, token: str | None, as_json: bool) -> None:
 @json_option
 def bank_compact(space_id: str, token: str | None, as_json: bool) -> None:
     """Apply the bank's token budgets now, archiving what passes them (manage)."""
-    report = run_as(lambda s, me: s.jobs.compact(me, space_id), token)
+    report = report_dict(run_as(lambda s, me: s.jobs.compact(me, space_id), token))
     emit(
         as_json,
         report,

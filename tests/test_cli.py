@@ -123,6 +123,9 @@ def test_consolidate_prints_the_report(env: dict[str, str], tmp_path: Path) -> N
     assert "ship it" in run(env, "bank", "read", "demo", "decisions.md")
     human = run(env, "consolidate", "demo")
     assert "0 notes in 0 batches" in human
+    compacted = json.loads(run(env, "bank", "compact", "demo", "--json"))
+    assert (compacted["batches"], compacted["notes_consumed"], compacted["archive_files"]) == (0, 0, [])
+    assert run(env, "bank", "compact", "demo") == "the bank already fits its budgets\n"
 
 
 @pytest.mark.parametrize("key", ["short-key", "change-me-change-me-change-me-change-me-now"])
