@@ -22,12 +22,16 @@ class Backend:
         store: the adapter under test.
         raw_get: the bytes stored under a key, or None.
         raw_put: store bytes under a key behind the adapter's back.
+        listing_order: ``bytes`` (S3: ascending UTF-8 bytes of the whole key) or
+            ``segments`` (servers that list folder by folder, such as SeaweedFS's filer:
+            ascending by ``/``-separated segments, so ``a/x`` comes before ``a-``).
     """
 
     name: str
     store: ObjectStore
     raw_get: Callable[[str], bytes | None]
     raw_put: Callable[[str, bytes], None]
+    listing_order: str = "bytes"
 
 
 OpenBackend = Callable[[], Awaitable[Backend]]

@@ -60,11 +60,9 @@ class ObjectStoreContract(WithBackend):
         return backend.store
 
     @pytest.fixture
-    def listing_order(self) -> str:
-        """Capability: ``bytes`` (S3: ascending UTF-8 bytes of the whole key) or
-        ``segments`` (servers that list folder by folder, such as SeaweedFS: ascending
-        by ``/``-separated segments, so ``a/x`` comes before ``a-``)."""
-        return "bytes"
+    def listing_order(self, backend: Backend) -> str:
+        """The backend's capability (:attr:`Backend.listing_order`)."""
+        return backend.listing_order
 
     async def test_put_then_get_returns_bytes_and_one_etag(self, store: ObjectStore) -> None:
         etag = await store.put("s/a.md", b"hello")

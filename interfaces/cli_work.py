@@ -53,18 +53,8 @@ def work_items(
     as_json: bool,
 ) -> None:
     """List work items, newest first."""
-    page = _run(
-        lambda s, me: s.work.list_items(
-            me,
-            space_id,
-            state=state,
-            category=category or None,
-            agent=agent or None,
-            claimant=claimant or None,
-            limit=limit,
-        ),
-        token,
-    )
+    filters = {"category": category, "agent": agent, "claimant": claimant}
+    page = _run(lambda s, me: s.work.list_items(me, space_id, state=state, limit=limit, **filters), token)
     data = {"items": [item_dict(v, page.now) for v in page.items], "total": page.total_matching}
     _emit(as_json, data, lambda d: "\n".join(_item_line(i) for i in d["items"]) or "no work items")
 

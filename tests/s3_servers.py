@@ -98,7 +98,8 @@ class S3Server:
             client.put_object(Bucket=bucket, Key=key, Body=data)
 
         store = await S3ObjectStore.open(self.config(bucket, mode))
-        return Backend(name=self.name, store=store, raw_get=raw_get, raw_put=raw_put)
+        order = "segments" if self.name == "seaweedfs" else "bytes"  # its filer lists folder by folder
+        return Backend(name=self.name, store=store, raw_get=raw_get, raw_put=raw_put, listing_order=order)
 
 
 @contextlib.contextmanager

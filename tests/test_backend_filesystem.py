@@ -9,20 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
-from contracts.backups import BackupRepositoryContract
-from contracts.journals import JournalRepositoryContract
-from contracts.object_store import ObjectStoreContract
-from contracts.repositories import (
-    BankRepositoryContract,
-    JobRepositoryContract,
-    LeaseRepositoryContract,
-    NoteRepositoryContract,
-    SpaceRepositoryContract,
-    TokenRepositoryContract,
-)
-from contracts.work import ClaimRepositoryContract, ItemRepositoryContract, PresenceRepositoryContract
+from contracts.suites import bind_suites
 from infrastructure.stores import FileSystemObjectStore
 
 
@@ -45,32 +33,7 @@ def open_backend(tmp_path_factory: pytest.TempPathFactory) -> OpenBackend:
     return open_
 
 
-class TestFileSystemObjectStore(ObjectStoreContract):
-    pass
-
-
-class TestFileSystemSpaces(SpaceRepositoryContract):
-    pass
-
-
-class TestFileSystemNotes(NoteRepositoryContract):
-    pass
-
-
-class TestFileSystemBank(BankRepositoryContract):
-    pass
-
-
-class TestFileSystemTokens(TokenRepositoryContract):
-    pass
-
-
-class TestFileSystemJobs(JobRepositoryContract):
-    pass
-
-
-class TestFileSystemLeases(LeaseRepositoryContract):
-    pass
+globals().update(bind_suites("FileSystem"))
 
 
 async def _keys(store: FileSystemObjectStore, prefix: str, after: str = "") -> list[str]:
@@ -106,27 +69,3 @@ async def test_lock_files_do_not_pile_up_and_stale_temporary_files_are_swept(tmp
     FileSystemObjectStore(tmp_path)
     assert not old.exists()
     assert young.exists()
-
-
-class TestFileSystemAudit(AuditLogContract):
-    pass
-
-
-class TestFileSystemWorkItems(ItemRepositoryContract):
-    pass
-
-
-class TestFileSystemClaims(ClaimRepositoryContract):
-    pass
-
-
-class TestFileSystemPresence(PresenceRepositoryContract):
-    pass
-
-
-class TestFileSystemJournals(JournalRepositoryContract):
-    pass
-
-
-class TestFileSystemBackups(BackupRepositoryContract):
-    pass

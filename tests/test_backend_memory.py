@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.audit import AuditLogContract
 from contracts.backend import Backend, OpenBackend
-from contracts.backups import BackupRepositoryContract
-from contracts.journals import JournalRepositoryContract
-from contracts.object_store import ObjectStoreContract
-from contracts.repositories import (
-    BankRepositoryContract,
-    JobRepositoryContract,
-    LeaseRepositoryContract,
-    NoteRepositoryContract,
-    SpaceRepositoryContract,
-    TokenRepositoryContract,
-)
-from contracts.work import ClaimRepositoryContract, ItemRepositoryContract, PresenceRepositoryContract
+from contracts.suites import bind_suites
 from infrastructure.stores import MemoryObjectStore
 
 
@@ -37,53 +25,4 @@ def open_backend() -> OpenBackend:
     return open_
 
 
-class TestMemoryObjectStore(ObjectStoreContract):
-    pass
-
-
-class TestMemorySpaces(SpaceRepositoryContract):
-    pass
-
-
-class TestMemoryNotes(NoteRepositoryContract):
-    pass
-
-
-class TestMemoryBank(BankRepositoryContract):
-    pass
-
-
-class TestMemoryTokens(TokenRepositoryContract):
-    pass
-
-
-class TestMemoryJobs(JobRepositoryContract):
-    pass
-
-
-class TestMemoryLeases(LeaseRepositoryContract):
-    pass
-
-
-class TestMemoryAudit(AuditLogContract):
-    pass
-
-
-class TestMemoryWorkItems(ItemRepositoryContract):
-    pass
-
-
-class TestMemoryClaims(ClaimRepositoryContract):
-    pass
-
-
-class TestMemoryPresence(PresenceRepositoryContract):
-    pass
-
-
-class TestMemoryJournals(JournalRepositoryContract):
-    pass
-
-
-class TestMemoryBackups(BackupRepositoryContract):
-    pass
+globals().update(bind_suites("Memory"))

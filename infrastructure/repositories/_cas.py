@@ -37,6 +37,20 @@ async def cas_update(
         Conflict: still losing after ``CAS_ATTEMPTS`` attempts or 30 s.
         Any domain error ``change`` raises (then nothing is written).
     """
+
+    async def once() -> T:
+        try:
+            current = await store.get(key)
+        except ObjectNotFound:
+            if initial is None:
+                raise
+            value = await _apply(change, initial())
+            await store.put_if_absent(key, encode(value), content_type="application/json")
+            return value
+        value = await _apply(change, decode(current.data))
+        await store.put_if_match(key, encode(value), current.etag, content_type="application/json")
+        return value
+
     try:
         async for attempt in stamina.retry_context(
             on=PreconditionFailed,
@@ -47,32 +61,10 @@ async def cas_update(
             wait_jitter=0.02,
         ):
             with attempt:
-                return await _once(store, key, decode=decode, encode=encode, change=change, initial=initial)
+                return await once()
     except PreconditionFailed as exc:
         raise Conflict(f"too many concurrent updates of {key}; try again") from exc
     raise AssertionError("unreachable: stamina either returns or raises")  # pragma: no cover
-
-
-async def _once(
-    store: ObjectStore,
-    key: str,
-    *,
-    decode: Callable[[bytes], T],
-    encode: Callable[[T], bytes],
-    change: Callable[[T], T] | Callable[[T], Awaitable[T]],
-    initial: Callable[[], T] | None,
-) -> T:
-    try:
-        current = await store.get(key)
-    except ObjectNotFound:
-        if initial is None:
-            raise
-        value = await _apply(change, initial())
-        await store.put_if_absent(key, encode(value), content_type="application/json")
-        return value
-    value = await _apply(change, decode(current.data))
-    await store.put_if_match(key, encode(value), current.etag, content_type="application/json")
-    return value
 
 
 async def _apply(change: Callable[[T], T] | Callable[[T], Awaitable[T]], value: T) -> T:

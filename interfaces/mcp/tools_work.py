@@ -27,16 +27,8 @@ async def work_items(
     state: comma-separated of open, claimed, done, answered, dropped, or all.
     Filters: category, agent (author), claimant. limit 1-200; next_cursor pages."""
     me, s = call.me, call.services
-    page = await s.work.list_items(
-        me,
-        space_id,
-        state=state,
-        category=category or None,
-        agent=agent or None,
-        claimant=claimant or None,
-        limit=limit,
-        cursor=cursor or None,
-    )
+    filters = {"category": category, "agent": agent, "claimant": claimant}
+    page = await s.work.list_items(me, space_id, state=state, limit=limit, cursor=cursor, **filters)
     return {
         "status": "ok",
         "space_id": space_id,
