@@ -229,26 +229,19 @@ async def test_system_health_probes_the_model_endpoint() -> None:
             base_url=f"{base}/v1", api_key="k", model="scripted-model", max_retries=0, timeout=2.0
         )
 
-    async with scripted_llm([Answer(GOOD)]) as (base, _):
-        up = model_at(base)
-        healthy = build_services(
+    def served_with(model: OpenAICompatibleModel) -> Services:
+        return build_services(
             MemoryObjectStore(),
             bootstrap_key=None,
             store_kind="memory",
-            planner=AbstractivePlanner(up),
-            llm_probe=up.ping,
+            planner=AbstractivePlanner(model),
+            llm_probe=model.ping,
             llm_status="abstractive (m)",
         )
-        report = await healthy.system.health(probe_llm=True)
-    down = model_at(f"http://127.0.0.1:{free_port()}")
-    unhealthy = build_services(
-        MemoryObjectStore(),
-        bootstrap_key=None,
-        store_kind="memory",
-        planner=AbstractivePlanner(down),
-        llm_probe=down.ping,
-        llm_status="abstractive (m)",
-    )
+
+    async with scripted_llm([Answer(GOOD)]) as (base, _):
+        report = await served_with(model_at(base)).system.health(probe_llm=True)
+    unhealthy = served_with(model_at(f"http://127.0.0.1:{free_port()}"))
     failing = await unhealthy.system.health(probe_llm=True)
     assert report.llm == "abstractive (m): ok"
     assert failing.llm == "abstractive (m): unreachable (APIConnectionError)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -282,21 +283,15 @@ async def test_a_finished_run_releases_its_lease_so_the_next_runs_at_once() -> N
 async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_lease(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from datetime import timedelta
-
     import application.services.backups
-    from infrastructure.repositories.consolidation import StoreLeaseRepository
 
     monkeypatch.setattr(application.services.backups, "BACKUP_WAIT_SECONDS", 0.5)  # a run that never ends
-    clock = FakeClock()
-    store = MemoryObjectStore()
-    services = services_over(store, clock)
-    admin = await seed(services, clock)
-    leases = StoreLeaseRepository(store)
-    held = await leases.acquire(SPACE, "job-running", clock.now() + timedelta(minutes=5), clock.now())
+    services, admin, end_run = await _under_a_running_job()
+    store = services.store
+    assert isinstance(store, MemoryObjectStore)
     with pytest.raises(Conflict):
         await services.backups.create(admin, SPACE.value)
-    await leases.release(held)
+    await end_run()
     info = await services.backups.create(admin, SPACE.value)
     assert info.objects == 15  # meta, rules, the ten notes and the records of their three work items
     copied = [k for k in store._objects if k.startswith("_backups/")]
@@ -305,9 +300,9 @@ async def test_a_backup_excludes_a_running_consolidation_and_never_copies_the_le
     assert "proj/_lease.json" not in store._objects
 
 
-async def test_a_backup_waits_for_the_consolidation_under_way_and_then_copies() -> None:
-    """First hour, item 3: a backup was refused with Conflict while a run went on."""
-    import asyncio
+async def _under_a_running_job() -> tuple[Services, Identity, Callable[[], Awaitable[None]]]:
+    """A seeded space whose lease a consolidation holds; the services, the admin, and
+    what ends the run (releases the lease)."""
     from datetime import timedelta
 
     from infrastructure.repositories.consolidation import StoreLeaseRepository
@@ -318,32 +313,33 @@ async def test_a_backup_waits_for_the_consolidation_under_way_and_then_copies() 
     admin = await seed(services, clock)
     leases = StoreLeaseRepository(store)
     held = await leases.acquire(SPACE, "job-running", clock.now() + timedelta(minutes=5), clock.now())
+    return services, admin, lambda: leases.release(held)
+
+
+async def test_a_backup_waits_for_the_consolidation_under_way_and_then_copies() -> None:
+    """First hour, item 3: a backup was refused with Conflict while a run went on."""
+    import asyncio
+
+    services, admin, end_run = await _under_a_running_job()
     backup = asyncio.create_task(services.backups.create(admin, SPACE.value))
     await asyncio.sleep(0.5)
     assert not backup.done()  # waiting, not refused
-    await leases.release(held)  # the run ends
+    await end_run()
     info = await asyncio.wait_for(backup, timeout=30)
     assert info.objects == 15  # as above: presence records and claims are never backed up
 
 
 async def test_deleting_a_space_waits_for_no_consolidation() -> None:
-    from datetime import timedelta
-
     from domain import NotFound
-    from infrastructure.repositories.consolidation import StoreLeaseRepository
 
-    clock = FakeClock()
-    store = MemoryObjectStore()
-    services = services_over(store, clock)
-    admin = await seed(services, clock)
-    leases = StoreLeaseRepository(store)
-    held = await leases.acquire(SPACE, "job-running", clock.now() + timedelta(minutes=5), clock.now())
+    services, admin, end_run = await _under_a_running_job()
     with pytest.raises(Conflict):
         await services.spaces.delete(admin, SPACE.value, confirm=True)
     assert len(await _live_ids(services)) == 10  # nothing was deleted
-    await leases.release(held)
+    await end_run()
     assert await services.spaces.delete(admin, SPACE.value, confirm=True) == 18  # and 3 presence records
-    assert not [k for k in store._objects if k.startswith("proj/")]
+    assert isinstance(services.store, MemoryObjectStore)
+    assert not [k for k in services.store._objects if k.startswith("proj/")]
     with pytest.raises(NotFound):
         await services.spaces.delete(admin, SPACE.value, confirm=True)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from application.consolidation import ConsolidationReport
 from application.services import Services
 from domain import AgentName, BankFileName, Note, NoteCategory, SpaceId, SpaceRules
 from domain.consolidation import EditOp, EditPlan, OpKind, apply_plan
@@ -104,6 +105,16 @@ async def _outcomes(services: Services) -> list[tuple[str, str]]:
     return [(n.outcome, n.detail) for run in await services.jobs.history(admin, "proj") for n in run.consumed]
 
 
+async def _succeeded(services: Services) -> tuple[ConsolidationReport, dict[str, str]]:
+    """Consolidate the ten notes; the job succeeded and left no note live. Its report
+    and the hot bank."""
+    done, bank, live = await _run(services)
+    assert done.state.value == "succeeded", done.error
+    assert live == 0
+    assert done.report is not None
+    return done.report, bank
+
+
 def _carried_by(bank: dict[str, str], content: str) -> bool:
     words = [w.casefold() for w in re.findall(r"[A-Za-z0-9-]{5,}", content)]
     text = "\n".join(bank.values()).casefold()
@@ -132,13 +143,10 @@ PROMPT_ECHO = plan_json(
 async def test_a_plan_that_carries_no_note_is_replaced_by_the_extractive_placement(answer: str) -> None:
     async with scripted_llm([Answer(answer, accounts=False)]) as (base, llm):
         services = _services(base)
-        done, bank, live = await _run(services)
+        report, bank = await _succeeded(services)
         outcomes = await _outcomes(services)
-    assert done.state.value == "succeeded", done.error
-    assert live == 0
-    assert done.report is not None
-    assert done.report.outcomes == {"kept": 10}
-    assert done.report.tokens_in == 240  # both attempts counted
+    assert report.outcomes == {"kept": 10}
+    assert report.tokens_in == 240  # both attempts counted
     refusal = llm.requests[1]["messages"][1]["content"]
     assert "10 notes are not accounted for" in refusal
     assert len(re.findall(r"has no outcome and the bank does not carry it", refusal)) == 10
@@ -153,12 +161,9 @@ async def test_notes_a_plan_leaves_out_keep_their_extractive_placement() -> None
     twice: the nine are filed by the extractive placement, never dropped."""
     async with scripted_llm([Answer(GOOD, accounts=False)]) as (base, _llm):
         services = _services(base)
-        done, bank, live = await _run(services)
+        report, bank = await _succeeded(services)
         outcomes = await _outcomes(services)
-    assert done.state.value == "succeeded", done.error
-    assert live == 0
-    assert done.report is not None
-    assert done.report.outcomes == {"integrated": 1, "kept": 9}
+    assert report.outcomes == {"integrated": 1, "kept": 9}
     assert "## Storage\n\n- 2026-03-02: everything in S3, no database (alice)" in bank["decisions.md"]
     for _agent, _category, content in NOTES:
         assert _carried_by(bank, content), content
@@ -193,12 +198,9 @@ async def test_a_retry_over_the_window_keeps_the_first_plan_and_files_the_rest()
 
     script = [Answer(GOOD, accounts=False), Answer(status=400, error=LLAMA_OVERFLOW)]
     async with scripted_llm(script) as (base, llm):
-        done, bank, live = await _run(_services(base))
+        report, bank = await _succeeded(_services(base))
     assert len(llm.requests) == 2
-    assert done.state.value == "succeeded", done.error
-    assert live == 0
-    assert done.report is not None
-    assert done.report.outcomes == {"integrated": 1, "kept": 9}
+    assert report.outcomes == {"integrated": 1, "kept": 9}
     assert "## Storage\n\n- 2026-03-02: everything in S3, no database (alice)" in bank["decisions.md"]
     for _agent, _category, content in NOTES:
         assert _carried_by(bank, content), content
@@ -223,13 +225,10 @@ async def test_a_batch_over_the_window_is_split_and_each_half_planned() -> None:
     filed = filed_by_halves()
     script = [Answer(status=400, error=LLAMA_OVERFLOW), Answer(make=filed)]
     async with scripted_llm(script) as (base, llm):
-        done, bank, live = await _run(_services(base))
-    assert done.state.value == "succeeded", done.error
+        report, bank = await _succeeded(_services(base))
     assert len(llm.requests) == 3
     assert filed.made == [5, 5]  # type: ignore[attr-defined]
-    assert live == 0
-    assert done.report is not None
-    assert done.report.batches == 2
-    assert done.report.outcomes == {"integrated": 10}
+    assert report.batches == 2
+    assert report.outcomes == {"integrated": 10}
     assert "## Part 1" in bank["progress.md"]
     assert "## Part 2" in bank["progress.md"]

@@ -233,32 +233,36 @@ class Downloads:
         caller or the server over its bounds; see the module docstring."""
         everything = self._on_disk()
         mine = [h for h in everything if h.caller == caller]
-        if len(mine) >= self._per_caller:
-            raise RateLimited(
-                f"{len(mine)} of your archives wait to be downloaded; fetch them, or retry after "
-                f"{self._retry_after(mine)} s when the oldest link expires",
-                self._retry_after(mine),
-            )
-        if len(everything) >= self._max_pending:
-            raise RateLimited(
-                f"{len(everything)} archives wait to be downloaded on this server (EXPORT_MAX_PENDING); "
-                f"retry after {self._retry_after(everything)} s",
-                self._retry_after(everything),
-            )
         my_bytes = sum(h.download.size for h in mine)
-        if mine and my_bytes + size > self._bytes_per_caller:
-            raise RateLimited(
-                f"your archives waiting for download hold {my_bytes} bytes, a quarter of "
-                f"EXPORT_SPOOL_MAX_BYTES at most; fetch them, or retry after {self._retry_after(mine)} s",
-                self._retry_after(mine),
-            )
         all_bytes = sum(h.download.size for h in everything)
-        if everything and all_bytes + size > self._max_bytes:
-            raise RateLimited(
+        bounds = (  # (over the bound, the archives whose expiry frees room, what to say)
+            (
+                len(mine) >= self._per_caller,
+                mine,
+                f"{len(mine)} of your archives wait to be downloaded; fetch them, or",
+            ),
+            (
+                len(everything) >= self._max_pending,
+                everything,
+                f"{len(everything)} archives wait to be downloaded on this server (EXPORT_MAX_PENDING);",
+            ),
+            (
+                bool(mine) and my_bytes + size > self._bytes_per_caller,
+                mine,
+                f"your archives waiting for download hold {my_bytes} bytes, a quarter of "
+                "EXPORT_SPOOL_MAX_BYTES at most; fetch them, or",
+            ),
+            (
+                bool(everything) and all_bytes + size > self._max_bytes,
+                everything,
                 f"archives waiting for download hold {all_bytes} bytes on this server "
-                f"(EXPORT_SPOOL_MAX_BYTES); retry after {self._retry_after(everything)} s",
-                self._retry_after(everything),
-            )
+                "(EXPORT_SPOOL_MAX_BYTES);",
+            ),
+        )
+        for over, holders, said in bounds:
+            if over:
+                wait = self._retry_after(holders)
+                raise RateLimited(f"{said} retry after {wait} s", wait)
 
     async def _release(self, held: _Held) -> None:
         self._sending.pop(held.archive.handle, None)
