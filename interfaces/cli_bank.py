@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from interfaces.cli_common import emit, json_option, run_as, token_option
-from interfaces.edge.shapes import report_dict
+from interfaces.edge.shapes import bank_info_dict, report_dict
 
 __all__ = ["bank"]
 
@@ -23,7 +23,7 @@ def bank() -> None:
 def bank_list(space_id: str, token: str | None, as_json: bool) -> None:
     """List bank files with sizes."""
     infos = run_as(lambda s, me: s.bank.list(me, space_id), token)
-    data = [{"filename": i.name.value, "size": i.size, "archived": i.archived} for i in infos]
+    data = [bank_info_dict(i) for i in infos]
     emit(as_json, data, lambda d: "\n".join(f"{f['size']:>8}  {f['filename']}" for f in d) or "empty bank")
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from application.services import Services
 from domain import AgentName, BankFileName, NoteCategory, SpaceId
 from domain.consolidation import ConsumedNote, Journal, JournalState
 from infrastructure import codecs
@@ -50,12 +51,18 @@ async def _decisions(store: MemoryObjectStore, space: SpaceId) -> str:
     return (await StoreBankRepository(store).get(space, BankFileName("decisions.md"))).content
 
 
-async def test_a_restored_prepared_journal_acts_on_the_copy_only() -> None:
+async def _consolidated() -> tuple[Services, MemoryObjectStore, FakeClock, str]:
+    """The seeded space consolidated once: the services, their store and clock, and its
+    decisions.md."""
     clock, store = FakeClock(), MemoryObjectStore()
     services = services_over(store, clock)
     await seed(services, clock)
     await services.jobs.service.consolidate(ALPHA, "first")
-    original = await _decisions(store, ALPHA)
+    return services, store, clock, await _decisions(store, ALPHA)
+
+
+async def test_a_restored_prepared_journal_acts_on_the_copy_only() -> None:
+    services, store, clock, original = await _consolidated()
     # a backup taken (by an older server) while a crashed batch was still prepared
     await StoreJournalRepository(store).prepare(
         _pending(ALPHA, "# decisions\n\nwritten by the crashed batch\n")
@@ -75,11 +82,7 @@ async def test_a_restored_prepared_journal_acts_on_the_copy_only() -> None:
 
 
 async def test_roll_forward_refuses_a_journal_that_names_another_space() -> None:
-    clock, store = FakeClock(), MemoryObjectStore()
-    services = services_over(store, clock)
-    await seed(services, clock)
-    await services.jobs.service.consolidate(ALPHA, "first")
-    original = await _decisions(store, ALPHA)
+    services, store, _clock, original = await _consolidated()
     admin = await services.auth.authenticate(KEY)
     await services.spaces.create(admin, COPY.value, "", "")
     foreign = _pending(ALPHA, "# decisions\n\nforeign\n")

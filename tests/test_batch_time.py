@@ -9,6 +9,7 @@ import asyncio
 import json
 from typing import Any
 
+from application.consolidation import JobRecord
 from application.consolidation.planners import PlannedBatch, PlanRequest
 from application.services import Services
 from application.store import StoredObject
@@ -51,7 +52,7 @@ class RecordingStore(MemoryObjectStore):
         return await super().get(key)
 
 
-async def _run(planner: SlowBatches, seconds: float) -> tuple[Services, Any, RecordingStore]:
+async def _run(planner: SlowBatches, seconds: float) -> tuple[Services, JobRecord, RecordingStore]:
     store = RecordingStore()
     clock = FakeClock()
     services = build_services(
@@ -74,7 +75,7 @@ async def test_a_job_longer_than_the_timeout_finishes_when_each_batch_is_within_
     assert planner.calls == 3  # three batches: 1.8 s in all, each 0.6 s
     assert done.state.value == "succeeded", done.error
     assert done.report is not None
-    assert done.report["notes_consumed"] == len(NOTES)
+    assert done.report.notes_consumed == len(NOTES)
 
 
 async def test_a_batch_over_the_timeout_fails_alone_and_the_batches_before_it_stay() -> None:
@@ -84,8 +85,8 @@ async def test_a_batch_over_the_timeout_fails_alone_and_the_batches_before_it_st
     assert "a batch took more than 0.5 s" in (done.error or "")
     assert "CONSOLIDATION_TIMEOUT, per batch" in (done.error or "")
     assert done.report is not None
-    assert done.report["batches"] == 1
-    assert done.report["notes_consumed"] == 4
+    assert done.report.batches == 1
+    assert done.report.notes_consumed == 4
     admin = await services.auth.authenticate(KEY)
     assert (await services.notes.read(admin, SPACE)).total_matching == len(NOTES) - 4
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from application.audit import AuditRecord
 from application.consolidation import ConsolidationReport
 from application.consolidation.ports import JobRecord, JobState
+from application.ports import BackupInfo
 from application.store import CorruptObject
 from domain import AgentName, Note, NoteCategory, Permission, SpaceId, SpaceMeta, TokenRecord
 from domain.consolidation import ConsumedNote, Journal, JournalState
@@ -210,7 +211,18 @@ _audit = st.builds(
 )
 
 
-@given(st.one_of(_journals, _jobs, _items, _claims, _presence, _audit))
+_manifests = st.builds(
+    BackupInfo,
+    space_id=_space,
+    backup_id=_word,
+    created_at=_times,
+    objects=st.integers(0, 10**6),
+    size=st.integers(0, 10**12),
+    generation=_hex,
+)
+
+
+@given(st.one_of(_journals, _jobs, _items, _claims, _presence, _audit, _manifests))
 def test_every_json_record_round_trips(record: object) -> None:
     assert codecs.decode_json(codecs.encode_json(record), type(record), "record") == record
 

@@ -119,27 +119,17 @@ def _whole(value: object, name: str, low: int, high: int) -> int:
     return value
 
 
+@attrs.define(eq=False)
 class Supervision:
     """Cross-space views and maintenance of consolidation (module docstring)."""
 
-    def __init__(
-        self,
-        spaces: SpaceRepository,
-        notes: NoteRepository,
-        jobs: JobRepository,
-        consolidation: ConsolidationJobs,
-        clock: Clock,
-        *,
-        leases: LeaseRepository,
-        journals: JournalRepository,
-    ) -> None:
-        self._spaces = spaces
-        self._notes = notes
-        self._jobs = jobs
-        self._consolidation = consolidation
-        self._clock = clock
-        self._leases = leases
-        self._journals = journals
+    _spaces: SpaceRepository
+    _notes: NoteRepository
+    _jobs: JobRepository
+    _consolidation: ConsolidationJobs
+    _clock: Clock
+    _leases: LeaseRepository = attrs.field(kw_only=True)
+    _journals: JournalRepository = attrs.field(kw_only=True)
 
     async def lease(
         self, caller: Identity, space_id: str, *, break_it: bool = False, discard_journal: str = ""

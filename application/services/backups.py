@@ -15,6 +15,8 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+import attrs
+
 from application.access import require_space_access
 from application.consolidation.lock import SpaceLock
 from application.ports import (
@@ -48,6 +50,7 @@ BACKUP_WAIT_SECONDS: Final = 45.0
 that MCP clients commonly wait for a tool's answer)."""
 
 
+@attrs.define(eq=False)
 class BackupService:
     """Create, list, restore, download and delete backups of a space. A backup holds the
     space's consolidation lease while it copies (``Conflict`` while a consolidation runs).
@@ -62,30 +65,16 @@ class BackupService:
         roll_forward: commits the journals a crash left ``prepared`` before a copy.
     """
 
-    def __init__(
-        self,
-        spaces: SpaceRepository,
-        backups: BackupRepository,
-        *,
-        lock: SpaceLock,
-        clock: Clock,
-        ids: IdGenerator,
-        retention: int,
-        downloads: Downloads,
-        archive_max_bytes: int = ARCHIVE_MAX_BYTES,
-        notes: NoteRepository | None = None,
-        roll_forward: Callable[[SpaceId], Awaitable[int]] | None = None,
-    ) -> None:
-        self._spaces = spaces
-        self._backups = backups
-        self._notes = notes
-        self._roll_forward = roll_forward
-        self._lock = lock
-        self._clock = clock
-        self._ids = ids
-        self._retention = retention
-        self._downloads = downloads
-        self._archive_max_bytes = archive_max_bytes
+    _spaces: SpaceRepository
+    _backups: BackupRepository
+    _lock: SpaceLock = attrs.field(kw_only=True)
+    _clock: Clock = attrs.field(kw_only=True)
+    _ids: IdGenerator = attrs.field(kw_only=True)
+    _retention: int = attrs.field(kw_only=True)
+    _downloads: Downloads = attrs.field(kw_only=True)
+    _archive_max_bytes: int = attrs.field(kw_only=True, default=ARCHIVE_MAX_BYTES)
+    _notes: NoteRepository | None = attrs.field(kw_only=True, default=None)
+    _roll_forward: Callable[[SpaceId], Awaitable[int]] | None = attrs.field(kw_only=True, default=None)
 
     async def create(self, caller: Identity, space_id: str) -> BackupInfo:
         """Copy the whole space (manage); prune beyond the retention count. A

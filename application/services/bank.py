@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import attrs
+
 from application.access import require_space_access
 from application.ports import BankFileInfo, BankRepository, SpaceRepository
 from domain import BankFile, BankFileName, Identity, Permission
@@ -9,12 +11,12 @@ from domain import BankFile, BankFileName, Identity, Permission
 __all__ = ["BankService"]
 
 
+@attrs.define(eq=False)
 class BankService:
     """Read bank files of a space (read permission)."""
 
-    def __init__(self, spaces: SpaceRepository, bank: BankRepository) -> None:
-        self._spaces = spaces
-        self._bank = bank
+    _spaces: SpaceRepository
+    _bank: BankRepository
 
     async def read(self, caller: Identity, space_id: str, file_name: str) -> BankFile:
         """One bank file. Raises ``PermissionDenied``, ``InvalidInput``, ``NotFound``."""

@@ -54,20 +54,14 @@ def _hot(name: str) -> BankFileName:
     return file
 
 
+@attrs.define(eq=False)
 class BankEditService:
     """Write, delete and repair bank files by hand (module docstring)."""
 
-    def __init__(
-        self,
-        spaces: SpaceRepository,
-        bank: BankRepository,
-        consolidation: ConsolidationService,
-        ids: IdGenerator,
-    ) -> None:
-        self._spaces = spaces
-        self._bank = bank
-        self._consolidation = consolidation
-        self._ids = ids
+    _spaces: SpaceRepository
+    _bank: BankRepository
+    _consolidation: ConsolidationService
+    _ids: IdGenerator
 
     async def write(self, caller: Identity, space_id: str, filename: str, content: str) -> BankEdit:
         """Create or replace a hot bank file (admin). Returns the run id and size.

@@ -91,16 +91,14 @@ def fit(title: str, lines: Sequence[str], allowed: int, more: Callable[[int], st
     return ContextPart(title, text, estimate_tokens(text), omitted)
 
 
+@attrs.define(eq=False)
 class TaskContextService:
     """Assembles the start-of-task context (module docstring)."""
 
-    def __init__(
-        self, *, spaces: SpaceRepository, bank: BankRepository, work: WorkService, search: SearchService
-    ) -> None:
-        self._spaces = spaces
-        self._bank = bank
-        self._work = work
-        self._search = search
+    _spaces: SpaceRepository = attrs.field(kw_only=True)
+    _bank: BankRepository = attrs.field(kw_only=True)
+    _work: WorkService = attrs.field(kw_only=True)
+    _search: SearchService = attrs.field(kw_only=True)
 
     async def start(
         self, caller: Identity, space_id: str, task: str = "", budget_tokens: int = BUDGET_DEFAULT

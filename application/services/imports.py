@@ -34,25 +34,17 @@ FUTURE_SKEW: Final = timedelta(minutes=5)
 """How far past this server's clock an imported timestamp may be (clocks differ)."""
 
 
+@attrs.define(eq=False)
 class ImportService:
-    """``admin_import_notes`` and ``live-mem notes import``: see :mod:`domain.imports`."""
+    """``admin_import_notes`` and ``live-mem notes import``: see :mod:`domain.imports`.
+    ``written`` is told of a space that received notes (the search service embeds them
+    in the background)."""
 
-    def __init__(
-        self,
-        spaces: SpaceRepository,
-        notes: NoteRepository,
-        bank: BankRepository,
-        clock: Clock,
-        *,
-        written: Callable[[SpaceId], None] | None = None,
-    ) -> None:
-        """``written`` is told of a space that received notes (the search service embeds
-        them in the background)."""
-        self._written = written
-        self._clock = clock
-        self._spaces = spaces
-        self._notes = notes
-        self._bank = bank
+    _spaces: SpaceRepository
+    _notes: NoteRepository
+    _bank: BankRepository
+    _clock: Clock
+    _written: Callable[[SpaceId], None] | None = attrs.field(kw_only=True, default=None)
 
     async def import_notes(self, caller: Identity, space_id: str, jsonl: str) -> ImportReport:
         """Validate every line first, then write the notes that the space does not hold

@@ -45,27 +45,17 @@ class Posted:
     effects: NoteEffects
 
 
+@attrs.define(eq=False)
 class NoteService:
-    """Write and read a space's live notes."""
+    """Write and read a space's live notes. ``written`` is told of every stored note's
+    space (the search service embeds it in the background)."""
 
-    def __init__(
-        self,
-        spaces: SpaceRepository,
-        notes: NoteRepository,
-        clock: Clock,
-        ids: IdGenerator,
-        work: WorkService | None = None,
-        *,
-        written: Callable[[SpaceId], None] | None = None,
-    ) -> None:
-        """``written`` is told of every stored note's space (the search service embeds
-        it in the background)."""
-        self._work = work
-        self._written = written
-        self._spaces = spaces
-        self._notes = notes
-        self._clock = clock
-        self._ids = ids
+    _spaces: SpaceRepository
+    _notes: NoteRepository
+    _clock: Clock
+    _ids: IdGenerator
+    _work: WorkService | None = None
+    _written: Callable[[SpaceId], None] | None = attrs.field(kw_only=True, default=None)
 
     async def write(
         self, caller: Identity, space_id: str, category: str, content: str, tags: Sequence[str] | None = None

@@ -65,6 +65,7 @@ class SpaceOverview:
     synthesis: str
 
 
+@attrs.define(eq=False)
 class SpaceService:
     """The space use cases; every method checks the caller's permission first.
 
@@ -77,30 +78,16 @@ class SpaceService:
             that creates one); None when tokens cannot be changed.
     """
 
-    def __init__(
-        self,
-        spaces: SpaceRepository,
-        notes: NoteRepository,
-        bank: BankRepository,
-        backups: BackupRepository,
-        clock: Clock,
-        *,
-        lock: SpaceLock,
-        ids: IdGenerator,
-        downloads: Downloads,
-        archive_max_bytes: int = ARCHIVE_MAX_BYTES,
-        grant: Callable[[Identity, SpaceId], Awaitable[None]] | None = None,
-    ) -> None:
-        self._spaces = spaces
-        self._notes = notes
-        self._bank = bank
-        self._backups = backups
-        self._clock = clock
-        self._lock = lock
-        self._ids = ids
-        self._downloads = downloads
-        self._archive_max_bytes = archive_max_bytes
-        self._grant = grant
+    _spaces: SpaceRepository
+    _notes: NoteRepository
+    _bank: BankRepository
+    _backups: BackupRepository
+    _clock: Clock
+    _lock: SpaceLock = attrs.field(kw_only=True)
+    _ids: IdGenerator = attrs.field(kw_only=True)
+    _downloads: Downloads = attrs.field(kw_only=True)
+    _archive_max_bytes: int = attrs.field(kw_only=True, default=ARCHIVE_MAX_BYTES)
+    _grant: Callable[[Identity, SpaceId], Awaitable[None]] | None = attrs.field(kw_only=True, default=None)
 
     async def create(
         self, caller: Identity, space_id: str, description: str = "", rules: str = ""

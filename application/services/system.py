@@ -48,27 +48,17 @@ class Health:
     tokens: str = "ok"
 
 
+@attrs.define(eq=False)
 class SystemService:
     """Health (no token needed), about and whoami."""
 
-    def __init__(
-        self,
-        store: ObjectStore,
-        store_kind: str,
-        llm_status: str,
-        version: str,
-        llm_probe: Callable[[], Awaitable[str]] | None = None,
-        *,
-        health_timeout: float,
-        tokens_probe: Callable[[], Awaitable[object]] | None = None,
-    ) -> None:
-        self._store = store
-        self._tokens_probe = tokens_probe
-        self._health_timeout = health_timeout
-        self._store_kind = store_kind
-        self._llm_status = llm_status
-        self._llm_probe = llm_probe
-        self.version = version
+    _store: ObjectStore
+    _store_kind: str
+    _llm_status: str
+    version: str
+    _llm_probe: Callable[[], Awaitable[str]] | None = None
+    _health_timeout: float = attrs.field(kw_only=True)
+    _tokens_probe: Callable[[], Awaitable[object]] | None = attrs.field(kw_only=True, default=None)
 
     async def health(self, *, probe_llm: bool = False) -> Health:
         """Ping the store (S3: HEAD bucket), read the token store (a corrupt one refuses

@@ -22,12 +22,12 @@ RACE_ROUNDS: Final = 8
 """How many times a writer that lost a compare-and-swap reads again and decides again."""
 
 
+@attrs.define(eq=False)
 class ClaimBook:
     """Takes and gives back claims over a :class:`ClaimRepository`."""
 
-    def __init__(self, claims: ClaimRepository, clock: Clock) -> None:
-        self._claims = claims
-        self._clock = clock
+    _claims: ClaimRepository
+    _clock: Clock
 
     async def live(self, space: SpaceId) -> list[Claim]:
         """The space's claims that bind now."""

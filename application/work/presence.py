@@ -58,25 +58,17 @@ class _Acc:
             self.last_note_at, self.last_note_category = at, category or self.last_note_category
 
 
+@attrs.define(eq=False)
 class PresenceService:
     """Presence from what the store holds: the live notes (exact), the presence records
     (kept after notes are consolidated; they may trail by ``PRESENCE_EVERY``) and the
     live claims."""
 
-    def __init__(
-        self,
-        *,
-        spaces: SpaceRepository,
-        notes: NoteRepository,
-        presence: PresenceRepository,
-        work: WorkService,
-        clock: Clock,
-    ) -> None:
-        self._spaces = spaces
-        self._notes = notes
-        self._presence = presence
-        self._work = work
-        self._clock = clock
+    _spaces: SpaceRepository = attrs.field(kw_only=True)
+    _notes: NoteRepository = attrs.field(kw_only=True)
+    _presence: PresenceRepository = attrs.field(kw_only=True)
+    _work: WorkService = attrs.field(kw_only=True)
+    _clock: Clock = attrs.field(kw_only=True)
 
     async def team(self, caller: Identity, space_id: str) -> list[AgentActivity]:
         """The space's agents, the most recently active first.

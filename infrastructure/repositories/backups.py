@@ -29,16 +29,6 @@ BACKUPS_PREFIX: Final = layout.BACKUPS_PREFIX
 _COPY_CONCURRENCY: Final = 16
 
 
-@attrs.frozen
-class _Manifest:
-    space_id: SpaceId
-    backup_id: str
-    created_at: datetime
-    objects: int
-    size: int
-    generation: str = ""
-
-
 def _root(space_id: SpaceId, backup_id: str) -> str:
     return f"{BACKUPS_PREFIX}{space_id}/{backup_id}/"
 
@@ -80,9 +70,9 @@ class StoreBackupRepository:
             raise NotFound(f"space {space_id} does not exist")
         root = _root(space_id, backup_id)
         size = await self._copy([(k, f"{root}objects/{k.removeprefix(prefix)}") for k in keys])
-        manifest = _Manifest(space_id, backup_id, created_at, len(keys), size, generation)
+        manifest = BackupInfo(space_id, backup_id, created_at, len(keys), size, generation)
         await self._store.put_if_absent(f"{root}manifest.json", codecs.encode_json(manifest))
-        return BackupInfo(**attrs.asdict(manifest, recurse=False))
+        return manifest
 
     async def space_ids(self) -> builtins.list[SpaceId]:
         """See :class:`application.ports.BackupRepository`."""
@@ -99,8 +89,9 @@ class StoreBackupRepository:
         for key in await _keys(self._store, prefix):
             rest = key.removeprefix(prefix)
             if rest.count("/") == 1 and rest.endswith("/manifest.json"):
-                manifest = codecs.decode_json((await self._store.get(key)).data, _Manifest, "backup manifest")
-                found.append(BackupInfo(**attrs.asdict(manifest, recurse=False)))
+                found.append(
+                    codecs.decode_json((await self._store.get(key)).data, BackupInfo, "backup manifest")
+                )
         return sorted(found, key=lambda b: b.backup_id)
 
     async def _object_keys(self, space_id: SpaceId, backup_id: str) -> builtins.list[str]:

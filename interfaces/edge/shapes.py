@@ -13,14 +13,14 @@ import attrs
 from application.consolidation import ConsolidationReport, JobRecord
 from application.consolidation.jobs import RunDetail
 from application.consolidation.supervision import Backlog, GcReport, Lanes, LeaseView, StaleSpaces
-from application.ports import BackupInfo
+from application.ports import BackupInfo, BankFileInfo
 from application.search import SearchHit
 from application.services.bankedit import BankEdit, BankRepair
 from application.services.downloads import Download
 from application.services.embedding import EmbeddingProgress
 from application.work.listing import ItemView
 from application.work.presence import AgentActivity
-from domain import InvalidInput, Note, Permission, SpaceMeta, TokenRecord
+from domain import BankFile, InvalidInput, Note, Permission, SpaceMeta, TokenRecord
 from domain.consolidation import ConsumedNote, Journal
 from domain.work import Claim, WorkItem
 
@@ -53,6 +53,16 @@ def meta_dict(meta: SpaceMeta) -> dict[str, Any]:
         "last_consolidation": meta.last_consolidation_at.isoformat() if meta.last_consolidation_at else None,
         "generation": meta.generation,
     }
+
+
+def bank_file_dict(file: BankFile) -> dict[str, Any]:
+    """A bank file with its content; ``size`` in bytes."""
+    return {"filename": file.name.value, "content": file.content, "size": file.size}
+
+
+def bank_info_dict(info: BankFileInfo) -> dict[str, Any]:
+    """A bank file without its content; ``archived`` for the archive's files."""
+    return {"filename": info.name.value, "size": info.size, "archived": info.archived}
 
 
 def note_dict(note: Note) -> dict[str, Any]:

@@ -8,6 +8,8 @@ from mcp.server.mcpserver import MCPServer
 
 from domain import Permission
 from interfaces.edge.shapes import (
+    bank_file_dict,
+    bank_info_dict,
     csv,
     edit_dict,
     job_dict,
@@ -30,14 +32,7 @@ PUBLIC_STATE: Final = {"queued": "queued", "running": "running", "succeeded": "c
 async def bank_read(call: Call, space_id: str, filename: str) -> dict[str, Any]:
     """One memory bank file, e.g. filename='activeContext.md' (needs read)."""
     me, s = call.me, call.services
-    file = await s.bank.read(me, space_id, filename)
-    return {
-        "status": "ok",
-        "space_id": space_id,
-        "filename": file.name.value,
-        "content": file.content,
-        "size": file.size,
-    }
+    return {"status": "ok", "space_id": space_id, **bank_file_dict(await s.bank.read(me, space_id, filename))}
 
 
 @tool(Permission.READ)
@@ -47,12 +42,13 @@ async def bank_read_all(call: Call, space_id: str) -> dict[str, Any]:
     every note are in the archive (bank_list shows it, bank_read reads it)."""
     me, s = call.me, call.services
     files = await s.bank.read_all(me, space_id)
+    shaped, total = [bank_file_dict(f) for f in files], sum(f.size for f in files)
     return {
         "status": "ok",
         "space_id": space_id,
-        "files": [{"filename": f.name.value, "content": f.content, "size": f.size} for f in files],
+        "files": shaped,
         "file_count": len(files),
-        "total_size": sum(f.size for f in files),
+        "total_size": total,
     }
 
 
@@ -62,13 +58,8 @@ async def bank_list(call: Call, space_id: str) -> dict[str, Any]:
     files (archive/...) have archived=true. Use bank_read for one file (archive ones
     included) or bank_read_all for the hot bank."""
     me, s = call.me, call.services
-    files = await s.bank.list(me, space_id)
-    return {
-        "status": "ok",
-        "space_id": space_id,
-        "files": [{"filename": f.name.value, "size": f.size, "archived": f.archived} for f in files],
-        "file_count": len(files),
-    }
+    files = [bank_info_dict(f) for f in await s.bank.list(me, space_id)]
+    return {"status": "ok", "space_id": space_id, "files": files, "file_count": len(files)}
 
 
 @tool(Permission.WRITE, audited=True)

@@ -8,7 +8,7 @@ from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
 from domain import AlreadyExists, InvalidInput, Permission, SpaceRules
 from domain.work import ITEM_CATEGORIES
-from interfaces.edge.shapes import csv, embeddings_dict, hit_dict, meta_dict, note_dict
+from interfaces.edge.shapes import bank_file_dict, csv, embeddings_dict, hit_dict, meta_dict, note_dict
 from interfaces.mcp.context import Call, Tool, tool
 
 __all__ = ["CORE_TOOLS"]
@@ -158,7 +158,7 @@ async def space_summary(call: Call, space_id: str) -> dict[str, Any]:
         "rules": rules.text,
         "synthesis": o.synthesis,
         "bank_files": [{"filename": f.name.value, "size": f.size} for f in o.bank_files],
-        "bank": [{"filename": f.name.value, "content": f.content, "size": f.size} for f in hot],
+        "bank": [bank_file_dict(f) for f in hot],
         "live": {"notes_count": o.notes, "by_category": o.notes_by_category},
     }
 
