@@ -1,4 +1,4 @@
-"""The contract of every :class:`application.search.SearchIndex`."""
+"""The contract of every :class:`application.search_ports.SearchIndex`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.search import DocKind, SearchDoc, SearchFilter, SearchIndex
+from application.search_ports import DocKind, SearchDoc, SearchFilter, SearchIndex
 from domain import SpaceId
 
 __all__ = ["SearchIndexContract"]

@@ -1,5 +1,5 @@
-"""The contracts of every :class:`application.search.VectorIndex` and
-:class:`application.search.VectorRepository`."""
+"""The contracts of every :class:`application.search_ports.VectorIndex` and
+:class:`application.search_ports.VectorRepository`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from application.search import DocKind, SearchDoc, SearchFilter, VectorIndex, VectorRepository
+from application.search_ports import DocKind, SearchDoc, SearchFilter, VectorIndex, VectorRepository
 from domain import SpaceId
 
 __all__ = ["VectorIndexContract", "VectorRepositoryContract"]

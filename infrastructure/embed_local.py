@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from application.search import EmbeddingsUnavailable
+from application.search_ports import EmbeddingsUnavailable
 from infrastructure.vectors import check_vector
 
 __all__ = ["LOCAL_MODEL", "LocalEmbedder", "local_embedder_missing"]
@@ -52,7 +52,7 @@ def _model_dir() -> Path:
 
 
 class LocalEmbedder:
-    """:class:`application.search.Embedder` on all-MiniLM-L6-v2 in process (module
+    """:class:`application.search_ports.Embedder` on all-MiniLM-L6-v2 in process (module
     docstring): 384-dimensional unit vectors, texts cut at the model's 256 word pieces.
 
     Args:

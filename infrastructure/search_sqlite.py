@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Concatenate, Final, ParamSpec, TypeVar
 
-from application.search import DocKind, SearchDoc, SearchFilter, SearchHit
+from application.search_ports import DocKind, SearchDoc, SearchFilter, SearchHit
 from domain import SpaceId
 
 __all__ = ["SqliteSearchIndex"]
@@ -94,7 +94,7 @@ def _locked(
 
 
 class SqliteSearchIndex:
-    """:class:`application.search.SearchIndex` on SQLite FTS5 (module docstring)."""
+    """:class:`application.search_ports.SearchIndex` on SQLite FTS5 (module docstring)."""
 
     def __init__(self) -> None:
         self._spaces: dict[str, tuple[sqlite3.Connection, threading.Lock]] = {}

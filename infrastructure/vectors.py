@@ -17,7 +17,7 @@ from typing import Any, Final
 import attrs
 import numpy as np
 
-from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter
+from application.search_ports import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter
 from application.store import ObjectNotFound, ObjectStore
 from domain import SpaceId
 from infrastructure import layout
@@ -57,7 +57,7 @@ def check_vector(vector: Sequence[float], dimension: int | None) -> int:
 
 
 class StoreVectorRepository:
-    """:class:`application.search.VectorRepository` on an object store."""
+    """:class:`application.search_ports.VectorRepository` on an object store."""
 
     def __init__(self, store: ObjectStore) -> None:
         self._store = store
@@ -101,7 +101,7 @@ class _SpaceVectors:
 
 
 class NumpyVectorIndex:
-    """:class:`application.search.VectorIndex`: unit vectors in memory, cosine by one
+    """:class:`application.search_ports.VectorIndex`: unit vectors in memory, cosine by one
     matrix-vector product over the space's documents, filters applied to the documents'
     attributes, the best ``limit`` picked by ``numpy.partition``."""
 
@@ -211,7 +211,7 @@ def _passes(doc: SearchDoc, where: SearchFilter) -> bool:
 
 
 class OpenAICompatibleEmbedder:
-    """:class:`application.search.Embedder` over an OpenAI-compatible ``/embeddings``
+    """:class:`application.search_ports.Embedder` over an OpenAI-compatible ``/embeddings``
     endpoint (OpenAI API reference, "Create embeddings"): bge-m3 on an LLM platform, a
     local llama.cpp (``--embedding``) or Ollama server. The URL is used as given (it ends
     in ``/v1``). Any failure is raised as ``EmbeddingsUnavailable``."""

@@ -22,7 +22,7 @@ from application.consolidation.lock import SpaceLock
 from application.consolidation.supervision import Supervision
 from application.notefeed import ListedNoteRepository
 from application.ports import Clock
-from application.search import Embedder
+from application.search_ports import Embedder
 from application.services import (
     AuthService,
     BackupService,

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
-from application.search import Embedder, SearchFilter
+from application.search_ports import Embedder, SearchFilter
 from application.services import Services, fusion
 from application.services.search import Semantic
 from application.services.search_docs import file_docs

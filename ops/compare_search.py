@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from application.search import DocKind, SearchDoc, SearchFilter
+from application.search_ports import DocKind, SearchDoc, SearchFilter
 from domain import Note, SpaceId
 from infrastructure.search_sqlite import SqliteSearchIndex
 from infrastructure.stores import MemoryObjectStore

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from application.search import DocKind, SearchFilter
+from application.search_ports import DocKind, SearchFilter
 from application.services import Services
 from application.services.search import Semantic
 from domain import SpaceId

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from application.search import DocKind, SearchDoc, SearchHit
+from application.search_ports import DocKind, SearchDoc, SearchHit
 from application.services.fusion import W_ALL_WORDS, W_LEXICAL, fuse
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from application.search import VectorIndex, VectorRepository
+from application.search_ports import VectorIndex, VectorRepository
 from application.services import Services
 from application.services.search import Semantic
 from contracts.vectors import VectorIndexContract, VectorRepositoryContract

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from application.search import SearchIndex
+from application.search_ports import SearchIndex
 from contracts.search import SearchIndexContract
 from infrastructure.search_sqlite import SqliteSearchIndex
 

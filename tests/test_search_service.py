@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import attrs
 import pytest
 
-from application.search import SearchDoc
+from application.search_ports import SearchDoc
 from application.services import Services
 from application.store import StoredObject
 from domain import InvalidInput, SpaceId

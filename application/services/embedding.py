@@ -23,7 +23,7 @@ from typing import Final
 import attrs
 import structlog
 
-from application.search import Embedder, EmbeddingsUnavailable, SearchDoc, VectorIndex, VectorRepository
+from application.search_ports import Embedder, EmbeddingsUnavailable, SearchDoc, VectorIndex, VectorRepository
 from domain import SpaceId
 
 __all__ = [

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from application.search import SearchDoc, SearchHit
+from application.search_ports import SearchDoc, SearchHit
 
 __all__ = ["W_ALL_WORDS", "W_LEXICAL", "fuse"]
 

@@ -1,6 +1,6 @@
 """Ranked search over a space's whole memory: live notes, bank sections, archive entries.
 
-The index (:class:`application.search.SearchIndex`) is derived data, kept by each replica
+The index (:class:`application.search_ports.SearchIndex`) is derived data, kept by each replica
 and brought up to date from the store before every query: the notes come from the note
 listing the replica keeps (new ones read, consumed ones dropped); the bank and archive
 files from one listing of ``bank/``, a file being re-read only when its ETag changed.
@@ -26,7 +26,14 @@ import structlog
 
 from application.access import require_space_access
 from application.ports import BankRepository, NoteRepository, SpaceRepository
-from application.search import DocKind, EmbeddingsUnavailable, SearchDoc, SearchFilter, SearchHit, SearchIndex
+from application.search_ports import (
+    DocKind,
+    EmbeddingsUnavailable,
+    SearchDoc,
+    SearchFilter,
+    SearchHit,
+    SearchIndex,
+)
 from application.services.embedding import BackgroundEmbedding, EmbeddingProgress, Semantic, log_failure
 from application.services.fusion import fuse
 from application.services.search_docs import file_docs, lead, note_doc

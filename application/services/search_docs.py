@@ -3,7 +3,7 @@ section (``file#heading``), one per archive entry."""
 
 from __future__ import annotations
 
-from application.search import DocKind, SearchDoc
+from application.search_ports import DocKind, SearchDoc
 from domain import BankFileName, Note, SpaceId
 from domain.consolidation import Document
 from domain.consolidation.archive import is_archive_name, read_archive

@@ -14,7 +14,7 @@ from application.consolidation import ConsolidationReport, JobRecord
 from application.consolidation.jobs import RunDetail
 from application.consolidation.supervision import Backlog, GcReport, Lanes, LeaseView, StaleSpaces
 from application.ports import BackupInfo, BankFileInfo
-from application.search import SearchHit
+from application.search_ports import SearchHit
 from application.services.bankedit import BankEdit, BankRepair
 from application.services.downloads import Download
 from application.services.embedding import EmbeddingProgress
@@ -31,7 +31,7 @@ __all__ = [
     "item_dict",
     "settled_dict",
     "backup_dict",
-    "csv",
+    "comma_list",
     "highest_permission",
     "hit_dict",
     "job_dict",
@@ -280,7 +280,7 @@ def split_backup_id(backup_id: str) -> tuple[str, str]:
     return space, backup
 
 
-def csv(value: str | list[str] | None) -> list[str]:
+def comma_list(value: str | list[str] | None) -> list[str]:
     """A comma-separated string or a list, as a list of non-empty strings. Raises ``InvalidInput``."""
     if value is None:
         return []
@@ -293,7 +293,7 @@ def csv(value: str | list[str] | None) -> list[str]:
 
 def highest_permission(permissions: str) -> str:
     """The highest permission named in a comma-separated list. Raises ``InvalidInput``."""
-    levels = [Permission.parse(p) for p in csv(permissions)]
+    levels = [Permission.parse(p) for p in comma_list(permissions)]
     if not levels:
         raise InvalidInput("permissions must name read, write, manage or admin")
     return max(levels).label

@@ -9,7 +9,7 @@ import attrs
 from domain import InvalidInput, Permission
 from interfaces.edge.shapes import (
     backup_dict,
-    csv,
+    comma_list,
     gc_dict,
     highest_permission,
     lease_dict,
@@ -95,7 +95,7 @@ async def admin_create_token(
     is shown in this answer only, never again."""
     me, s = call.me, call.services
     issued = await s.auth.create(
-        me, name, highest_permission(permissions), csv(space_ids) or None, expires_in_days or None
+        me, name, highest_permission(permissions), comma_list(space_ids) or None, expires_in_days or None
     )
     return {
         "status": "created",
@@ -126,7 +126,7 @@ async def admin_update_token(
         me,
         await s.auth.resolve(me, token_hash),
         highest_permission(permissions) if permissions else None,
-        csv(space_ids) or None,
+        comma_list(space_ids) or None,
     )
     return {"status": "ok", **token_dict(record)}
 
@@ -170,9 +170,9 @@ async def admin_bulk_update_tokens(
     me, s = call.me, call.services
     records = await s.auth.bulk_update(
         me,
-        csv(token_hashes),
+        comma_list(token_hashes),
         highest_permission(permissions) if permissions else None,
-        csv(space_ids) or None,
+        comma_list(space_ids) or None,
     )
     audit_fact(updated_ids=",".join(r.token_id for r in records)[:300])
     return {"status": "ok", "updated": len(records), "tokens": [token_dict(r) for r in records]}

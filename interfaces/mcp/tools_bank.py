@@ -10,7 +10,7 @@ from domain import Permission
 from interfaces.edge.shapes import (
     bank_file_dict,
     bank_info_dict,
-    csv,
+    comma_list,
     edit_dict,
     job_dict,
     lanes_dict,
@@ -150,7 +150,7 @@ async def bank_consolidation_queues(call: Call, space_ids: str | list[str] = "")
     space_ids: comma-separated, empty for every space you can use; ones you cannot
     are listed in denied_spaces."""
     me, s = call.me, call.services
-    return {"status": "ok", **lanes_dict(await s.supervision.queues(me, csv(space_ids)))}
+    return {"status": "ok", **lanes_dict(await s.supervision.queues(me, comma_list(space_ids)))}
 
 
 @tool(Permission.READ)
@@ -163,7 +163,7 @@ async def bank_stale_spaces(
     me, s = call.me, call.services
     return {
         "status": "ok",
-        **stale_dict(await s.supervision.stale(me, min_notes, min_age_days, csv(space_ids))),
+        **stale_dict(await s.supervision.stale(me, min_notes, min_age_days, comma_list(space_ids))),
     }
 
 

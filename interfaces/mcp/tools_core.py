@@ -8,7 +8,7 @@ from application.services.auth import BOOTSTRAP_AGENT
 from application.services.search import LIMIT_MAX as SEARCH_LIMIT_MAX
 from domain import AlreadyExists, InvalidInput, Permission, SpaceRules
 from domain.work import ITEM_CATEGORIES
-from interfaces.edge.shapes import bank_file_dict, csv, embeddings_dict, hit_dict, meta_dict, note_dict
+from interfaces.edge.shapes import bank_file_dict, comma_list, embeddings_dict, hit_dict, meta_dict, note_dict
 from interfaces.mcp.context import Call, Tool, tool
 
 __all__ = ["CORE_TOOLS"]
@@ -229,7 +229,7 @@ async def live_note(
     me, s = call.me, call.services
     if agent and agent != me.name.value:
         raise InvalidInput(f"agent must be empty or your token's name ({me.name.value})")
-    posted = await s.notes.post(me, space_id, category, content, csv(tags))
+    posted = await s.notes.post(me, space_id, category, content, comma_list(tags))
     note = posted.note
     return {
         "status": "created",
