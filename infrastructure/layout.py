@@ -59,6 +59,7 @@ __all__ = [
     "lease_key",
     "live_prefix",
     "note_key",
+    "note_ref",
     "note_key_floor",
     "parse_note_key",
     "bank_prefix",
@@ -131,6 +132,18 @@ def live_prefix(space_id: SpaceId) -> str:
 def note_key(note: Note) -> str:
     """The key of ``note``: ``{space}/live/{ts}_{agent}_{category}_{id}.md``."""
     return f"{live_prefix(note.space_id)}{note.file_name}"
+
+
+def note_ref(note: Note) -> NoteRef:
+    """What :func:`note_key` encodes of ``note``, as :func:`parse_note_key` reads it back."""
+    return NoteRef(
+        created_at=note.created_at.astimezone(UTC),
+        key=note_key(note),
+        space_id=note.space_id,
+        agent=note.agent,
+        category=note.category,
+        note_id=note.note_id,
+    )
 
 
 def note_key_floor(space_id: SpaceId, since: datetime) -> str:

@@ -53,6 +53,7 @@ def test_note_key_round_trips(note: Note) -> None:
         note.note_id,
     )
     assert abs(ref.created_at - note.created_at) < timedelta(microseconds=1)
+    assert ref == layout.note_ref(note)  # what a write answers without parsing its key again
 
 
 @given(

@@ -202,10 +202,7 @@ class StoreNoteRepository:
             await self._store.put_if_absent(key, codecs.encode_note(note), content_type=_MARKDOWN)
         except PreconditionFailed:
             raise AlreadyExists(f"note {note.note_id} already exists") from None
-        ref = layout.parse_note_key(key)
-        if ref is None:  # pragma: no cover - note_key and parse_note_key are inverse
-            raise AssertionError(f"unparseable note key {key}")
-        return ref
+        return layout.note_ref(note)
 
     async def refs(self, space_id: SpaceId, *, since: datetime | None = None) -> list[NoteRef]:
         """See :class:`application.ports.NoteRepository`."""
