@@ -55,6 +55,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from application.consolidation.planners import SYSTEM_PROMPT, AbstractivePlanner, PlanRequest, render_prompt
 from application.consolidation.ports import ModelAnswer
 from application.store import ObjectStore
@@ -74,6 +76,8 @@ from ops.server import call, mcp_client, server_process, wait_healthy
 from tests.s3_servers import seaweedfs_server  # the same SeaweedFS setup as the tests
 
 NOTE_TEXT = "Decided to keep the storage layer behind one port; see the design notes. " * 3
+FILL_CALL_TIMEOUT = 300.0
+"""Seconds one S3 call of the bench's own store may take (see ``backend``)."""
 
 
 def cpu_seconds(pid: int) -> float:
@@ -294,7 +298,11 @@ def backend(kind: str, tmp: Path) -> Iterator[tuple[dict[str, str], Callable[[],
         env = server.env(bucket)
 
         async def open_s3() -> ObjectStore:
-            return await S3ObjectStore.open(server.config(bucket, "hybrid"))
+            # the bench's own writes may outlast S3_CALL_TIMEOUT (20 s): the test SeaweedFS
+            # answers no PUT for 20-25 s once while the listing rows fill 20,000 notes (the
+            # same point every run); those rows time reads after the fill, not the fill
+            config = attrs.evolve(server.config(bucket, "hybrid"), call_timeout=FILL_CALL_TIMEOUT)
+            return await S3ObjectStore.open(config)
 
         yield env, open_s3
 
