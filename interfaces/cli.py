@@ -31,7 +31,7 @@ from interfaces.cli_export import export
 from interfaces.cli_migrate import migrate
 from interfaces.cli_tokens import tokens
 from interfaces.cli_work import work
-from interfaces.edge.shapes import report_dict
+from interfaces.edge.shapes import job_dict
 
 __all__ = ["main"]
 
@@ -272,13 +272,8 @@ def consolidate(space_id: str, agent: str, token: str | None, as_json: bool) -> 
         return job
 
     job = _run(work, token)
-    data = {
-        "job_id": job.job_id,
-        "state": job.state.value,
-        "runner": job.runner,
-        "error": job.error,
-        "report": report_dict(job.report) if job.report is not None else None,
-    }
+    shaped = job_dict(job)
+    data = {key: shaped[key] for key in ("job_id", "state", "runner", "error", "report")}
     _emit(as_json, data, _describe_job)
     sys.exit(0 if job.state.value == "succeeded" else 1)
 

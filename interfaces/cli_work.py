@@ -53,8 +53,12 @@ def work_items(
     as_json: bool,
 ) -> None:
     """List work items, newest first."""
-    filters = {"category": category, "agent": agent, "claimant": claimant}
-    page = _run(lambda s, me: s.work.list_items(me, space_id, state=state, limit=limit, **filters), token)
+    page = _run(
+        lambda s, me: s.work.list_items(
+            me, space_id, state=state, category=category, agent=agent, claimant=claimant, limit=limit
+        ),
+        token,
+    )
     data = {"items": [item_dict(v, page.now) for v in page.items], "total": page.total_matching}
     _emit(as_json, data, lambda d: "\n".join(_item_line(i) for i in d["items"]) or "no work items")
 

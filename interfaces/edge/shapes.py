@@ -141,13 +141,15 @@ def consumed_dict(note: ConsumedNote) -> dict[str, Any]:
     }
 
 
+def _run_head(run: Journal) -> dict[str, Any]:
+    """What identifies a committed batch: its run and job, when, in which mode."""
+    return {"run_id": run.run_id, "job_id": run.job_id, "at": run.started_at.isoformat(), "mode": run.mode}
+
+
 def run_dict(run: Journal) -> dict[str, Any]:
     """A committed consolidation batch, as ``bank_history`` lists it."""
     return {
-        "run_id": run.run_id,
-        "job_id": run.job_id,
-        "at": run.started_at.isoformat(),
-        "mode": run.mode,
+        **_run_head(run),
         "notes_consumed": len(run.consumed),
         "notes": [consumed_dict(c) for c in run.consumed],
         "files_changed": sorted(run.files),
@@ -162,10 +164,7 @@ def run_detail_dict(detail: RunDetail) -> dict[str, Any]:
     file before and after with the diff, the synthesis."""
     run = detail.run
     return {
-        "run_id": run.run_id,
-        "job_id": run.job_id,
-        "at": run.started_at.isoformat(),
-        "mode": run.mode,
+        **_run_head(run),
         "notes": [{**consumed_dict(c), "content": c.content} for c in run.consumed],
         "files": [{**attrs.asdict(f), "diff": list(f.diff)} for f in detail.files],
         "synthesis": run.synthesis,
@@ -193,7 +192,7 @@ def job_dict(job: JobRecord) -> dict[str, Any]:
 def edit_dict(edit: BankEdit) -> dict[str, Any]:
     """A hand edit of the bank (``bank_write``, ``bank_delete``): its run id, the file
     and, for a write, its size."""
-    return {k: v for k, v in attrs.asdict(edit).items() if v is not None}
+    return attrs.asdict(edit, filter=lambda _, value: value is not None)
 
 
 def repair_dict(repair: BankRepair) -> dict[str, Any]:
@@ -262,7 +261,7 @@ def stale_dict(found: StaleSpaces) -> dict[str, Any]:
 
 def gc_dict(report: GcReport) -> dict[str, Any]:
     """Old live notes per space and what was done with them (``admin_gc_notes``)."""
-    spaces = [{k: v for k, v in attrs.asdict(e).items() if v is not None} for e in report.spaces]
+    spaces = [attrs.asdict(e, filter=lambda _, value: value is not None) for e in report.spaces]
     return {
         "dry_run": report.dry_run,
         "delete_only": report.delete_only,

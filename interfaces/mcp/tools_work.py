@@ -27,8 +27,16 @@ async def work_items(
     state: comma-separated of open, claimed, done, answered, dropped, or all.
     Filters: category, agent (author), claimant. limit 1-200; next_cursor pages."""
     me, s = call.me, call.services
-    filters = {"category": category, "agent": agent, "claimant": claimant}
-    page = await s.work.list_items(me, space_id, state=state, limit=limit, cursor=cursor, **filters)
+    page = await s.work.list_items(
+        me,
+        space_id,
+        state=state,
+        category=category,
+        agent=agent,
+        claimant=claimant,
+        limit=limit,
+        cursor=cursor,
+    )
     return {
         "status": "ok",
         "space_id": space_id,
